@@ -1,0 +1,39 @@
+# pubpipe: `make epub` / `make pdf` publish content/ to build/. Every target sets itself up first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SOURCE ?= content
+ARGS ?=
+
+.PHONY: setup epub pdf html all test bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml tools/setup-system.sh
+	bash tools/setup-system.sh
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+epub: $(STAMP)
+	$(BIN)/pubpipe build $(SOURCE) --format epub --out-dir build $(ARGS)
+
+pdf: $(STAMP)
+	$(BIN)/pubpipe build $(SOURCE) --format pdf --out-dir build $(ARGS)
+
+html: $(STAMP)
+	$(BIN)/pubpipe build $(SOURCE) --format html --out-dir build $(ARGS)
+
+all: $(STAMP)
+	$(BIN)/pubpipe build $(SOURCE) --format all --out-dir build $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py $(ARGS)
+
+clean:
+	rm -rf build .pubpipe-cache content/.pubpipe-cache content/build

@@ -1,0 +1,208 @@
+"""The intermediate document: the one model every stage reads and writes.
+
+Readers build it, transforms refine it in place, writers serialize it. No reader knows a writer.
+
+Chapter content is an lxml element tree in *no namespace* with lowercase HTML tag names (a ``div``
+root holding the chapter's blocks). Elements carry the Markdown source line in ``el.sourceline``
+where it is known, so any stage can report ``file:line``.
+
+Conventions shared across stages (kept here so that they are written down once):
+
+* ``<img data-pp-asset="ID">`` — an image whose bytes come from ``Book.assets[ID]``; writers pick
+  the processed variant for their profile (``"epub"`` or ``"print"``).
+* ``<pp-embed data-pp-embed="ID"/>`` — where ``Book.embeds[ID]`` was found, until the embed
+  renderer replaces it with a static card.
+* ``<span class="pp-qr" data-pp-qr="URL"/>`` — a QR code of URL on paper; the PDF writer draws it,
+  other writers drop it.
+* class ``pp-print-only`` / ``pp-screen-only`` — content meant for one kind of output.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+PROFILES = ("epub", "print")  # asset processing profiles, one per kind of output
+
+
+class Severity(enum.IntEnum):
+    INFO = 10
+    WARNING = 20
+    ERROR = 30
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A problem found while building; never printed by the stage that finds it."""
+
+    severity: Severity
+    code: str  # short stable code, e.g. "asset-fetch", "config-unknown-key"
+    message: str
+    file: Path | None = None
+    line: int | None = None
+
+    def location(self) -> str:
+        if self.file is None:
+            return ""
+        return f"{self.file}:{self.line}" if self.line else str(self.file)
+
+    def format(self) -> str:
+        where = self.location()
+        prefix = f"{where}: " if where else ""
+        return f"{prefix}{self.severity.name.lower()}: {self.message} [{self.code}]"
+
+
+class Diagnostics(list):
+    """Collected diagnostics of one build; stages append, the CLI prints."""
+
+    def add(self, severity: Severity, code: str, message: str,
+            file: Path | None = None, line: int | None = None) -> Diagnostic:
+        d = Diagnostic(severity, code, message, file, line)
+        self.append(d)
+        return d
+
+    def warn(self, code: str, message: str, file: Path | None = None, line: int | None = None):
+        return self.add(Severity.WARNING, code, message, file, line)
+
+    def error(self, code: str, message: str, file: Path | None = None, line: int | None = None):
+        return self.add(Severity.ERROR, code, message, file, line)
+
+    def info(self, code: str, message: str, file: Path | None = None, line: int | None = None):
+        return self.add(Severity.INFO, code, message, file, line)
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self if d.severity == Severity.WARNING]
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self if d.severity >= Severity.ERROR]
+
+
+@dataclass
+class Location:
+    file: Path | None
+    line: int | None = None
+
+
+@dataclass
+class Variant:
+    """One processed form of an asset for one output profile."""
+
+    path: Path  # file in the cache holding the processed bytes
+    media_type: str  # e.g. "image/jpeg"
+    width: int = 0
+    height: int = 0
+    sha256: str = ""
+
+    @property
+    def extension(self) -> str:
+        return {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif",
+                "image/svg+xml": "svg", "image/webp": "webp"}.get(self.media_type, "bin")
+
+    def read_bytes(self) -> bytes:
+        return self.path.read_bytes()
+
+
+@dataclass
+class Asset:
+    """An external resource the book refers to (today: images)."""
+
+    id: str
+    ref: str  # the reference as the author wrote it
+    url: str = ""  # resolved absolute URL (http/https/data/file inside the book)
+    final_url: str = ""  # after redirects
+    status: str = "pending"  # pending | ok | failed | refused
+    reason: str = ""  # why it failed or was refused
+    sha256: str = ""  # of the original bytes
+    media_type: str = ""  # sniffed from the bytes
+    source_path: Path | None = None  # cached original bytes
+    width: int = 0
+    height: int = 0
+    locations: list[Location] = field(default_factory=list)
+    variants: dict[str, Variant] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass
+class Embed:
+    """Something embedded from another site (video, social post, code, audio, map...)."""
+
+    id: str
+    provider: str  # machine name: "youtube", "twitter", "gist", "iframe", ...
+    provider_name: str  # shown to readers: "YouTube", "X (Twitter)", ...
+    kind: str  # video | social | code | audio | map | page | plugin
+    url: str  # canonical URL a reader can open
+    title: str = ""
+    author: str = ""
+    handle: str = ""
+    date: str = ""
+    text: str = ""  # plain text of a post, kept in full
+    body: Any = None  # optional lxml element: the post's text with its links, already safe
+    thumbnail: str = ""  # URL of a poster image, fetched through the asset store
+    width: int = 0
+    height: int = 0
+    caption: str = ""
+    location: Location = field(default_factory=lambda: Location(None))
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Chapter:
+    source: Path  # the Markdown file
+    body: etree._Element  # <div> root, no namespace
+    title: str = ""
+    subtitle: str = ""
+    authors: list[str] = field(default_factory=list)
+    date: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)  # front matter as read
+    slug: str = ""  # stable, unique within the book; used for file names and ids
+    source_text: str = ""
+    lang: str = ""
+
+    def find_line(self, needle: str, default: int | None = None) -> int | None:
+        """Line (1-based) of the first occurrence of needle in the source, for diagnostics."""
+        if needle:
+            i = self.source_text.find(needle)
+            if i >= 0:
+                return self.source_text.count("\n", 0, i) + 1
+        return default
+
+
+@dataclass
+class BookMeta:
+    title: str = ""
+    subtitle: str = ""
+    authors: list[str] = field(default_factory=list)
+    language: str = "en"
+    date: str = ""  # ISO 8601 (YYYY, YYYY-MM or YYYY-MM-DD)
+    publisher: str = ""
+    rights: str = ""
+    identifier: str = ""
+    description: str = ""
+    keywords: list[str] = field(default_factory=list)
+    cover: Path | None = None
+
+
+@dataclass
+class Book:
+    meta: BookMeta
+    root: Path  # the book folder: nothing outside it is read into an output
+    chapters: list[Chapter] = field(default_factory=list)
+    assets: dict[str, Asset] = field(default_factory=dict)
+    embeds: dict[str, Embed] = field(default_factory=dict)
+    diagnostics: Diagnostics = field(default_factory=Diagnostics)
+    config: Any = None  # pubpipe.config.Config
+
+    @property
+    def slug(self) -> str:
+        from .util import slugify
+
+        return slugify(self.meta.title) or "book"

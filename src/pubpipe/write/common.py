@@ -1,0 +1,114 @@
+"""What every writer does to a chapter before serializing it.
+
+A writer gets a *copy* of each chapter body (the book itself is never changed), with images pointed
+at the writer's own copies of the processed asset variants and the output-specific markers resolved
+(``pp-print-only`` / ``pp-screen-only`` content, ``pp-qr`` QR codes). See ``document.py`` for the
+conventions.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+from lxml import etree
+
+from ..document import Asset, Book, Chapter, Variant
+
+XHTML_NS = "http://www.w3.org/1999/xhtml"
+EPUB_NS = "http://www.idpf.org/2007/ops"
+
+AssetSrc = Callable[[Asset, Variant], str]
+
+
+def prepare_body(chapter: Chapter, book: Book, *, profile: str, asset_src: AssetSrc,
+                 qr: Callable[[str], etree._Element] | None = None) -> etree._Element:
+    """A copy of the chapter body ready for one output.
+
+    profile: "epub" (screen) or "print". asset_src maps an asset's variant to the URL the output
+    uses for it. qr, when given, draws a QR code element for a URL (print only).
+    """
+    body = copy.deepcopy(chapter.body)
+    drop = "pp-screen-only" if profile == "print" else "pp-print-only"
+    for el in list(body.iter()):
+        if not isinstance(el.tag, str):
+            continue
+        if drop in (el.get("class") or "").split():
+            _remove(el)
+    for img in list(body.iter("img")):
+        asset_id = img.get("data-pp-asset")
+        if asset_id is None:
+            continue
+        asset = book.assets.get(asset_id)
+        variant = asset.variants.get(profile) if asset else None
+        del img.attrib["data-pp-asset"]
+        if asset is None or variant is None:
+            _remove(img)  # the assets transform already left a placeholder for failures
+            continue
+        img.set("src", asset_src(asset, variant))
+        if variant.width and variant.height:
+            img.set("width", str(variant.width))
+            img.set("height", str(variant.height))
+    for span in list(body.iter("span")):
+        url = span.get("data-pp-qr")
+        if url is None:
+            continue
+        if qr is None:
+            _remove(span)
+        else:
+            span.addprevious(qr(url))
+            _remove(span)
+    return body
+
+
+def _remove(el: etree._Element) -> None:
+    """Remove el but keep its tail text in place."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    if el.tail:
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
+
+
+def to_xhtml(el: etree._Element) -> etree._Element:
+    """A copy of an un-namespaced HTML tree in the XHTML namespace (epub:type kept)."""
+    el = copy.deepcopy(el)
+    for node in el.iter():
+        if not isinstance(node.tag, str) or node.tag.startswith("{"):
+            continue
+        node.tag = f"{{{XHTML_NS}}}{node.tag}"
+        for name in list(node.attrib):
+            if name.startswith("epub:"):
+                value = node.attrib.pop(name)
+                node.set(f"{{{EPUB_NS}}}{name[5:]}", value)
+    etree.cleanup_namespaces(el, top_nsmap={None: XHTML_NS, "epub": EPUB_NS})
+    return el
+
+
+def xhtml_document(title: str, lang: str, body_children: list[etree._Element] | etree._Element,
+                   css_hrefs: list[str] = (), body_attrs: dict[str, str] | None = None) -> bytes:
+    """A complete XHTML5 document (bytes, UTF-8) with the given body content (un-namespaced)."""
+    html = etree.Element(f"{{{XHTML_NS}}}html", nsmap={None: XHTML_NS, "epub": EPUB_NS})
+    html.set("lang", lang)
+    html.set("{http://www.w3.org/XML/1998/namespace}lang", lang)
+    head = etree.SubElement(html, f"{{{XHTML_NS}}}head")
+    etree.SubElement(head, f"{{{XHTML_NS}}}meta", charset="utf-8")
+    etree.SubElement(head, f"{{{XHTML_NS}}}title").text = title or "Untitled"
+    for href in css_hrefs:
+        etree.SubElement(head, f"{{{XHTML_NS}}}link", rel="stylesheet", type="text/css", href=href)
+    body = etree.SubElement(html, f"{{{XHTML_NS}}}body")
+    for k, v in (body_attrs or {}).items():
+        if k.startswith("epub:"):
+            body.set(f"{{{EPUB_NS}}}{k[5:]}", v)
+        else:
+            body.set(k, v)
+    if isinstance(body_children, etree._Element):
+        body_children = [body_children]
+    for child in body_children:
+        body.append(to_xhtml(child))
+    return etree.tostring(html, xml_declaration=True, encoding="utf-8", doctype="<!DOCTYPE html>")

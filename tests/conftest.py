@@ -1,0 +1,20 @@
+"""Shared test fixtures: paths to the shared corpus and seed, and a loopback-only network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+CORPUS = SHARED / "corpus"
+SEED = SHARED / "seed" / "blog-post-2.md"
+CONTENT = REPO / "content"
+
+
+def corpus_files() -> list[Path]:
+    return sorted(CORPUS.glob("*.md")) if CORPUS.is_dir() else []
+
+
+needs_shared = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus is not present")

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install the system packages pubpipe needs when they are missing: Java (EPUBCheck), fonts that cover
+# Latin, Greek, Cyrillic, CJK, Arabic, Hebrew and emoji (every glyph drawn in the PDF), poppler (PDF
+# checks in tests) and zbar (QR codes decoded in tests). Debian/Ubuntu with apt; elsewhere it says
+# what is missing and goes on.
+set -u
+need=()
+command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
+command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
+command -v zbarimg >/dev/null 2>&1 || need+=(zbar-tools)
+fc_has() { fc-list 2>/dev/null | grep -qi "$1"; }
+fc_has "NotoSans-Regular" || need+=(fonts-noto-core)
+fc_has "NotoSansCJK" || need+=(fonts-noto-cjk)
+fc_has "NotoColorEmoji" || need+=(fonts-noto-color-emoji)
+fc_has "DejaVuSans" || need+=(fonts-dejavu-core)
+[ ${#need[@]} -eq 0 ] && exit 0
+echo "setup: installing system packages: ${need[*]}"
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "setup: no apt-get here; please install: ${need[*]}" >&2
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >/dev/null || true
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fc-cache -f >/dev/null 2>&1 || true
