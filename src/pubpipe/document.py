@@ -15,6 +15,9 @@ Conventions shared across stages (kept here so that they are written down once):
 * ``<span class="pp-qr" data-pp-qr="URL"/>`` — a QR code of URL on paper; the PDF writer draws it,
   other writers drop it.
 * class ``pp-print-only`` / ``pp-screen-only`` — content meant for one kind of output.
+* ``epub:type`` is a namespaced attribute in the trees: ``el.set(EPUB_TYPE, "footnote")`` (lxml
+  refuses a colon in a plain attribute name). ``write/common.to_xhtml`` keeps it as ``epub:type``;
+  the print writer reads it from the same key.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from typing import Any
 
 from lxml import etree
 
+EPUB_NS = "http://www.idpf.org/2007/ops"
+EPUB_TYPE = f"{{{EPUB_NS}}}type"  # the epub:type attribute, as lxml spells it
 PROFILES = ("epub", "print")  # asset processing profiles, one per kind of output
 
 

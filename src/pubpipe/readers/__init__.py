@@ -1,0 +1,154 @@
+"""Readers: source files to the intermediate document (``Book``), knowing nothing of writers."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..config import Config
+from ..document import Book, BookMeta, Chapter, Diagnostics
+from ..util import slugify, text_of
+from . import frontmatter, opening
+from .markdown import annotate_lines, parse_fragment, render_html
+
+
+def read_book(cfg: Config) -> Book:
+    diags = Diagnostics()
+    chapters = [read_chapter(path, diags) for path in cfg.chapter_files]
+    _unique_slugs(chapters)
+    book = Book(meta=_book_meta(cfg, chapters), root=cfg.root, chapters=chapters,
+                diagnostics=diags, config=cfg)
+    for ch in chapters:
+        ch.lang = ch.lang or book.meta.language
+    return book
+
+
+def _read_text(path: Path, diags: Diagnostics) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        diags.warn("encoding", "not valid UTF-8; read as Windows-1252", path, line)
+        return data.decode("cp1252", errors="replace")
+
+
+def _as_list(value) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, (list, tuple)):
+        out = []
+        for v in value:
+            if isinstance(v, dict):  # e.g. authors: [{name: X}]
+                v = v.get("name") or next(iter(v.values()), "")
+            if str(v).strip():
+                out.append(str(v).strip())
+        return out
+    if isinstance(value, dict):
+        return [str(value.get("name") or "")] if value.get("name") else []
+    return [str(value).strip()]
+
+
+def read_chapter(path: Path, diags: Diagnostics) -> Chapter:
+    text = _read_text(path, diags).replace("\r\n", "\n").replace("\r", "\n")
+    try:
+        fm = frontmatter.split(text)
+    except frontmatter.FrontMatterError as e:
+        diags.error("front-matter", str(e), path, e.line)
+        fm = frontmatter.FrontMatter({}, text, 0)
+    meta = {str(k).lower(): v for k, v in fm.meta.items()}
+    body = parse_fragment(render_html(fm.body))
+    annotate_lines(body, text)
+
+    title = str(meta.get("title") or "").strip()
+    found = opening.extract(body, meta)
+    for el in found.get("remove", []):
+        _drop(el)
+    if "title_el" in found:
+        found["title_el"].getparent().remove(found["title_el"])
+    title = title or found.get("title", "")
+    if not title:
+        title = path.stem.replace("-", " ").replace("_", " ").strip().capitalize()
+    # The chapter title is the only h1: posts that use '#' for sections move down a level.
+    if any(True for _ in body.iter("h1")):
+        for h in body.iter("h1", "h2", "h3", "h4", "h5"):
+            h.tag = f"h{int(h.tag[1]) + 1}"
+    authors = _as_list(meta.get("authors")) or _as_list(meta.get("author"))
+    if not authors and found.get("author"):
+        authors = [found["author"]]
+    date = opening.parse_date(meta.get("date")) or found.get("date", "")
+    subtitle = str(meta.get("subtitle") or "").strip() or found.get("subtitle", "")
+    byline = found.get("byline") or (("By " + _join(authors)) if authors else "")
+    date_text = found.get("date_text") or ""
+    header = opening.build_header(title, subtitle, byline, date, date_text,
+                                  1 + fm.lines if fm.lines else 1)
+    header.tail = body.text
+    body.text = None
+    body.insert(0, header)
+    lang = str(meta.get("lang") or meta.get("language") or "").strip()
+    return Chapter(source=path, body=body, title=title, subtitle=subtitle, authors=authors,
+                   date=date, meta=meta, slug=str(meta.get("slug") or "") or slugify(title),
+                   source_text=text, lang=lang)
+
+
+def _join(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _drop(el) -> None:
+    parent = el.getparent()
+    if el.tail and el.tail.strip():
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
+
+
+def _unique_slugs(chapters: list[Chapter]) -> None:
+    seen: set[str] = set()
+    for i, ch in enumerate(chapters, 1):
+        base = slugify(ch.slug) or f"chapter-{i}"
+        slug, n = base, 2
+        while slug in seen:
+            slug, n = f"{base}-{n}", n + 1
+        seen.add(slug)
+        ch.slug = slug
+
+
+_DE = re.compile(r"\b(der|die|das|und|ist|nicht|mit|für|wir|auch|eine|sich)\b", re.I)
+_EN = re.compile(r"\b(the|and|is|of|to|with|for|we|also|this|that)\b", re.I)
+
+
+def _guess_language(chapters: list[Chapter]) -> str:
+    """en or de by common words; the book's language sets hyphenation and lang attributes."""
+    sample = " ".join(text_of(ch.body)[:20000] for ch in chapters)
+    return "de" if len(_DE.findall(sample)) > 1.5 * len(_EN.findall(sample)) else "en"
+
+
+def _book_meta(cfg: Config, chapters: list[Chapter]) -> BookMeta:
+    b = cfg.book
+    first = chapters[0]
+    authors = list(b.authors)
+    if not authors:
+        for ch in chapters:
+            authors.extend(a for a in ch.authors if a not in authors)
+    single = len(chapters) == 1
+    title = b.title or (first.title if single else cfg.root.name.replace("-", " ").title())
+    description = b.description or (str(first.meta.get("description") or first.meta.get("summary")
+                                         or first.meta.get("excerpt") or "") if single else "")
+    keywords = list(b.keywords) or (_as_list(first.meta.get("tags")) if single else [])
+    return BookMeta(
+        title=title,
+        subtitle=b.subtitle or (first.subtitle if single else ""),
+        authors=authors,
+        language=b.language or first.lang or _guess_language(chapters),
+        date=opening.parse_date(b.date) if b.date else first.date,
+        publisher=b.publisher,
+        rights=b.rights,
+        identifier=b.identifier,
+        description=" ".join(description.split()),
+        keywords=keywords,
+        cover=(cfg.root / b.cover) if b.cover else None,
+    )

@@ -1,0 +1,120 @@
+"""Markdown (with raw HTML) to a chapter tree.
+
+Python-Markdown with what bloggers expect renders the text; html5lib then parses the result the way a
+browser would (``<Br />``, unclosed ``<p>``, ``&mdash;``) into an lxml tree. Python-Markdown keeps no
+source positions, so line numbers are recovered afterwards by matching each element's first words
+(or its URL) against the source, in document order.
+"""
+
+from __future__ import annotations
+
+import re
+
+import html5lib
+import markdown
+from lxml import etree
+
+from . import shortcodes
+
+EXTENSIONS = [
+    "markdown.extensions.tables",
+    "markdown.extensions.footnotes",
+    "markdown.extensions.fenced_code",
+    "markdown.extensions.attr_list",
+    "markdown.extensions.def_list",
+    "markdown.extensions.abbr",
+    "markdown.extensions.sane_lists",
+    "markdown.extensions.smarty",
+    "markdown.extensions.toc",
+    "markdown.extensions.md_in_html",
+    "pymdownx.tasklist",
+    "pymdownx.tilde",
+    "pymdownx.magiclink",
+]
+EXTENSION_CONFIGS = {
+    # ':' is not allowed in XML ids (EPUB content documents are XML): use '-'.
+    "markdown.extensions.footnotes": {"SEPARATOR": "-", "BACKLINK_TEXT": "\u21a9\ufe0e"},
+    "markdown.extensions.toc": {"permalink": False},
+    "pymdownx.tasklist": {"custom_checkbox": False},
+    "pymdownx.tilde": {"subscript": False},
+}
+
+
+def render_html(text: str) -> str:
+    """Markdown source (front matter removed) to an HTML fragment string."""
+    md = markdown.Markdown(extensions=EXTENSIONS, extension_configs=EXTENSION_CONFIGS,
+                           output_format="html")
+    return md.convert(shortcodes.convert(text))
+
+
+def parse_fragment(html: str) -> etree._Element:
+    """An HTML fragment parsed as a browser would, as a <div> root in no namespace."""
+    doc = html5lib.parse("<!DOCTYPE html><html><head></head><body>" + html + "</body></html>",
+                         treebuilder="lxml", namespaceHTMLElements=False)
+    body = doc.getroot().find("body")
+    body.tag = "div"
+    body.attrib.clear()
+    # html5lib's lxml builder can leave the document's root around the body: detach it.
+    root = etree.Element("div")
+    root.text = body.text
+    for child in list(body):
+        root.append(child)
+    return root
+
+
+_WORD = re.compile(r"[^\W_]{2,}", re.U)  # "_word_" is emphasis, not a word
+_URL_ATTRS = ("src", "href", "data", "poster")
+_BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "dt", "dd", "td", "th", "pre", "blockquote",
+           "figure", "figcaption", "table", "tr", "div", "section", "aside", "ul", "ol", "dl",
+           "iframe", "video", "audio", "object", "embed", "hr", "pp-shortcode", "details"}
+
+
+def annotate_lines(root: etree._Element, source: str) -> None:
+    """Set ``el.sourceline`` on every element from where its words or URL stand in the source."""
+    words: list[tuple[str, int]] = []
+    for lineno, line in enumerate(source.splitlines(), 1):
+        words.extend((w.lower(), lineno) for w in _WORD.findall(line))
+    index: dict[str, list[int]] = {}
+    for i, (w, _) in enumerate(words):
+        index.setdefault(w, []).append(i)
+
+    cursor = 0
+    last_line = 1
+
+    def find_words(probe: list[str]) -> int | None:
+        nonlocal cursor
+        if not probe:
+            return None
+        for start in index.get(probe[0], []):
+            if start < cursor:
+                continue
+            if all(start + k < len(words) and words[start + k][0] == probe[k]
+                   for k in range(1, len(probe))):
+                cursor = start
+                return words[start][1]
+        return None
+
+    for el in root.iter():
+        if not isinstance(el.tag, str) or el is root:
+            continue
+        line = None
+        for attr in _URL_ATTRS:
+            value = el.get(attr)
+            if value and len(value) > 3 and not value.startswith("#"):
+                pos = source.find(value)
+                if pos >= 0:
+                    line = source.count("\n", 0, pos) + 1
+                    break
+        if line is None and el.tag in _BLOCKS:  # inline elements stand where their block does
+            probe = []
+            for chunk in el.itertext():
+                probe.extend(w.lower() for w in _WORD.findall(chunk))
+                if len(probe) >= 3:
+                    break
+            probe = probe[:3]
+            line = find_words(probe)
+        if line is None:
+            parent = el.getparent()
+            line = parent.sourceline if parent is not None and parent.sourceline else last_line
+        el.sourceline = line
+        last_line = line

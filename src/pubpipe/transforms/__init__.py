@@ -1,0 +1,1 @@
+"""Transforms: one concern each, run in the order pipeline.py gives, each changing the Book in place."""

@@ -1,0 +1,277 @@
+"""Sanitize each chapter: an allowlist of HTML5 that is valid XHTML in an EPUB and safe to print.
+
+nh3 (ammonia) applies the allowlist: no script, style or event handler, no ``javascript:`` URL;
+unknown tags such as ``<font>``/``<center>`` are unwrapped with their content kept; inline ``style``
+is dropped so the author's CSS never restyles the book. Around it, tree passes do what an allowlist
+cannot: keep line numbers (carried through nh3 as ``data-pp-line``), turn task-list checkboxes and
+old ``<a name>`` anchors into their modern forms, and repair content models (a block inside a
+paragraph, a stray ``<li>``) so that the XHTML validates.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote, urlsplit
+
+import nh3
+from lxml import etree
+
+from ..document import Book, Chapter
+from ..readers.markdown import parse_fragment
+
+TAGS = {
+    "a", "abbr", "address", "article", "aside", "b", "bdi", "bdo", "blockquote", "br", "caption",
+    "cite", "code", "col", "colgroup", "dd", "del", "details", "dfn", "div", "dl", "dt", "em",
+    "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "i", "img",
+    "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "rp", "rt", "ruby", "s", "samp", "section",
+    "small", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th",
+    "thead", "time", "tr", "u", "ul", "var", "wbr", "pp-embed",
+}
+ATTRIBUTES = {
+    "*": {"id", "lang", "dir", "title", "class"},
+    "a": {"href"},
+    "img": {"src", "alt"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "col": {"span"},
+    "colgroup": {"span"},
+    "ol": {"start", "reversed"},
+    "li": {"value"},
+    "time": {"datetime"},
+    "blockquote": {"cite"},
+    "q": {"cite"},
+    "del": {"cite", "datetime"},
+    "ins": {"cite", "datetime"},
+    "details": {"open"},
+}
+# Classes that carry meaning for later stages; every other author class is dropped.
+_KEEP_CLASS = re.compile(r"^(language-[\w+#.-]+|footnote|footnote-ref|footnote-backref|"
+                         r"task-list(-item)?|chapter-opening|subtitle|byline|date|pp-[\w-]+)$")
+_NUMERIC = {"colspan", "rowspan", "span", "start", "value"}
+_URL_ATTRS = {"href", "src", "cite"}
+
+# Content models (what may hold what) for the repairs nh3 does not do.
+_PHRASING_ONLY = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "span", "em", "strong", "b", "i", "u",
+                  "s", "small", "sub", "sup", "code", "q", "cite", "abbr", "time", "mark", "dfn",
+                  "kbd", "samp", "var", "bdi", "bdo", "pre", "del", "ins", "a", "summary", "rt"}
+_FLOW_BLOCKS = {"address", "article", "aside", "blockquote", "details", "div", "dl", "figure",
+                "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "ol", "p", "pre",
+                "section", "table", "ul", "figcaption", "li", "dd", "dt", "caption", "summary",
+                "tbody", "thead", "tfoot", "tr", "td", "th", "col", "colgroup"}
+
+
+def _attribute_filter(tag: str, attr: str, value: str) -> str | None:
+    if attr == "class":
+        kept = [c for c in value.split() if _KEEP_CLASS.match(c)]
+        return " ".join(kept) or None
+    if attr in _NUMERIC:
+        return value.strip() if value.strip().isdigit() and int(value.strip()) > 0 else None
+    if attr == "id":
+        return value if value.strip() else None
+    if attr in _URL_ATTRS:
+        return _clean_url(value, tag)
+    return value
+
+
+def _clean_url(value: str, tag: str) -> str | None:
+    value = value.strip()
+    if not value:
+        return None
+    scheme = urlsplit(value).scheme.lower() if ":" in value[:12] else ""
+    if scheme == "data" and tag != "img":
+        return None  # data: links are a phishing vector and useless in a book
+    if scheme and scheme not in ("http", "https", "mailto", "data", "tel", "ftp", "file"):
+        return None
+    # Readers and EPUBCheck need a valid URL: encode spaces and other illegal characters.
+    return quote(value, safe="/:?#[]@!$&'()*+,;=%~-._") if scheme != "data" else value
+
+
+def run(book: Book) -> None:
+    for chapter in book.chapters:
+        sanitize_chapter(chapter)
+
+
+def sanitize_chapter(chapter: Chapter) -> None:
+    body = chapter.body
+    _before(body)
+    for el in body.iter():
+        if isinstance(el.tag, str) and el.sourceline:
+            el.set("data-pp-line", str(el.sourceline))
+    html = _escape_text(body.text or "") + "".join(
+        etree.tostring(child, encoding="unicode", method="html") for child in body)
+    cleaned = nh3.clean(
+        html, tags=TAGS, clean_content_tags={"script", "style", "template", "textarea", "select"},
+        attributes=ATTRIBUTES, attribute_filter=_attribute_filter, strip_comments=True,
+        link_rel=None, generic_attribute_prefixes={"data-pp-"},
+        url_schemes={"http", "https", "mailto", "data", "tel", "ftp", "file"},
+    )
+    new = parse_fragment(cleaned)
+    for el in new.iter():
+        if not isinstance(el.tag, str):
+            continue
+        line = el.attrib.pop("data-pp-line", None)
+        if line and line.isdigit():
+            el.sourceline = int(line)
+    new.tag = "div"
+    _after(new)
+    chapter.body = new
+
+
+def _escape_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _before(body: etree._Element) -> None:
+    """Tree repairs before the allowlist: things whose meaning would otherwise be lost."""
+    for el in list(body.iter()):
+        if not isinstance(el.tag, str):
+            continue
+        tag = el.tag
+        if tag == "pp-shortcode":  # a shortcode nobody claimed: show it as the author wrote it
+            name, args = el.get("data-name", ""), el.get("data-args", "")
+            text = (f"{{% {name} {args} %}}" if el.get("data-syntax") == "liquid"
+                    else f"{{{{< {name} {args} >}}}}")
+            _replace_with_text(el, text.replace("  ", " "))
+        elif tag == "input" and el.get("type") == "checkbox":
+            mark = "\u2611 " if el.get("checked") is not None else "\u2610 "
+            _replace_with_text(el, mark)
+        elif tag == "a" and el.get("name") and not el.get("id"):
+            el.set("id", el.get("name"))
+        elif tag in ("td", "th") and el.get("align") in ("left", "center", "right"):
+            el.set("class", f"pp-align-{el.get('align')} {el.get('class', '')}".strip())
+        elif tag in ("img",) and not el.get("src"):
+            lazy = el.get("data-src") or el.get("data-original") or el.get("data-lazy-src")
+            if lazy:
+                el.set("src", lazy)
+        elif tag == "picture":  # keep the <img>; its <source>s only choose among variants
+            for s in el.findall("source"):
+                el.remove(s)
+        elif tag in ("iframe", "object", "embed", "video", "audio", "frame", "frameset", "applet"):
+            # The embeds stage claims what it knows; whatever is left must not vanish silently.
+            url = el.get("src") or el.get("data") or ""
+            if url and el.getparent() is not None:
+                a = etree.Element("a", href=url)
+                a.text = url
+                a.tail = el.tail
+                el.addnext(a)
+                el.tail = None
+
+
+def _replace_with_text(el: etree._Element, text: str) -> None:
+    parent = el.getparent()
+    if parent is None:
+        return
+    text = text + (el.tail or "")
+    prev = el.getprevious()
+    if prev is not None:
+        prev.tail = (prev.tail or "") + text
+    else:
+        parent.text = (parent.text or "") + text
+    parent.remove(el)
+
+
+def _after(body: etree._Element) -> None:
+    """Content-model repairs and tidying after the allowlist."""
+    for img in list(body.iter("img")):
+        if not img.get("src"):
+            _replace_with_text(img, img.get("alt") or "")
+    for a in body.iter("a"):
+        href = a.get("href") or ""
+        if href.lower().startswith("file:"):
+            a.attrib.pop("href")  # a link to the author's disk means nothing to a reader
+    _fix_content_models(body)
+    for p in list(body.iter("p")):
+        _trim_breaks(p)
+        if not "".join(p.itertext()).strip() and not len(p.findall(".//img")) and \
+                not len(p.findall(".//pp-embed")):
+            _drop_keep_tail(p)
+
+
+def _trim_breaks(p: etree._Element) -> None:
+    """<br>s at the start or end of a paragraph only made spacing on the web."""
+    while len(p) and p[-1].tag == "br" and not (p[-1].tail or "").strip():
+        p.remove(p[-1])
+    while len(p) and p[0].tag == "br" and not (p.text or "").strip():
+        tail = p[0].tail
+        p.remove(p[0])
+        p.text = tail
+    if len(p):
+        p[-1].tail = (p[-1].tail or "").rstrip() or None
+    elif p.text:
+        p.text = p.text.rstrip()
+
+
+def _drop_keep_tail(el: etree._Element) -> None:
+    parent = el.getparent()
+    if parent is None:
+        return
+    if el.tail and el.tail.strip():
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
+
+
+def _fix_content_models(body: etree._Element) -> None:
+    changed = True
+    while changed:
+        changed = False
+        for el in list(body.iter()):
+            if not isinstance(el.tag, str) or el.getparent() is None:
+                continue
+            parent = el.getparent()
+            if el.tag in _FLOW_BLOCKS and parent.tag in _PHRASING_ONLY:
+                if parent.tag == "p" and el.tag not in ("li", "dd", "dt", "tr", "td", "th"):
+                    split_paragraph_at(parent, el)
+                elif parent.tag == "a" and parent.getparent() is not None and \
+                        parent.getparent().tag not in _PHRASING_ONLY:
+                    continue  # <a> is transparent: a block inside a block-level link is fine
+                else:
+                    el.tag = "span"
+                    el.set("class", (el.get("class", "") + " pp-block").strip())
+                    for k in list(el.attrib):
+                        if k not in ("id", "lang", "dir", "title", "class"):
+                            del el.attrib[k]
+                changed = True
+                break
+            if el.tag == "li" and parent.tag not in ("ul", "ol"):
+                wrapper = etree.Element("ul")
+                el.addprevious(wrapper)
+                wrapper.append(el)
+                changed = True
+                break
+            if el.tag in ("dt", "dd") and parent.tag != "dl":
+                wrapper = etree.Element("dl")
+                el.addprevious(wrapper)
+                wrapper.append(el)
+                changed = True
+                break
+
+
+def split_paragraph_at(p: etree._Element, block: etree._Element) -> None:
+    """Move a block child of <p> (at any depth under inline wrappers: only direct handled) out.
+
+    The paragraph's content before the block stays in p, the block follows p, and the content after
+    it goes into a new paragraph. Shared with the figures stage, which lifts images out the same way.
+    """
+    if block.getparent() is not p:
+        p = block.getparent()
+        if p.tag != "p":
+            return
+    after = etree.Element("p")
+    after.sourceline = block.sourceline or p.sourceline
+    after.text = block.tail
+    block.tail = None
+    for sib in list(block.itersiblings()):
+        after.append(sib)
+    p.remove(block)
+    p.addnext(block)
+    block.tail = None
+    if (after.text or "").strip() or len(after):
+        block.addnext(after)
+        _trim_breaks(after)
+    _trim_breaks(p)
+    if not "".join(p.itertext()).strip() and not len(p):
+        _drop_keep_tail(p)
