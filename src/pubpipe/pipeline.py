@@ -68,23 +68,29 @@ def prepare(cfg: config_mod.Config, opts: BuildOptions) -> tuple[Book, AssetStor
     return book, store
 
 
+def _fail(book: Book, message: str) -> BuildError:
+    err = BuildError(message)
+    err.diagnostics = book.diagnostics
+    return err
+
+
 def build(cfg: config_mod.Config, opts: BuildOptions) -> BuildResult:
     """Build every requested format. Raises BuildError when the build fails (nothing written)."""
     book, store = prepare(cfg, opts)
     result = BuildResult(book=book, diagnostics=book.diagnostics)
     if book.diagnostics.errors:
-        raise BuildError(f"{len(book.diagnostics.errors)} error(s); nothing written")
+        raise _fail(book, f"{len(book.diagnostics.errors)} error(s); nothing written")
     if opts.strict and book.diagnostics.warnings:
-        raise BuildError(f"--strict: {len(book.diagnostics.warnings)} warning(s); nothing written")
+        raise _fail(book, f"--strict: {len(book.diagnostics.warnings)} warning(s); nothing written")
 
     rendered: dict[str, bytes] = {}
     for fmt in opts.formats:
         rendered[fmt] = _writer(fmt)(book, store)
     # Writers may add diagnostics too (e.g. PDF preflight); --strict judges them all.
     if opts.strict and book.diagnostics.warnings:
-        raise BuildError(f"--strict: {len(book.diagnostics.warnings)} warning(s); nothing written")
+        raise _fail(book, f"--strict: {len(book.diagnostics.warnings)} warning(s); nothing written")
     if book.diagnostics.errors:
-        raise BuildError(f"{len(book.diagnostics.errors)} error(s); nothing written")
+        raise _fail(book, f"{len(book.diagnostics.errors)} error(s); nothing written")
 
     out_dir = Path(opts.out_dir) if opts.out_dir else cfg.root / "build"
     for fmt, data in rendered.items():
