@@ -1,0 +1,220 @@
+"""The fetcher: the only code in pubpipe that touches the network.
+
+Remote images are fetched concurrently (a bounded pool) with httpx. Every URL gets a wall-clock
+budget (``total-timeout``) that covers connecting, redirects, retries and reading the body: httpx's
+own timeouts bound each socket operation, but a server that trickles one byte a second never trips
+a read timeout, so each attempt is also cancelled by ``asyncio.wait_for`` when the budget runs out.
+
+Redirects are followed by hand (so a loop or a hop to another scheme is reported by name), bodies
+are streamed and cut off at ``max-bytes``, and only transient failures (connection errors, 429,
+502, 503, 504) are retried, with exponential backoff that never outlives the budget. A cached copy
+is revalidated with ``If-None-Match`` / ``If-Modified-Since``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from .. import __version__ as _version
+
+USER_AGENT = f"pubpipe/{_version} (+offline book builder)"
+TRANSIENT_STATUS = {429, 502, 503, 504}
+# Headers worth keeping in the cache record: validators and what the server claimed.
+KEPT_HEADERS = ("etag", "last-modified", "content-type", "content-length", "cache-control",
+                "expires", "date")
+
+
+@dataclass
+class FetchRequest:
+    url: str
+    etag: str = ""  # validators of the cached copy, if any
+    last_modified: str = ""
+
+
+@dataclass
+class FetchResult:
+    url: str
+    ok: bool = False
+    not_modified: bool = False  # 304: the cached copy is still good
+    data: bytes = b""
+    final_url: str = ""
+    status_code: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+    reason: str = ""  # why it failed, for the author
+    transient: bool = False  # failed in a way that might work next time (used for cache fallback)
+    attempts: int = 0
+    elapsed: float = 0.0
+
+
+@dataclass
+class FetchSettings:
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+    total_timeout: float = 20.0
+    max_bytes: int = 50 * 1024 * 1024
+    max_redirects: int = 5
+    retries: int = 2
+    concurrency: int = 8
+    backoff: float = 0.5  # first retry waits this long, then doubles
+
+
+class _Failure(Exception):
+    def __init__(self, reason: str, transient: bool = False, status: int = 0):
+        super().__init__(reason)
+        self.reason = reason
+        self.transient = transient
+        self.status = status
+
+
+def fetch_many(requests: list[FetchRequest], settings: FetchSettings,
+               on_done: Callable[[FetchResult], None] | None = None) -> dict[str, FetchResult]:
+    """Fetch every request concurrently; returns url -> result. Never raises for a bad URL."""
+    if not requests:
+        return {}
+    loop = asyncio.new_event_loop()
+    # Name resolution runs in the loop's executor; don't let a hung resolver thread hold the
+    # build at shutdown (asyncio.run would wait for it), so shut that executor down unwaited.
+    executor = concurrent.futures.ThreadPoolExecutor(max_workers=max(4, settings.concurrency))
+    loop.set_default_executor(executor)
+    try:
+        return loop.run_until_complete(_fetch_all(requests, settings, on_done))
+    finally:
+        try:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            loop.close()
+            executor.shutdown(wait=False, cancel_futures=True)
+
+
+async def _fetch_all(requests, settings, on_done):
+    timeout = httpx.Timeout(connect=settings.connect_timeout, read=settings.read_timeout,
+                            write=settings.read_timeout, pool=settings.total_timeout)
+    limits = httpx.Limits(max_connections=settings.concurrency,
+                          max_keepalive_connections=settings.concurrency)
+    sem = asyncio.Semaphore(settings.concurrency)
+    results: dict[str, FetchResult] = {}
+    async with httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False,
+                                 headers={"User-Agent": USER_AGENT,
+                                          "Accept": "image/*,*/*;q=0.5"}) as client:
+        async def one(req: FetchRequest):
+            async with sem:
+                res = await _fetch_one(client, req, settings)
+            results[req.url] = res
+            if on_done:
+                on_done(res)
+
+        await asyncio.gather(*(one(r) for r in requests))
+    return results
+
+
+async def _fetch_one(client: httpx.AsyncClient, req: FetchRequest,
+                     settings: FetchSettings) -> FetchResult:
+    start = time.monotonic()
+    deadline = start + settings.total_timeout
+    res = FetchResult(url=req.url)
+    delay = settings.backoff
+    while True:
+        res.attempts += 1
+        remaining = deadline - time.monotonic()
+        try:
+            if remaining <= 0:
+                raise asyncio.TimeoutError
+            await asyncio.wait_for(_attempt(client, req, settings, res), timeout=remaining)
+            res.ok = not res.reason
+            break
+        except asyncio.TimeoutError:
+            res.reason = (f"gave up after {settings.total_timeout:g} s"
+                          f" (server too slow or not answering)")
+            res.transient = True
+            break
+        except _Failure as f:
+            res.reason, res.transient, res.status_code = f.reason, f.transient, f.status
+            retry_left = res.attempts <= settings.retries
+            # Retry only what may work next time, and only if the wait fits in the budget.
+            if not (f.transient and retry_left and time.monotonic() + delay < deadline - 0.5):
+                break
+            await asyncio.sleep(delay)
+            delay *= 2
+    res.elapsed = time.monotonic() - start
+    if res.ok:
+        res.reason = ""
+    return res
+
+
+async def _attempt(client: httpx.AsyncClient, req: FetchRequest, settings: FetchSettings,
+                   res: FetchResult) -> None:
+    url = req.url
+    seen: list[str] = []
+    headers = {}
+    if req.etag:
+        headers["If-None-Match"] = req.etag
+    if req.last_modified:
+        headers["If-Modified-Since"] = req.last_modified
+    while True:
+        if url in seen:
+            raise _Failure(f"redirect loop ({' -> '.join(seen + [url])})")
+        seen.append(url)
+        try:
+            async with client.stream("GET", url, headers=headers) as resp:
+                if resp.is_redirect:
+                    location = resp.headers.get("location", "")
+                    if len(seen) > settings.max_redirects:
+                        raise _Failure(f"more than {settings.max_redirects} redirects")
+                    try:
+                        nxt = resp.url.join(location)
+                    except Exception:
+                        raise _Failure(f"bad redirect to {location!r}") from None
+                    if nxt.scheme not in ("http", "https"):
+                        raise _Failure(f"redirect to a refused scheme: {location}")
+                    url = str(nxt)
+                    continue
+                res.final_url = str(resp.url)
+                res.status_code = resp.status_code
+                res.headers = {k: resp.headers[k] for k in KEPT_HEADERS if k in resp.headers}
+                if resp.status_code == 304 and (req.etag or req.last_modified):
+                    res.not_modified = True
+                    return
+                if resp.status_code != 200:
+                    phrase = resp.reason_phrase or ""
+                    raise _Failure(f"HTTP {resp.status_code} {phrase}".strip(),
+                                   transient=resp.status_code in TRANSIENT_STATUS,
+                                   status=resp.status_code)
+                declared = resp.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > settings.max_bytes:
+                    raise _Failure(f"too large ({int(declared)} bytes; the limit is"
+                                   f" {settings.max_bytes}, [assets] max-bytes)")
+                chunks, size = [], 0
+                async for chunk in resp.aiter_bytes():  # decoded: the cap holds for gzip too
+                    size += len(chunk)
+                    if size > settings.max_bytes:
+                        raise _Failure(f"too large (more than {settings.max_bytes} bytes;"
+                                       f" [assets] max-bytes)")
+                    chunks.append(chunk)
+                res.data = b"".join(chunks)
+                return
+        except _Failure:
+            raise
+        except httpx.ConnectError as e:
+            msg = str(e) or type(e).__name__
+            # Name-resolution failures are not transient in practice: don't hammer the resolver.
+            dns = any(s in msg for s in ("Name or service not known", "nodename nor servname",
+                                          "getaddrinfo", "No address associated"))
+            raise _Failure(f"cannot connect: {msg}", transient=not dns) from None
+        except httpx.TimeoutException as e:
+            raise _Failure(f"timed out ({type(e).__name__})", transient=False) from None
+        except httpx.RemoteProtocolError as e:
+            raise _Failure(f"broken response: {e}", transient=True) from None
+        except (httpx.ReadError, httpx.WriteError) as e:
+            raise _Failure(f"connection failed while reading: {e or type(e).__name__}",
+                           transient=True) from None
+        except httpx.InvalidURL as e:
+            raise _Failure(f"invalid URL: {e}") from None
+        except httpx.HTTPError as e:
+            raise _Failure(f"{type(e).__name__}: {e}") from None
+

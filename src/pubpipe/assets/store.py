@@ -1,0 +1,469 @@
+"""The asset store: every stage that needs an image's bytes asks it.
+
+Usage (the assets transform does exactly this; other stages may too)::
+
+    store = AssetStore(book.root, cache_dir, cfg.assets, offline=False, diagnostics=book.diagnostics,
+                       progress=False)
+    a = store.register("img/photo.jpg", base=chapter.source.parent, file=chapter.source, line=12)
+    store.fetch_all()                  # fetch/read every pending reference, concurrently
+    a = store.canonical(a)             # identical bytes -> one Asset (same id); locations merged
+    if a.ok:
+        v = store.process(a, "epub")   # -> document.Variant (cached) or None (a.status: "failed")
+    g = store.add_bytes(png_bytes, "image/png", "cover")  # generated images: ok at once
+
+* ``register(ref, base=, file=, line=) -> Asset`` resolves a reference: ``http``/``https`` URLs
+  (``//host/x`` is taken as https), ``data:`` URIs, and paths relative to ``base`` (a folder inside
+  the book; percent-encoding decoded, ``?query``/``#fragment`` ignored). ``file:`` URLs, other
+  schemes, absolute paths and paths that leave the book folder (symlinks included) give an Asset
+  with status ``"refused"`` at once. Registering the same resolved reference twice returns the
+  same Asset with one more location.
+* ``fetch_all()`` reads local files and fetches remote URLs (see ``fetch.py``), sniffs the bytes,
+  checks images (decoder allow-list, decompression bombs, SVG sanitizing) and sets ``status``
+  (``ok`` | ``failed`` | ``refused``), ``reason``, ``sha256``, ``media_type``, ``width``,
+  ``height``, ``final_url`` and ``source_path``. Asset ids are final after this: an ok asset's id
+  is ``img-<first 16 hex digits of sha256>``, so identical bytes share one id.
+* ``process(asset, profile)`` makes the variant for ``"epub"`` or ``"print"``;
+  ``process_all(assets, profiles)`` does many in a thread pool. Results are cached by (content hash,
+  profile, the settings that shape the output), so a rebuild does no image work.
+* ``offline=True``: no network request at all; remote images come from the cache or fail.
+
+Cache layout (``cache_dir``), every file written atomically (temp file + rename)::
+
+    objects/ab/<sha256>           original bytes, content-addressed
+    urls/<sha256 of url>.json     url, final_url, status, kept headers, fetched_at, sha256, type
+    variants/<key>.<ext> + .json  processed variants, key = sha256(content, profile, settings)
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import concurrent.futures
+import hashlib
+import json
+import os
+import re
+import tempfile
+import threading
+import urllib.parse
+from contextlib import nullcontext
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..config import AssetsSection
+from ..document import Asset, Diagnostics, Location, Variant
+from . import fetch as fetch_mod
+from . import images, svg
+
+PROFILES = ("epub", "print")
+PROCESS_VERSION = 1  # bump when processing changes, so cached variants are remade
+_WINDOWS_ABS = re.compile(r"^[A-Za-z]:[\\/]")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
+
+
+class AssetStore:
+    def __init__(self, root: Path, cache_dir: Path, settings: AssetsSection,
+                 offline: bool = False, diagnostics: Diagnostics | None = None,
+                 progress: bool = False):
+        self.root = Path(root).resolve()
+        self.cache_dir = Path(cache_dir)
+        self.settings = settings
+        self.offline = offline
+        self.diagnostics = diagnostics if diagnostics is not None else Diagnostics()
+        self.progress = progress
+        self.requests_made = 0  # network requests started by this store (tests, report)
+        self.images_processed = 0  # variants actually computed (not taken from the cache)
+        self._by_key: dict[str, Asset] = {}  # resolved reference -> Asset
+        self._by_hash: dict[str, Asset] = {}  # sha256 -> canonical Asset
+        self._kind: dict[str, str] = {}  # resolved reference -> remote | local | data | none
+        self._svg_removed: dict[str, list[str]] = {}  # sha256 -> what sanitizing removed
+        self._lock = threading.Lock()
+
+    # ---- registering -------------------------------------------------------------------------
+
+    def register(self, ref: str, *, base: Path | None = None, file: Path | None = None,
+                 line: int | None = None) -> Asset:
+        """The Asset for a reference as an author wrote it (see the module docstring)."""
+        ref = (ref or "").strip()
+        kind, key, refusal = self._resolve(ref, Path(base) if base else self.root)
+        asset = self._by_key.get(key)
+        if asset is None:
+            asset = Asset(id="ref-" + hashlib.sha256(key.encode()).hexdigest()[:12], ref=ref,
+                          url=key if kind != "none" else "")
+            if refusal:
+                asset.status, asset.reason = ("refused" if kind == "none" else "failed"), refusal
+            self._by_key[key] = asset
+            self._kind[key] = kind
+        asset.locations.append(Location(file, line))
+        return asset
+
+    def _resolve(self, ref: str, base: Path) -> tuple[str, str, str]:
+        """(kind, key, refusal): key is the absolute URL, or a refusal key for refused refs."""
+        if not ref:
+            return "none", "none:empty", "the image has no source (empty src)"
+        low = ref.lower()
+        if low.startswith("data:"):
+            return "data", ref, ""
+        if ref.startswith("//"):
+            ref = "https:" + ref
+            low = ref.lower()
+        if _WINDOWS_ABS.match(ref) or ref.startswith(("/", "\\")):
+            return "none", "none:" + ref, ("absolute paths are not allowed (only paths relative to"
+                                           " the post, inside the book folder)")
+        m = _SCHEME.match(ref)
+        if m:
+            scheme = m.group(1).lower()
+            if scheme in ("http", "https"):
+                try:
+                    parts = urllib.parse.urlsplit(ref)
+                    if not parts.hostname:
+                        raise ValueError("no host")
+                except ValueError as e:
+                    return "none", "none:" + ref, f"invalid URL ({e})"
+                # Fragments never reach a server; drop them so #a and #b are one download.
+                return "remote", urllib.parse.urlunsplit(parts._replace(fragment="")), ""
+            if scheme == "file":
+                return "none", "none:" + ref, "file: URLs are not allowed (they can read any file)"
+            return "none", "none:" + ref, f"unsupported URL scheme '{scheme}:'"
+        # A relative path: percent-decoded, query and fragment dropped.
+        raw = re.split(r"[?#]", ref, maxsplit=1)[0]
+        candidates = [urllib.parse.unquote(raw)]
+        if candidates[0] != raw:
+            candidates.append(raw)  # a file whose name really contains '%'
+        path = None
+        for cand in candidates:
+            p = (base / cand).resolve()
+            if not p.is_relative_to(self.root):
+                return "none", "none:" + ref, "the path leads outside the book folder"
+            if path is None or p.exists():
+                path = p
+            if p.exists():
+                break
+        return "local", path.as_uri(), ""
+
+    # ---- fetching ----------------------------------------------------------------------------
+
+    def fetch_all(self) -> None:
+        """Read or fetch every pending reference (concurrently for remote ones)."""
+        pending = [(k, a) for k, a in self._by_key.items() if a.status == "pending"]
+        if not pending:
+            return
+        remote = []
+        for key, asset in pending:
+            kind = self._kind[key]
+            if kind == "local":
+                self._load_local(asset)
+            elif kind == "data":
+                self._load_data(asset)
+            else:
+                remote.append(asset)
+        if remote:
+            self._fetch_remote(remote)
+        for _, asset in pending:
+            self._merge(asset)
+
+    def _load_local(self, asset: Asset) -> None:
+        path = Path(urllib.parse.unquote(urllib.parse.urlsplit(asset.url).path))
+        if not path.is_file():
+            rel = path.relative_to(self.root) if path.is_relative_to(self.root) else path
+            self._fail(asset, f"file not found: {rel}")
+            return
+        size = path.stat().st_size
+        if size > self.settings.max_bytes:
+            self._fail(asset, f"too large ({size} bytes; [assets] max-bytes)")
+            return
+        self._accept(asset, path.read_bytes())
+
+    def _load_data(self, asset: Asset) -> None:
+        header, sep, payload = asset.url[5:].partition(",")
+        if not sep:
+            self._fail(asset, "malformed data: URI (no comma)")
+            return
+        try:
+            if header.lower().endswith(";base64"):
+                data = base64.b64decode(re.sub(r"\s+", "", urllib.parse.unquote(payload)),
+                                        validate=True)
+            else:
+                data = urllib.parse.unquote_to_bytes(payload)
+        except (binascii.Error, ValueError) as e:
+            self._fail(asset, f"malformed data: URI ({e})")
+            return
+        if len(data) > self.settings.max_bytes:
+            self._fail(asset, "data: URI too large ([assets] max-bytes)")
+            return
+        self._accept(asset, data)
+
+    def _fetch_remote(self, assets: list[Asset]) -> None:
+        records = {a.url: self._read_record(a.url) for a in assets}
+        if self.offline:
+            for a in assets:
+                rec = records[a.url]
+                if rec and self._object_path(rec["sha256"]).is_file():
+                    self._accept(a, self._object_path(rec["sha256"]).read_bytes(), rec)
+                else:
+                    self._fail(a, "not in the cache, and --offline forbids fetching it")
+            return
+        requests = []
+        for a in assets:
+            rec = records[a.url]
+            usable = rec and self._object_path(rec["sha256"]).is_file()
+            hdrs = rec.get("headers", {}) if usable else {}
+            requests.append(fetch_mod.FetchRequest(a.url, etag=hdrs.get("etag", ""),
+                                                   last_modified=hdrs.get("last-modified", "")))
+        self.requests_made += len(requests)
+        s = self.settings
+        fs = fetch_mod.FetchSettings(
+            connect_timeout=s.connect_timeout, read_timeout=s.read_timeout,
+            total_timeout=s.total_timeout, max_bytes=s.max_bytes, max_redirects=s.max_redirects,
+            retries=s.retries, concurrency=s.concurrency)
+        with self._progress_bar("Fetching images", len(requests)) as advance:
+            results = fetch_mod.fetch_many(requests, fs, on_done=lambda r: advance())
+        by_url = {a.url: a for a in assets}
+        for url, res in results.items():
+            a, rec = by_url[url], records[url]
+            cached = self._object_path(rec["sha256"]) if rec else None
+            if res.not_modified and cached and cached.is_file():
+                rec["fetched_at"] = _now()
+                self._write_json(self._record_path(url), rec)
+                self._accept(a, cached.read_bytes(), rec)
+            elif res.ok:
+                self._accept(a, res.data, None, res)
+            elif cached and cached.is_file():
+                # The cache exists so that a vanished image doesn't vanish from the book.
+                self._accept(a, cached.read_bytes(), rec)
+                self.diagnostics.info("asset-stale", f"image {url}: {res.reason}; using the"
+                                      f" copy cached on {rec.get('fetched_at', '?')}",
+                                      *self._where(a))
+            else:
+                self._fail(a, res.reason)
+
+    def _accept(self, asset: Asset, data: bytes, record: dict | None = None,
+                res: fetch_mod.FetchResult | None = None) -> None:
+        """Check bytes and, if they are an acceptable image, store them and mark the asset ok."""
+        media = images.sniff(data)
+        if not media:
+            what = images.describe(data)
+            if res and res.headers.get("content-type"):
+                what += f" (served as {res.headers['content-type']})"
+            self._fail(asset, what)
+            return
+        try:
+            if media == images.SVG:
+                clean = svg.sanitize(data, self.settings.max_bytes)
+                w, h = clean.width, clean.height
+            else:
+                w, h = images.probe(data)
+        except (images.ImageRefused, svg.SvgRefused) as e:
+            self._fail(asset, str(e), refused="refused" in str(e))
+            return
+        sha = hashlib.sha256(data).hexdigest()
+        obj = self._object_path(sha)
+        if not obj.is_file():
+            self._write_atomic(obj, data)
+        if media == images.SVG and clean.removed:
+            self._svg_removed[sha] = clean.removed
+        if res is not None:  # a fresh download: record where it came from
+            self._write_json(self._record_path(asset.url), {
+                "url": asset.url, "final_url": res.final_url or asset.url,
+                "status": res.status_code, "headers": res.headers, "fetched_at": _now(),
+                "sha256": sha, "media_type": media, "size": len(data)})
+            asset.final_url = res.final_url or asset.url
+        elif record is not None:
+            asset.final_url = record.get("final_url", asset.url)
+        else:
+            asset.final_url = asset.url
+        asset.sha256, asset.media_type, asset.source_path = sha, media, obj
+        asset.width, asset.height = w, h
+        asset.status, asset.reason = "ok", ""
+        asset.id = "img-" + sha[:16]
+
+    def _fail(self, asset: Asset, reason: str, refused: bool = False) -> None:
+        asset.status = "refused" if refused else "failed"
+        asset.reason = reason
+
+    def _merge(self, asset: Asset) -> None:
+        if not asset.ok:
+            return
+        first = self._by_hash.setdefault(asset.sha256, asset)
+        if first is not asset:
+            for loc in asset.locations:
+                if loc not in first.locations:
+                    first.locations.append(loc)
+
+    def canonical(self, asset: Asset) -> Asset:
+        """The one Asset that stands for these bytes (itself, unless identical bytes came first)."""
+        if asset.ok:
+            return self._by_hash.get(asset.sha256, asset)
+        return asset
+
+    def add_bytes(self, data: bytes, media_type: str = "", name: str = "") -> Asset:
+        """An Asset for bytes made by pubpipe itself (a cover, a drawn card); ok or failed."""
+        key = "generated:" + hashlib.sha256(data).hexdigest()
+        asset = self._by_key.get(key)
+        if asset is None:
+            asset = Asset(id="gen-" + key[-12:], ref=name or "generated image", url=key)
+            self._by_key[key] = asset
+            self._kind[key] = "generated"
+            self._accept(asset, data)
+            self._merge(asset)
+        return self.canonical(asset)
+
+    # ---- processing --------------------------------------------------------------------------
+
+    def process(self, asset: Asset, profile: str) -> Variant | None:
+        """The variant of an ok asset for one profile (cached); None and status "failed" if the
+        image turns out to be damaged."""
+        if profile not in PROFILES:
+            raise ValueError(f"unknown profile {profile!r}")
+        asset = self.canonical(asset)
+        if not asset.ok:
+            return None
+        if profile in asset.variants:
+            return asset.variants[profile]
+        key = self._variant_key(asset, profile)
+        meta_path = self.cache_dir / "variants" / f"{key}.json"
+        variant = None
+        if meta_path.is_file():
+            try:
+                meta = json.loads(meta_path.read_text("utf-8"))
+                path = meta_path.with_name(meta["file"])
+                if path.is_file():
+                    variant = Variant(path, meta["media_type"], meta["width"], meta["height"],
+                                      meta["sha256"])
+            except (OSError, ValueError, KeyError):
+                variant = None
+        if variant is None:
+            try:
+                out = self._make_variant(asset, profile)
+            except images.ImageRefused as e:
+                with self._lock:
+                    self._fail(asset, str(e), refused="refused" in str(e))
+                return None
+            ext = Variant(Path(), out.media_type).extension
+            path = self.cache_dir / "variants" / f"{key}.{ext}"
+            self._write_atomic(path, out.data)
+            variant = Variant(path, out.media_type, out.width, out.height,
+                              hashlib.sha256(out.data).hexdigest())
+            self._write_json(meta_path, {"file": path.name, "media_type": out.media_type,
+                                         "width": out.width, "height": out.height,
+                                         "sha256": variant.sha256, "source": asset.sha256,
+                                         "profile": profile})
+            with self._lock:
+                self.images_processed += 1
+        with self._lock:
+            asset.variants[profile] = variant
+        return variant
+
+    def process_all(self, assets: list[Asset], profiles: tuple[str, ...]) -> None:
+        """Process many assets for many profiles in a small thread pool (Pillow releases the
+        GIL while decoding and resampling)."""
+        jobs = []
+        seen = set()
+        for a in assets:
+            a = self.canonical(a)
+            if a.ok and a.sha256 not in seen:
+                seen.add(a.sha256)
+                jobs.extend((a, p) for p in profiles)
+        if not jobs:
+            return
+        workers = max(1, min(4, os.cpu_count() or 1))
+        with self._progress_bar("Processing images", len(jobs)) as advance:
+            with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+                for _ in pool.map(lambda job: (self.process(*job), advance()), jobs):
+                    pass
+
+    def _box(self, profile: str) -> images.Box:
+        s = self.settings
+        if profile == "epub":
+            return images.Box(longest=s.epub_max_size)
+        return images.Box(width=round(s.print_dpi * s.print_width),
+                          height=round(s.print_dpi * s.print_height))
+
+    def _quality(self, profile: str) -> int:
+        return self.settings.jpeg_quality if profile == "epub" else self.settings.print_jpeg_quality
+
+    def _variant_key(self, asset: Asset, profile: str) -> str:
+        box = self._box(profile)
+        spec = json.dumps([PROCESS_VERSION, asset.sha256, profile, box.longest, box.width,
+                           box.height, self._quality(profile)])
+        return hashlib.sha256(spec.encode()).hexdigest()[:32]
+
+    def _make_variant(self, asset: Asset, profile: str) -> images.Output:
+        data = asset.source_path.read_bytes()
+        if asset.media_type == images.SVG:
+            try:
+                clean = svg.sanitize(data, self.settings.max_bytes)
+            except svg.SvgRefused as e:
+                raise images.ImageRefused(str(e)) from None
+            return images.Output(clean.data, images.SVG, clean.width, clean.height)
+        return images.process(data, self._box(profile), self._quality(profile))
+
+    def svg_removed(self, asset: Asset) -> list[str]:
+        """What sanitizing took out of an SVG asset (empty if it was clean)."""
+        return self._svg_removed.get(asset.sha256, [])
+
+    # ---- cache files -------------------------------------------------------------------------
+
+    def _object_path(self, sha: str) -> Path:
+        return self.cache_dir / "objects" / sha[:2] / sha
+
+    def _record_path(self, url: str) -> Path:
+        return self.cache_dir / "urls" / (hashlib.sha256(url.encode()).hexdigest() + ".json")
+
+    def _read_record(self, url: str) -> dict | None:
+        try:
+            rec = json.loads(self._record_path(url).read_text("utf-8"))
+            return rec if isinstance(rec, dict) and "sha256" in rec else None
+        except (OSError, ValueError):
+            return None
+
+    def _write_json(self, path: Path, data: dict) -> None:
+        self._write_atomic(path, json.dumps(data, indent=1, sort_keys=True).encode())
+
+    def _write_atomic(self, path: Path, data: bytes) -> None:
+        """Write via a temp file and rename, so a killed build never leaves half a file."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+
+    def _where(self, asset: Asset) -> tuple[Path | None, int | None]:
+        loc = asset.locations[0] if asset.locations else Location(None)
+        return loc.file, loc.line
+
+    def _progress_bar(self, label: str, total: int):
+        if not self.progress or total == 0:
+            return nullcontext(lambda: None)
+        return _RichProgress(label, total)
+
+
+class _RichProgress:
+    """A transient rich progress bar (only used when attached to a terminal)."""
+
+    def __init__(self, label: str, total: int):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                  MofNCompleteColumn(), transient=True)
+        self._task = self._progress.add_task(label, total=total)
+
+    def __enter__(self):
+        self._progress.start()
+        return lambda: self._progress.advance(self._task)
+
+    def __exit__(self, *exc):
+        self._progress.stop()
+        return False
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
