@@ -1,0 +1,125 @@
+"""Reader: front matter, Markdown features, seed-style opening lines, line numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from conftest import CONTENT
+from pubpipe import config
+from pubpipe.document import Diagnostics
+from pubpipe.readers import frontmatter, read_book, read_chapter
+from pubpipe.readers.opening import parse_date
+from pubpipe.readers.shortcodes import convert
+
+
+def _chapter(tmp_path: Path, text: str):
+    p = tmp_path / "post.md"
+    p.write_text(text, encoding="utf-8")
+    d = Diagnostics()
+    return read_chapter(p, d), d
+
+
+def test_default_book_metadata_from_the_post():
+    book = read_book(config.load(CONTENT))
+    m = book.meta
+    assert m.title == "Blog post 2: China as a technological dystopia"
+    assert m.subtitle.startswith("A critical review")
+    assert m.authors == ["Yves Wienecke"]
+    assert m.date == "2019-01-20"
+    assert m.language == "en"
+    header = book.chapters[0].body[0]
+    assert header.tag == "header"
+    texts = [" ".join("".join(e.itertext()).split()) for e in header]
+    assert texts == ["Blog post 2: China as a technological dystopia",
+                     "A critical review of discourse regarding Chinese sesame credit score",
+                     "By Yves Wienecke", "January 20, 2019"]
+    # the opening lines are not left behind as stray paragraphs
+    body_text = etree.tostring(book.chapters[0].body, encoding="unicode")
+    assert body_text.count("Yves Wienecke") == 1
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("---\ntitle: Y\nauthor: A\ndate: 2020-03-04\n---\nBody", ("Y", ["A"], "2020-03-04")),
+    ('+++\ntitle = "T"\nauthors = ["B", "C"]\ndate = "2019-02-17T08:09:26-07:00"\n+++\nBody',
+     ("T", ["B", "C"], "2019-02-17")),
+    ("Title: P\nAuthor: D\nDate: 2018-01-02\n\nBody", ("P", ["D"], "2018-01-02")),
+])
+def test_front_matter_styles(tmp_path, text, expected):
+    ch, d = _chapter(tmp_path, text)
+    assert (ch.title, ch.authors, ch.date) == expected
+    assert not d
+
+
+def test_pelican_lookalike_prose_is_not_metadata():
+    fm = frontmatter.split("Note: this is prose.\nMore prose.\n")
+    assert fm.meta == {} and fm.body.startswith("Note:")
+
+
+def test_broken_front_matter_is_an_error_with_a_line(tmp_path):
+    ch, d = _chapter(tmp_path, "---\ntitle: [unclosed\nauthor: x\n---\nBody text\n")
+    assert d.errors and d.errors[0].line and d.errors[0].file.name == "post.md"
+    assert "Body text" in "".join(ch.body.itertext())
+
+
+def test_markdown_features(tmp_path):
+    ch, _ = _chapter(tmp_path, "# T\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\nx[^1]\n\n[^1]: note\n\n"
+                     "```py\nprint(1)\n```\n\nTerm\n: def\n\n- [x] done\n\n\"quotes\" -- dash\n\n"
+                     "## Heading {: #custom }\n\nhttps://example.org/bare\n")
+    html = etree.tostring(ch.body, encoding="unicode")
+    for needle in ("<table>", "footnote", 'class="language-py"', "<dl>", "checkbox", "\u201cquotes\u201d",
+                   'id="custom"', 'href="https://example.org/bare"'):
+        assert needle in html, needle
+
+
+def test_sections_move_below_the_chapter_title(tmp_path):
+    ch, _ = _chapter(tmp_path, "---\ntitle: Front title\n---\nIntro\n\n# Section\n\ntext\n")
+    assert [h.tag for h in ch.body.iter("h1", "h2")] == ["h1", "h2"]
+
+
+def test_line_numbers_follow_the_source(tmp_path):
+    ch, _ = _chapter(tmp_path, "# T\n\nfirst para\n\n\n![alt](pic.png)\n\nlast words here\n")
+    img = next(ch.body.iter("img"))
+    assert img.sourceline == 6
+    last = [p for p in ch.body.iter("p") if "last" in "".join(p.itertext())][0]
+    assert last.sourceline == 8
+
+
+@pytest.mark.parametrize("value,iso", [("January 20, 2019", "2019-01-20"), ("20 January 2019", "2019-01-20"),
+                                       ("2019-01-20T10:00:00Z", "2019-01-20"), ("not a date", ""),
+                                       ("March 3rd, 2020", "2020-03-03")])
+def test_parse_date(value, iso):
+    assert parse_date(value) == iso
+
+
+def test_shortcodes_become_elements_but_not_in_code():
+    src = '{{< youtube "abc" >}}\n\n```\n{{< youtube "x" >}}\n```\n[a]({{< ref "/blog/p" >}})\n'
+    out = convert(src)
+    assert '<pp-shortcode data-name="youtube" data-args="&quot;abc&quot;"' in out
+    assert '```\n{{< youtube "x" >}}\n```' in out
+    assert "[a](/blog/p)" in out
+
+
+def test_config_unknown_key_is_named(tmp_path):
+    (tmp_path / "book.toml").write_text('[book]\ntitle = "x"\ncolour = "red"\n')
+    (tmp_path / "a.md").write_text("# A\n")
+    with pytest.raises(config.ConfigError, match="colour"):
+        config.load(tmp_path)
+
+
+def test_config_chapters_and_types(tmp_path):
+    (tmp_path / "book.toml").write_text('[book]\ntitle = "x"\nchapters = ["b.md", "a.md"]\n'
+                                        '[pdf]\ncrop-marks = true\n')
+    (tmp_path / "a.md").write_text("# A\n")
+    (tmp_path / "b.md").write_text("# B\n")
+    cfg = config.load(tmp_path)
+    assert [p.name for p in cfg.chapter_files] == ["b.md", "a.md"]
+    assert cfg.pdf.crop_marks is True
+    (tmp_path / "book.toml").write_text('[pdf]\ncrop-marks = "yes"\n')
+    with pytest.raises(config.ConfigError, match="crop-marks"):
+        config.load(tmp_path)
+    (tmp_path / "book.toml").write_text('[book]\nchapters = ["../escape.md"]\n')
+    with pytest.raises(config.ConfigError, match="outside"):
+        config.load(tmp_path)

@@ -1,0 +1,56 @@
+"""Word-level checks that nothing a reader sees is lost between a post and its outputs.
+
+The reference is the post as a browser shows it: Markdown rendered by plain Python-Markdown, minus
+front matter, scripts and styles. Words are compared case-folded and as a set of distinct words.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import zipfile
+from pathlib import Path
+
+import markdown
+from lxml import html as lxml_html
+
+from pubpipe.readers import frontmatter
+
+WORD = re.compile(r"[^\W_]{2,}", re.U)
+
+
+def words(text: str) -> set[str]:
+    return {w.casefold() for w in WORD.findall(text)}
+
+
+def source_words(md_path: Path) -> set[str]:
+    body = frontmatter.split(md_path.read_text(encoding="utf-8")).body
+    rendered = markdown.markdown(body, extensions=["tables", "fenced_code", "footnotes", "def_list"])
+    root = lxml_html.fromstring(f"<div>{rendered}</div>")
+    for bad in root.xpath("//script|//style|//template"):
+        bad.drop_tree()
+    return words(root.text_content())
+
+
+def epub_text(epub: Path) -> str:
+    parts = []
+    with zipfile.ZipFile(epub) as z:
+        for name in z.namelist():
+            if name.endswith((".xhtml", ".html")):
+                root = lxml_html.fromstring(z.read(name))
+                parts.append(root.text_content())
+    return "\n".join(parts)
+
+
+def pdf_text(pdf: Path) -> str:
+    out = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True,
+                         check=True).stdout.decode("utf-8", "replace")
+    # Words hyphenated at a line end come back whole.
+    return re.sub(r"(\w)[-\u2010\u00ad]\n(\w)", r"\1\2", out)
+
+
+def kept_ratio(expected: set[str], actual_text: str) -> tuple[float, set[str]]:
+    got = words(actual_text)
+    # A word split by a line break inside a URL is still there when its pieces are.
+    missing = {w for w in expected if w not in got and w not in actual_text.casefold()}
+    return (1 - len(missing) / len(expected)) if expected else 1.0, missing
