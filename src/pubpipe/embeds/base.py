@@ -1,0 +1,290 @@
+"""What every embed recognizer shares: the Provider base class, shortcode arguments, URL and text helpers.
+
+A provider recognizes its own markup (an element, a URL, a shortcode) and returns an ``Embed``
+with ``id`` left empty; ``detect`` numbers it, records where it was found and puts the placeholder
+in the tree. Recognizers never touch the tree: detection replaces the element they matched.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import shlex
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+from lxml import etree
+
+from ..document import Embed
+
+# Elements whose URL (src / data / <param name=movie>) identifies what they show.
+URL_ELEMENTS = ("iframe", "embed", "object")
+
+
+@dataclass
+class Args:
+    """Arguments of a Hugo shortcode or Liquid tag: positional values and named ones."""
+
+    positional: list[str] = field(default_factory=list)
+    named: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, raw: str) -> "Args":
+        raw = (raw or "").replace("\u201c", '"').replace("\u201d", '"')
+        try:
+            parts = shlex.split(raw)
+        except ValueError:  # unbalanced quotes: whitespace split is the best guess
+            parts = raw.split()
+        out = cls()
+        for p in parts:
+            m = re.match(r"^([A-Za-z_][\w-]*)=(.*)$", p, re.S)
+            if m and not p.startswith(("http:", "https:")):
+                out.named[m.group(1).lower()] = m.group(2)
+            else:
+                out.positional.append(p)
+        return out
+
+    def get(self, *names: str, pos: int | None = None) -> str:
+        for n in names:
+            if self.named.get(n):
+                return self.named[n]
+        if pos is not None and pos < len(self.positional):
+            return self.positional[pos]
+        return ""
+
+    def urls(self) -> list[str]:
+        vals = list(self.positional) + list(self.named.values())
+        return [absolute(v) for v in vals if looks_like_url(v)]
+
+
+class Provider:
+    """One kind of embed. Subclasses set the class attributes and override what they recognize."""
+
+    name = ""  # machine name, Embed.provider
+    provider_name = ""  # shown to readers
+    kind = "page"  # video | social | code | audio | map | page | plugin
+    priority = 50  # lower is asked first; generic fallbacks come last
+    tags: tuple[str, ...] = URL_ELEMENTS  # elements from_element wants to see
+    shortcodes: tuple[str, ...] = ()  # Hugo shortcode / Liquid tag / include-file names
+    bare_links = False  # a URL alone in a paragraph becomes this embed
+    widget_scripts: tuple[str, ...] = ()  # regexes of script URLs that only load widgets
+
+    def from_url(self, url: str) -> Embed | None:
+        """An Embed for a URL of this provider (iframe src, bare link, front matter)."""
+        return None
+
+    def from_element(self, el: etree._Element) -> Embed | None:
+        """An Embed for element el; by default: an iframe/embed/object whose URL this provider knows."""
+        if el.tag in URL_ELEMENTS:
+            url = element_url(el)
+            if url:
+                e = self.from_url(url)
+                if e is not None:
+                    fill_from_element(e, el)
+                return e
+        return None
+
+    def from_shortcode(self, name: str, args: Args) -> Embed | None:
+        """An Embed for a shortcode this provider declared in ``shortcodes``; by default its URL."""
+        for url in args.urls():
+            e = self.from_url(url)
+            if e is not None:
+                return e
+        return None
+
+    def make(self, url: str, **fields) -> Embed:
+        fields.setdefault("provider_name", self.provider_name)
+        return Embed(id="", provider=self.name, kind=fields.pop("kind", self.kind), url=url,
+                     **fields)
+
+
+# --- URLs -------------------------------------------------------------------------------------
+
+def absolute(url: str) -> str:
+    """Protocol-relative and scheme-less provider URLs as https; everything else unchanged."""
+    url = (url or "").strip()
+    if url.startswith("//"):
+        return "https:" + url
+    if re.match(r"^(www\.)?[a-z0-9-]+(\.[a-z0-9-]+)+/", url, re.I) and "://" not in url:
+        return "https://" + url
+    return url
+
+
+def looks_like_url(v: str) -> bool:
+    v = (v or "").strip()
+    return bool(re.match(r"^(https?:)?//[^\s/]+", v, re.I)) or bool(
+        re.match(r"^(www\.)?[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}/\S*$", v, re.I))
+
+
+def split(url: str):
+    """(host without www./m./mobile., path, query dict) of a URL; host '' when it is not http(s)."""
+    try:
+        parts = urlsplit(absolute(url))
+    except ValueError:
+        return "", "", {}
+    if parts.scheme not in ("http", "https"):
+        return "", "", {}
+    host = (parts.hostname or "").lower()
+    host = re.sub(r"^(www|m|mobile)\.", "", host)
+    return host, parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()}
+
+
+def strip_query(url: str, keep: tuple[str, ...] = ()) -> str:
+    """url without tracking parameters (only the ``keep`` ones stay) and without a fragment."""
+    parts = urlsplit(absolute(url))
+    q = parse_qs(parts.query)
+    query = urlencode([(k, v[0]) for k, v in q.items() if k in keep])
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+def element_url(el: etree._Element) -> str:
+    """What an iframe/embed/object/video/audio shows: src, data, <param name=movie>, <source src>."""
+    for attr in ("src", "data-src", "data", "data-lazy-src"):
+        v = (el.get(attr) or "").strip()
+        if v and not v.startswith("about:"):
+            return absolute(v)
+    for p in el.iter("param"):
+        if (p.get("name") or "").lower() in ("movie", "src", "url", "filename"):
+            v = (p.get("value") or "").strip()
+            if v:
+                return absolute(v)
+    for child in el.iter("embed", "source"):
+        if child is not el and child.get("src"):
+            return absolute(child.get("src"))
+    return ""
+
+
+def fill_from_element(e: Embed, el: etree._Element) -> None:
+    """Size and a meaningful title from the element's attributes."""
+    for attr in ("width", "height"):
+        v = el.get(attr) or ""
+        m = re.match(r"^\s*(\d+)\s*(px)?\s*$", v)
+        if m and not getattr(e, attr):
+            setattr(e, attr, int(m.group(1)))
+    title = " ".join((el.get("title") or "").split())
+    if title and not e.title and not GENERIC_TITLE.match(title):
+        e.title = title
+
+
+# Titles players give themselves, not the work they show.
+GENERIC_TITLE = re.compile(
+    r"^(youtube|vimeo|spotify|soundcloud)?\s*(video|embed|embedded|audio|music)?\s*(player|content|"
+    r"video|iframe)?$|^(youtube video player|spotify embed|vimeo video player)$", re.I)
+
+
+# --- text and post bodies --------------------------------------------------------------------
+
+def text_of(el) -> str:
+    if el is None:
+        return ""
+    return " ".join("".join(el.itertext()).split())
+
+
+def plain_text(body) -> str:
+    """A post body as plain text: <br> as a line break, paragraphs separated by a blank line."""
+    if body is None:
+        return ""
+
+    def walk(el, parts):
+        if el.tag == "br":
+            parts.append("\n")
+        elif el.text:
+            parts.append(el.text)
+        for c in el:
+            if isinstance(c.tag, str):
+                walk(c, parts)
+            if c.tail:
+                parts.append(c.tail)
+
+    paras = []
+    for p in body:
+        parts: list[str] = []
+        walk(p, parts)
+        lines = [" ".join(line.split()) for line in "".join(parts).split("\n")]
+        paras.append("\n".join(lines).strip())
+    return "\n\n".join(x for x in paras if x)
+
+
+def has_class(el: etree._Element, name: str) -> bool:
+    return name in (el.get("class") or "").split()
+
+
+_SAFE_INLINE = {"a", "br", "em", "strong", "b", "i", "u", "s", "code", "span", "sub", "sup",
+                "small", "mark", "abbr", "cite", "q", "time"}
+_SAFE_ATTRS = {"lang", "dir"}
+_DROP_WITH_CONTENT = {"script", "style", "svg", "noscript", "template", "iframe", "object",
+                      "embed", "video", "audio", "img", "picture", "source", "math", "button"}
+_SAFE_HREF = re.compile(r"^(https?:|mailto:)", re.I)
+
+
+def safe_body(paragraphs: list[etree._Element], clean_href=None) -> etree._Element | None:
+    """A <div> of <p>s holding the post's text with its links, inline markup only, nothing remote.
+
+    paragraphs are the source blocks (copied, never changed); any block inside them becomes its own
+    paragraph; attributes other than href (http, https, mailto), lang and dir are dropped.
+    """
+    out = etree.Element("div")
+    for src in paragraphs:
+        if isinstance(src.tag, str) and src.tag in _SAFE_INLINE:  # a lone link or span: keep it
+            wrapper = etree.Element("p")
+            wrapper.append(copy.deepcopy(src))
+            wrapper[0].tail = None
+            src = wrapper
+        p = etree.SubElement(out, "p")
+        for name in ("lang", "dir"):
+            if src.get(name):
+                p.set(name, src.get(name))
+        _copy_inline(src, p, out, clean_href)
+    for p in list(out):  # drop empty paragraphs
+        if not text_of(p) and not len(p):
+            out.remove(p)
+    return out if len(out) else None
+
+
+def _copy_inline(src, dst, out, clean_href) -> None:
+    """Copy src's content into dst, keeping only safe inline elements."""
+    _append_text(dst, src.text)
+    for child in src:
+        if not isinstance(child.tag, str):  # comments, processing instructions
+            _append_text(dst, child.tail)
+            continue
+        tag = child.tag.lower()
+        if tag in _DROP_WITH_CONTENT:
+            alt = child.get("alt") if tag == "img" else ""
+            _append_text(dst, alt)
+            _append_text(dst, child.tail)
+            continue
+        if tag in _SAFE_INLINE:
+            new = etree.SubElement(dst, tag)
+            for name in _SAFE_ATTRS:
+                if child.get(name):
+                    new.set(name, child.get(name))
+            if tag == "a":
+                href = absolute(child.get("href") or "")
+                if _SAFE_HREF.match(href):
+                    new.set("href", clean_href(href) if clean_href else href)
+                else:
+                    new.tag = "span"
+            if tag == "time" and child.get("datetime"):
+                new.set("datetime", child.get("datetime"))
+            _copy_inline(child, new, out, clean_href)
+            new.tail = child.tail
+        else:  # a block or unknown element: its inline content, separated by a space
+            _append_text(dst, " ")
+            _copy_inline(child, dst, out, clean_href)
+            _append_text(dst, " ")
+            _append_text(dst, child.tail)
+
+
+def _append_text(el, text) -> None:
+    if not text:
+        return
+    if len(el):
+        last = el[-1]
+        last.tail = (last.tail or "") + text
+    else:
+        el.text = (el.text or "") + text
+
+
+def clone(el):
+    return copy.deepcopy(el) if el is not None else None

@@ -1,0 +1,135 @@
+"""One static rendering for every Embed, shared by EPUB and PDF.
+
+A card names the provider, shows the title or the post's full text (links and hashtags kept), the
+author/handle/date, and the canonical URL as a plain link; videos and audio get a poster image when
+one can be had (``data-pp-optional``: the assets stage fetches it or removes it) and always a
+drawn placeholder (pure CSS, no SVG, no font glyph) that shows when the poster is missing. On paper
+a ``pp-qr`` marker becomes a QR code of the URL.
+
+The placeholder may sit where only phrasing content is allowed (inside a ``<p>``): then the card is
+built from ``span``s that embeds.css displays as blocks; elsewhere from figure/div/p/blockquote.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+from lxml import etree
+
+from ..document import Embed
+
+# Elements whose content model is phrasing only (a block card inside them would be invalid XHTML).
+PHRASING_ONLY = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "span", "a", "em", "strong", "b", "i",
+                 "u", "s", "small", "code", "pre", "dt", "label", "sub", "sup", "q", "cite", "abbr",
+                 "mark", "del", "ins", "legend", "summary", "time", "var", "kbd", "samp", "bdi",
+                 "bdo", "data", "button", "caption"}
+
+_KIND_LABEL = {"video": "{p} video", "social": "Post on {p}", "audio": "{p} audio",
+               "code": "{p}", "map": "{p}", "page": "Embedded content from {p}", "plugin": "{p}"}
+_MEDIA_KINDS = {"video", "audio", "map"}
+
+
+def label(e: Embed) -> str:
+    return e.extra.get("label") or _KIND_LABEL.get(e.kind, "{p}").format(p=e.provider_name)
+
+
+def is_linkable(url: str) -> bool:
+    return bool(re.match(r"^https?://[^\s/]+", url or "", re.I))
+
+
+class _B:
+    """Builds the card from block or inline (span-only) elements."""
+
+    def __init__(self, inline: bool):
+        self.inline = inline
+
+    def sub(self, parent, tag: str, cls: str, text: str | None = None, **attrs) -> etree._Element:
+        el = etree.SubElement(parent, "span" if self.inline and tag != "a" else tag)
+        el.set("class", cls)
+        for k, v in attrs.items():
+            el.set(k.replace("_", "-"), v)
+        if text:
+            el.text = text
+        return el
+
+
+def build(e: Embed, *, inline: bool = False, in_figure: bool = False,
+          links: bool = True) -> etree._Element:
+    """The card element for e. inline: phrasing-only context; links=False inside an <a>."""
+    b = _B(inline)
+    root_tag = "span" if inline else ("div" if in_figure else "figure")
+    root = etree.Element(root_tag)
+    root.set("class", f"pp-embed pp-embed-{e.kind} pp-embed-{_token(e.provider)}")
+    root.set("data-pp-provider", e.provider)
+    url_ok = is_linkable(e.url)
+    if url_ok:  # first, so that on paper the text flows beside it
+        qr = b.sub(root, "div", "pp-embed-qr pp-print-only")
+        q = etree.SubElement(qr, "span", {"class": "pp-qr", "data-pp-qr": e.url})
+        q.text = None
+    if e.kind in _MEDIA_KINDS or e.thumbnail:
+        media = b.sub(root, "div", "pp-embed-media")
+        if e.thumbnail:
+            alt = f"{label(e)}: {e.title}" if e.title else label(e)
+            img = etree.SubElement(media, "img", {"class": "pp-embed-poster", "src": e.thumbnail,
+                                                  "alt": alt, "data-pp-optional": "1"})
+            img.tail = None
+        if e.kind in _MEDIA_KINDS or not e.thumbnail:
+            ph = b.sub(media, "div", f"pp-embed-placeholder pp-embed-placeholder-{e.kind}",
+                       aria_hidden="true")
+            etree.SubElement(ph, "span", {"class": "pp-embed-icon"})
+    info = b.sub(root, "div", "pp-embed-info")
+    b.sub(info, "p", "pp-embed-provider", label(e))
+    if e.title:
+        b.sub(info, "p", "pp-embed-title", e.title)
+    body = e.body
+    if body is None and e.text:
+        body = etree.Element("div")
+        etree.SubElement(body, "p").text = e.text
+    if body is not None:
+        quote = b.sub(info, "blockquote", "pp-embed-text")
+        if url_ok and not inline:
+            quote.set("cite", e.url)
+        if e.extra.get("lang"):
+            quote.set("lang", e.extra["lang"])
+        for p in body:
+            para = copy.deepcopy(p)
+            para.tail = None
+            if inline:
+                para.tag = "span"
+                para.set("class", "pp-embed-para")
+            if not links:
+                for a in para.iter("a"):
+                    a.tag = "span"
+                    a.attrib.pop("href", None)
+            quote.append(para)
+    byline = _byline(e)
+    if byline:
+        b.sub(info, "p", "pp-embed-byline", byline)
+    if e.caption:
+        b.sub(info, "p", "pp-embed-caption", e.caption)
+    if e.url:
+        line = b.sub(info, "p", "pp-embed-link")
+        if url_ok and links:
+            a = etree.SubElement(line, "a", {"href": e.url, "class": "pp-embed-url"})
+            a.text = e.url
+        else:
+            b.sub(line, "span", "pp-embed-url", e.url)
+    return root
+
+
+def _byline(e: Embed) -> str:
+    who = e.author
+    if e.handle:
+        handle = e.handle if e.handle.startswith("@") else f"@{e.handle}"
+        who = f"{who} ({handle})" if who else handle
+    parts = [p for p in (who, e.date) if p]
+    if not parts:
+        return ""
+    if e.kind == "social":
+        return "\u2014 " + ", ".join(parts)
+    return ("by " + ", ".join(parts)) if who else parts[0]
+
+
+def _token(s: str) -> str:
+    return re.sub(r"[^a-z0-9-]+", "-", (s or "").lower()).strip("-") or "embed"

@@ -1,0 +1,1 @@
+"""One module per embed provider; each defines ``PROVIDER``. See ``embeds/registry.py``."""

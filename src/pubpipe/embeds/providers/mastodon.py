@@ -1,0 +1,59 @@
+"""Mastodon (any instance): ``/@user/ID/embed`` iframes and ``blockquote.mastodon-embed``."""
+
+from __future__ import annotations
+
+import re
+
+from ..base import Provider, has_class, plain_text, safe_body, split, text_of
+
+_STATUS = re.compile(r"^/(?:@([\w.]+)(?:@[\w.-]+)?|users/([\w.]+)/statuses)/(\d+)(/embed)?/?$")
+_SKIP = re.compile(r"^(view on mastodon|post by @\S+)$", re.I)
+
+
+class Mastodon(Provider):
+    name = "mastodon"
+    provider_name = "Mastodon"
+    kind = "social"
+    priority = 20
+    tags = ("blockquote", "iframe")
+    shortcodes = ("mastodon", "toot")
+    widget_scripts = (r"^https?://[^/]+/embed\.js(\?|$)",)
+
+    def from_url(self, url, need_embed: bool = False):
+        host, path, q = split(url)
+        m = _STATUS.match(path) if host else None
+        if not m or (need_embed and not m.group(4)):
+            return None
+        user = m.group(1) or m.group(2)
+        sid = m.group(3)
+        return self.make(f"https://{host}/@{user}/{sid}", handle=f"{user}@{host}",
+                         extra={"status_id": sid})
+
+    def from_element(self, el):
+        if el.tag == "iframe":
+            # Only /embed iframes: a plain /@user/123 path on an unknown host could be anything.
+            return self.from_url(el.get("src") or "", need_embed=True)
+        if el.tag != "blockquote" or not has_class(el, "mastodon-embed"):
+            return None
+        e = self.from_url(el.get("data-embed-url") or "")
+        if e is None:
+            for a in el.iter("a"):
+                e = self.from_url(a.get("href") or "")
+                if e is not None:
+                    break
+        if e is None:
+            return None
+        blocks = []
+        for c in el.iter("p", "div"):
+            t = text_of(c)
+            m = re.match(r"^Post by @(\S+)$", t, re.I)
+            if m:
+                e.handle = m.group(1)
+            if t and not _SKIP.match(t) and c.tag == "p":
+                blocks.append(c)
+        e.body = safe_body(blocks)
+        e.text = plain_text(e.body)
+        return e
+
+
+PROVIDER = Mastodon()
