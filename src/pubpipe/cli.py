@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from . import __version__, config
-from .document import Diagnostics
+from .document import Diagnostics, Severity
 from .errors import ConfigError, PubpipeError
 from .pipeline import FORMATS, BuildOptions, build
 
@@ -86,8 +86,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _print_diagnostics(diags) -> None:
+    """Warnings and errors; notes (INFO) go only to the --report file."""
     for d in diags or []:
-        print(d.format(), file=sys.stderr)
+        if d.severity >= Severity.WARNING:
+            print(d.format(), file=sys.stderr)
 
 
 def _write_report(path: Path, code: int, diags, outputs) -> None:

@@ -76,18 +76,20 @@ def _remove(el: etree._Element) -> None:
 
 
 def to_xhtml(el: etree._Element) -> etree._Element:
-    """A copy of an un-namespaced HTML tree in the XHTML namespace (epub:type kept)."""
-    el = copy.deepcopy(el)
-    for node in el.iter():
-        if not isinstance(node.tag, str) or node.tag.startswith("{"):
-            continue
-        node.tag = f"{{{XHTML_NS}}}{node.tag}"
-        for name in list(node.attrib):
-            if name.startswith("epub:"):
-                value = node.attrib.pop(name)
-                node.set(f"{{{EPUB_NS}}}{name[5:]}", value)
-    etree.cleanup_namespaces(el, top_nsmap={None: XHTML_NS, "epub": EPUB_NS})
-    return el
+    """A copy of an un-namespaced HTML tree in the XHTML namespace (epub:type kept as epub:type)."""
+    src = copy.deepcopy(el)
+    root = etree.Element(f"{{{XHTML_NS}}}{src.tag}", nsmap={None: XHTML_NS, "epub": EPUB_NS})
+    for k, v in src.attrib.items():
+        root.set(k, v)
+    root.text = src.text
+    root.tail = src.tail
+    for child in list(src):
+        root.append(child)  # moved under a parent that declares the default namespace
+    for node in root.iter():
+        if isinstance(node.tag, str) and not node.tag.startswith("{"):
+            node.tag = f"{{{XHTML_NS}}}{node.tag}"
+    etree.cleanup_namespaces(root, top_nsmap={None: XHTML_NS, "epub": EPUB_NS})
+    return root
 
 
 def xhtml_document(title: str, lang: str, body_children: list[etree._Element] | etree._Element,
