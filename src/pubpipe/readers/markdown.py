@@ -9,6 +9,7 @@ source positions, so line numbers are recovered afterwards by matching each elem
 from __future__ import annotations
 
 import re
+import warnings
 
 import html5lib
 import markdown
@@ -49,8 +50,10 @@ def render_html(text: str) -> str:
 
 def parse_fragment(html: str) -> etree._Element:
     """An HTML fragment parsed as a browser would, as a <div> root in no namespace."""
-    doc = html5lib.parse("<!DOCTYPE html><html><head></head><body>" + html + "</body></html>",
-                         treebuilder="lxml", namespaceHTMLElements=False)
+    with warnings.catch_warnings():  # html5lib warns when it renames non-XML names like <o:p>
+        warnings.simplefilter("ignore")
+        doc = html5lib.parse("<!DOCTYPE html><html><head></head><body>" + html + "</body></html>",
+                             treebuilder="lxml", namespaceHTMLElements=False)
     body = doc.getroot().find("body")
     body.tag = "div"
     body.attrib.clear()
