@@ -76,7 +76,7 @@ def read_chapter(path: Path, diags: Diagnostics) -> Chapter:
     authors = _as_list(meta.get("authors")) or _as_list(meta.get("author"))
     if not authors and found.get("author"):
         authors = [found["author"]]
-    date = opening.parse_date(meta.get("date")) or found.get("date", "")
+    date = opening.parse_date(meta.get("date")) or found.get("date", "") or _date_from_path(path, meta)
     subtitle = str(meta.get("subtitle") or "").strip() or found.get("subtitle", "")
     byline = found.get("byline") or (("By " + _join(authors)) if authors else "")
     date_text = found.get("date_text") or ""
@@ -89,6 +89,14 @@ def read_chapter(path: Path, diags: Diagnostics) -> Chapter:
     return Chapter(source=path, body=body, title=title, subtitle=subtitle, authors=authors,
                    date=date, meta=meta, slug=str(meta.get("slug") or "") or slugify(title),
                    source_text=text, lang=lang)
+
+
+def _date_from_path(path: Path, meta: dict) -> str:
+    """Static-site conventions: '2016-07-12-title.md', or a Zola path '2024/10/31/title'."""
+    m = re.search(r"(?:^|[_-])(\d{4})-(\d{2})-(\d{2})(?:-|$)", path.stem)
+    if not m:
+        m = re.search(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})/", str(meta.get("path") or ""))
+    return opening.parse_date("-".join(m.groups())) if m else ""
 
 
 def _join(names: list[str]) -> str:
