@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,7 +68,10 @@ def _looks_like_svg(data: bytes) -> bool:
     if not text.startswith(b"<"):
         return False
     # Skip the XML declaration, comments and a doctype; the first element must be <svg.
-    text = re.sub(rb"^(\s*(<\?.*?\?>|<!--.*?-->|<!doctype[^>]*>))*\s*", b"", text, flags=re.S)
+    text = re.sub(rb"^(\s*(<\?.*?\?>|<!--.*?-->))*\s*", b"", text, flags=re.S)
+    if text.startswith(b"<!doctype svg"):
+        return True  # the sanitizer refuses it with a reason that names the DTD
+    text = re.sub(rb"^<!doctype[^>\[]*>\s*", b"", text)
     return text.startswith(b"<svg") or text.startswith(b"<svg:svg")
 
 
@@ -85,10 +89,17 @@ def describe(data: bytes) -> str:
     return "not a supported image format"
 
 
-def _open(data: bytes) -> Image.Image:
+def _open(data: bytes, warnings_as_errors: bool = False) -> Image.Image:
     try:
-        im = Image.open(io.BytesIO(data), formats=list(RASTER_FORMATS))
-    except Image.DecompressionBombError as e:
+        if warnings_as_errors:
+            # Pillow's bomb *warning* becomes an error (the filter is process-global, so this is
+            # only done on the main thread, in probe(); process() relies on the check below).
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                im = Image.open(io.BytesIO(data), formats=list(RASTER_FORMATS))
+        else:
+            im = Image.open(io.BytesIO(data), formats=list(RASTER_FORMATS))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise ImageRefused(f"decompression bomb refused ({e})") from None
     except Exception as e:  # noqa: BLE001 - Pillow raises many types for bad input
         raise ImageRefused(f"cannot be read as an image ({e})") from None
@@ -105,7 +116,7 @@ def _open(data: bytes) -> Image.Image:
 
 def probe(data: bytes) -> tuple[int, int]:
     """(width, height) of a raster image after EXIF orientation, checking only the header."""
-    im = _open(data)
+    im = _open(data, warnings_as_errors=True)
     w, h = im.size
     if _orientation(im) in (5, 6, 7, 8):
         w, h = h, w
