@@ -13,6 +13,10 @@ fc_has "NotoSans-Regular" || need+=(fonts-noto-core)
 fc_has "NotoSansCJK" || need+=(fonts-noto-cjk)
 fc_has "NotoColorEmoji" || need+=(fonts-noto-color-emoji)
 fc_has "DejaVuSans" || need+=(fonts-dejavu-core)
+# PDF writer: HarfBuzz's subsetter (WeasyPrint's fontTools fallback takes seconds per CJK font) and a
+# CMYK ICC profile for the PDF/X output intent (Ghostscript's, in libgs-common).
+ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset || need+=(libharfbuzz-subset0)
+[ -f /usr/share/color/icc/ghostscript/default_cmyk.icc ] || need+=(libgs-common)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "setup: installing system packages: ${need[*]}"
 if ! command -v apt-get >/dev/null 2>&1; then

@@ -1,0 +1,817 @@
+"""The PDF writer: the Book as one print HTML document, laid out by WeasyPrint.
+
+``write_pdf(book, store) -> bytes`` is what the pipeline calls. It builds a title page, a contents
+page (page numbers through ``target-counter`` with dotted leaders) and every chapter (via
+``write.common.prepare_body(profile="print")``), styled by ``styles/print.css`` plus the shared
+component styles plus a small generated stylesheet for the page geometry of ``[pdf]`` (trim size,
+bleed, marks, preset). WeasyPrint may read nothing but the resolved asset files and ``data:`` URIs
+(``_SandboxFetcher``). After rendering, the page boxes (TrimBox/BleedBox/MediaBox) are set exactly
+with pypdf, and ``preflight.run`` reports on the result as diagnostics on ``book.diagnostics``.
+
+Presets (``[pdf] preset``) set geometry and rules; see ``resolve_settings`` and the README.
+
+Print page numbers for the EPUB (issue 6): ``print_layout(book, store)`` returns::
+
+    {chapter_slug: [(path, label), ...], ...}
+
+``path`` is a tuple of ints: the indexes, among *element* children only (comments and processing
+instructions skipped), leading from ``chapter.body`` as the Book holds it to a block-level
+element (``BLOCK_TAGS``); ``()`` is the body itself. ``label`` is the printed folio (``"7"``). One
+entry per printed page of the chapter, in page order: the first block that begins on that page;
+a page on which no block begins (one long paragraph or table running over it) is attributed to
+the block it continues, so two entries can share a path. The page a chapter opens on has path
+``()``. ``mark_blocks(chapter)`` and ``block_at(body, path)`` help to map paths onto a copy.
+Layout and PDF come from the same render, cached, so calling both costs one layout.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import html as htmllib
+import io
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+from lxml import html as lxml_html
+
+from .. import resources
+from ..config import PdfSection
+from ..document import Book, Chapter
+from ..util import slugify, text_of
+from .common import EPUB_NS, prepare_body
+
+try:  # the embeds engineer's QR renderer; the PDF still builds without it
+    from .qr import qr_element as _qr_element
+except Exception:  # pragma: no cover - until write/qr.py lands
+    _qr_element = None
+
+PT_PER_IN = 72.0
+BLOCK_TAGS = frozenset({
+    "p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "dt", "dd", "blockquote", "figure", "figcaption",
+    "pre", "table", "tr", "ul", "ol", "dl", "div", "section", "aside", "header", "footer", "hr",
+    "details", "summary", "address", "nav", "article"})
+# After the body font, the families that draw every other script the content may use. Emoji come
+# from fontconfig's fallback (Noto Color Emoji): naming the emoji font here makes Pango draw digits
+# and spaces with it, since they can start emoji sequences.
+FALLBACK_FONTS = ('"Noto Serif CJK SC", "Noto Naskh Arabic", "Noto Serif Hebrew", "Noto Sans Symbols",'
+                  ' "Noto Sans Symbols2", "Noto Sans Math", "DejaVu Serif", "DejaVu Sans"')
+ASSET_URL = "https://pubpipe.invalid/asset/"  # never fetched from the network: served by the fetcher
+
+# --------------------------------------------------------------------------------------------
+# Settings: [pdf] plus preset, resolved once
+
+
+@dataclass(frozen=True)
+class PrintSettings:
+    """Everything the writer and preflight need to know about the printed book, in points."""
+
+    trim_w: float
+    trim_h: float
+    bleed: float = 0.0  # per bled side
+    bleed_mode: str = "none"  # none | all | outside (KDP: outside edge, top and bottom)
+    marks: bool = False
+    bookmarks: bool = True
+    links: bool = True
+    link_color: bool = False  # coloured links (screen)
+    full_fonts: bool = False
+    color: str = "rgb"
+    variant: str = ""
+    preset: str = ""
+    paper: str = "white"
+    for_print: bool = True  # image resolution matters (every preset but screen)
+    font_size: str = "10.5pt"
+    fonts: tuple[str, ...] = ()
+    mark_room: float = 18.0  # room outside the bleed for crop marks
+
+    @property
+    def media_w(self) -> float:
+        return self.trim_w + {"none": 0, "all": 2, "outside": 1}[self.bleed_mode] * self.bleed \
+            + (2 * self.mark_room if self.marks else 0)
+
+    @property
+    def media_h(self) -> float:
+        return self.trim_h + (0 if self.bleed_mode == "none" else 2) * self.bleed \
+            + (2 * self.mark_room if self.marks else 0)
+
+
+_NAMED_SIZES = {  # CSS page-size keywords, in points (portrait)
+    "a3": (841.89, 1190.55), "a4": (595.28, 841.89), "a5": (419.53, 595.28),
+    "a6": (297.64, 419.53), "b4": (708.66, 1000.63), "b5": (498.9, 708.66),
+    "jis-b4": (728.5, 1031.81), "jis-b5": (515.91, 728.5), "letter": (612.0, 792.0),
+    "legal": (612.0, 1008.0), "ledger": (792.0, 1224.0),
+}
+_UNITS = {"pt": 1.0, "in": 72.0, "mm": 72 / 25.4, "cm": 72 / 2.54, "px": 0.75, "pc": 12.0,
+          "q": 72 / 101.6}
+_LENGTH = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*(pt|in|mm|cm|px|pc|q)\s*$", re.I)
+
+
+def parse_length(text: str) -> float | None:
+    """A CSS absolute length as points, or None."""
+    m = _LENGTH.match(text or "")
+    return float(m[1]) * _UNITS[m[2].lower()] if m else None
+
+
+def parse_page_size(text: str) -> tuple[float, float] | None:
+    """'6in 9in', '6in x 9in', 'A5', 'letter', 'A4 landscape' -> (width, height) in points."""
+    words = (text or "").lower().replace(" x ", " ").replace("×", " ").split()
+    landscape = "landscape" in words
+    words = [w for w in words if w not in ("portrait", "landscape")]
+    size = None
+    if len(words) == 1 and words[0] in _NAMED_SIZES:
+        size = _NAMED_SIZES[words[0]]
+    elif len(words) == 2:
+        w, h = parse_length(words[0]), parse_length(words[1])
+        if w and h:
+            size = (w, h)
+    elif len(words) == 1 and (v := parse_length(words[0])):
+        size = (v, v)
+    if size and landscape:
+        size = (max(size), min(size))
+    return size
+
+
+PRESETS = ("kdp", "lulu", "ingramspark", "proof", "screen")
+
+
+def resolve_settings(pdf: PdfSection | None, diagnostics=None, where: Path | None = None
+                     ) -> PrintSettings:
+    """[pdf] keys plus the preset's rules. Bad values fall back to defaults with a warning."""
+    pdf = pdf or PdfSection()
+
+    def warn(code, msg):
+        if diagnostics is not None:
+            diagnostics.warn(code, msg, where)
+
+    def info(code, msg):
+        if diagnostics is not None:
+            diagnostics.info(code, msg, where)
+
+    size = parse_page_size(pdf.page_size)
+    if size is None:
+        warn("pdf-page-size", f"[pdf] page-size '{pdf.page_size}' is not a size; using 6in 9in")
+        size = (432.0, 648.0)
+    bleed = 0.0
+    if pdf.bleed:
+        b = parse_length(pdf.bleed)
+        if b is None or b > 72:
+            warn("pdf-bleed", f"[pdf] bleed '{pdf.bleed}' is not a length up to 1in; no bleed")
+        else:
+            bleed = b
+    preset = pdf.preset
+    s: dict[str, Any] = dict(
+        trim_w=size[0], trim_h=size[1], bleed=bleed, bleed_mode="all" if bleed else "none",
+        marks=bool(pdf.crop_marks), color=pdf.color, variant=pdf.variant.lower(), preset=preset,
+        paper=pdf.paper, font_size=pdf.font_size or "10.5pt", fonts=tuple(pdf.fonts))
+    if preset == "kdp":
+        if pdf.crop_marks:
+            info("pdf-preset", "preset kdp: crop marks left out (KDP refuses them)")
+        s.update(bleed_mode="outside" if bleed else "none", marks=False, bookmarks=False,
+                 links=False, full_fonts=True)
+    elif preset == "lulu":
+        if pdf.crop_marks:
+            info("pdf-preset", "preset lulu: crop marks left out (Lulu refuses them)")
+        s.update(bleed=bleed or 9.0, bleed_mode="all", marks=False)
+    elif preset == "ingramspark":
+        s.update(color=pdf.color if pdf.color in ("grayscale", "cmyk") else "grayscale",
+                 variant=s["variant"] or "pdf/x-1a", marks=False)
+    elif preset == "proof":
+        s.update(bleed=bleed or 9.0, bleed_mode="all", marks=True)
+    elif preset == "screen":
+        s.update(bleed=0.0, bleed_mode="none", marks=False, link_color=True, for_print=False)
+    if s["variant"]:
+        from weasyprint.pdf import VARIANTS
+        if s["variant"] not in VARIANTS:
+            warn("pdf-variant", f"[pdf] variant '{pdf.variant}' is unknown (known: "
+                 f"{', '.join(sorted(VARIANTS))}); writing a plain PDF")
+            s["variant"] = ""
+    return PrintSettings(**s)
+
+
+# --------------------------------------------------------------------------------------------
+# Print HTML
+
+
+def _epub_type(el) -> str:
+    return el.get("epub:type") or el.get(f"{{{EPUB_NS}}}type") or ""
+
+
+def mark_blocks(chapter: Chapter) -> Chapter:
+    """A copy of chapter whose block elements carry ``data-pp-block="i.j.k"`` (their path)."""
+    body = copy.deepcopy(chapter.body)
+
+    def walk(el, path):
+        kids = [c for c in el if isinstance(c.tag, str)]
+        for i, c in enumerate(kids):
+            p = (*path, i)
+            if c.tag in BLOCK_TAGS:
+                c.set("data-pp-block", ".".join(map(str, p)))
+            walk(c, p)
+
+    walk(body, ())
+    return dataclasses.replace(chapter, body=body)
+
+
+def block_at(body: etree._Element, path: tuple[int, ...]) -> etree._Element | None:
+    """The element at path (see the module docstring) under body, or None."""
+    el = body
+    for i in path:
+        kids = [c for c in el if isinstance(c.tag, str)]
+        if i >= len(kids):
+            return None
+        el = kids[i]
+    return el
+
+
+@dataclass
+class PrintDocument:
+    html: str
+    resources: dict[str, tuple[Path, str]]  # URL -> (file, media type) the fetcher may serve
+    chapter_ids: list[str]  # section id per chapter, in order
+    block_ids: dict[str, tuple[str, tuple[int, ...]]] = field(default_factory=dict)
+    images: dict[str, dict] = field(default_factory=dict)  # URL -> asset facts for preflight
+
+
+def _chapter_id(i: int, ch: Chapter) -> str:
+    return f"ch-{slugify(ch.slug or ch.title) or i}-{i}"
+
+
+def build_print_html(book: Book, settings: PrintSettings) -> PrintDocument:
+    """The whole book as one HTML document for WeasyPrint."""
+    meta = book.meta
+    lang = meta.language or "en"
+    res: dict[str, tuple[Path, str]] = {}
+    images: dict[str, dict] = {}
+
+    def asset_src(asset, variant):
+        url = f"{ASSET_URL}{asset.id}.{variant.extension}"
+        res[url] = (Path(variant.path), variant.media_type)
+        images[url] = {"id": asset.id, "ref": asset.ref, "width": variant.width,
+                       "height": variant.height,
+                       "file": asset.locations[0].file if asset.locations else None,
+                       "line": asset.locations[0].line if asset.locations else None}
+        return url
+
+    E = etree.Element
+    root = E("html", lang=lang)
+    head = etree.SubElement(root, "head")
+    etree.SubElement(head, "meta", charset="utf-8")
+    etree.SubElement(head, "title").text = meta.title or "Untitled"
+    if meta.authors:
+        etree.SubElement(head, "meta", name="author", content=", ".join(meta.authors))
+    subject = meta.description or meta.subtitle
+    if subject:
+        etree.SubElement(head, "meta", name="description", content=subject)
+    if meta.keywords:
+        etree.SubElement(head, "meta", name="keywords", content=", ".join(meta.keywords))
+    etree.SubElement(head, "meta", name="generator", content="pubpipe")
+    if meta.date:
+        etree.SubElement(head, "meta", name="dcterms.created", content=meta.date)
+    body = etree.SubElement(root, "body")
+    body.set("class", " ".join(c for c in (
+        "pp-book", f"pp-preset-{settings.preset}" if settings.preset else "",
+        "pp-links" if settings.link_color else "", f"pp-{settings.color}") if c))
+
+    # Title page
+    tp = etree.SubElement(body, "section", {"class": "pp-titlepage"})
+    h = etree.SubElement(tp, "h1", {"class": "pp-book-title"})
+    h.text = meta.title or "Untitled"
+    if meta.subtitle:
+        etree.SubElement(tp, "p", {"class": "pp-book-subtitle"}).text = meta.subtitle
+    if meta.authors:
+        etree.SubElement(tp, "p", {"class": "pp-book-authors"}).text = ", ".join(meta.authors)
+    if meta.date:
+        etree.SubElement(tp, "p", {"class": "pp-book-date"}).text = meta.date
+    if meta.publisher:
+        etree.SubElement(tp, "p", {"class": "pp-book-publisher"}).text = meta.publisher
+
+    # Verso of the title page: rights, publisher, date, identifier
+    cp = etree.SubElement(body, "section", {"class": "pp-copyright"})
+    for text in (f"Copyright \u00a9 {meta.rights}" if meta.rights and "\u00a9" not in meta.rights
+                 and not meta.rights.lower().startswith(("copyright", "cc", "public")) else
+                 meta.rights, meta.publisher, meta.date and f"Published {meta.date}",
+                 meta.identifier):
+        if text:
+            etree.SubElement(cp, "p").text = text
+    if not len(cp):
+        etree.SubElement(cp, "p").text = "\u00a0"  # keeps the verso blank but present
+
+    chapter_ids = [_chapter_id(i, ch) for i, ch in enumerate(book.chapters, 1)]
+    # Contents
+    toc = etree.SubElement(body, "nav", {"class": "pp-contents"})
+    th = etree.SubElement(toc, "h2", {"class": "pp-contents-title"})
+    th.text = "Contents"
+    ol = etree.SubElement(toc, "ol")
+    for cid, ch in zip(chapter_ids, book.chapters):
+        li = etree.SubElement(ol, "li")
+        a = etree.SubElement(li, "a", href=f"#{cid}")
+        etree.SubElement(a, "span", {"class": "pp-toc-text"}).text = _chapter_title(ch)
+
+    matter = etree.SubElement(body, "div", {"class": "pp-bodymatter"})
+    doc = PrintDocument(html="", resources=res, chapter_ids=chapter_ids, images=images)
+    slugs = {ch.slug: cid for cid, ch in zip(chapter_ids, book.chapters) if ch.slug}
+    for n, (cid, ch) in enumerate(zip(chapter_ids, book.chapters)):
+        marked = mark_blocks(ch)
+        cbody = prepare_body(marked, book, profile="print", asset_src=asset_src, qr=_qr_element)
+        sec = etree.SubElement(matter, "section", {
+            "class": "pp-chapter pp-first" if n == 0 else "pp-chapter", "id": cid})
+        sec.set("data-pp-slug", ch.slug or cid)
+        if ch.lang and ch.lang != lang:
+            sec.set("lang", ch.lang)
+        _chapter_opening(sec, cbody, ch)
+        _namespace_ids(cbody, cid, slugs)
+        _footnotes(cbody)
+        _print_fixes(cbody)
+        # block ids: one anchor per block so the layout tells where each page begins
+        sec.set("data-pp-block-ch", str(n))
+        k = 0
+        for el in cbody.iter():
+            if not isinstance(el.tag, str):
+                continue
+            p = el.attrib.pop("data-pp-block", None)
+            if p is None:
+                continue
+            path = tuple(int(x) for x in p.split(".")) if p else ()
+            if not el.get("id"):
+                el.set("id", f"ppb-{n}-{k}")
+                k += 1
+            doc.block_ids[el.get("id")] = (ch.slug or cid, path)
+        doc.block_ids[cid] = (ch.slug or cid, ())
+        for child in list(cbody):
+            sec.append(child)
+        if cbody.text and cbody.text.strip():
+            # stray text directly in the body root: keep it
+            span = etree.Element("p")
+            span.text = cbody.text
+            sec.insert(1, span)
+    doc.html = "<!DOCTYPE html>\n" + lxml_html.tostring(root, encoding="unicode", method="html")
+    return doc
+
+
+def _chapter_title(ch: Chapter) -> str:
+    if ch.title:
+        return ch.title
+    h = ch.body.find(".//h1")
+    return text_of(h) if h is not None else (ch.slug or "Untitled")
+
+
+def _chapter_opening(sec, cbody, ch: Chapter) -> None:
+    """The chapter's opening header: the reader's one if there, else made from the metadata."""
+    title = _chapter_title(ch)
+    header = None
+    for el in cbody:
+        if isinstance(el.tag, str):
+            if el.tag == "header" and "chapter-opening" in (el.get("class") or ""):
+                header = el
+            break
+    if header is None:
+        header = etree.Element("header", {"class": "chapter-opening"})
+        etree.SubElement(header, "h1").text = title
+        if ch.subtitle:
+            etree.SubElement(header, "p", {"class": "subtitle"}).text = ch.subtitle
+        if ch.authors:
+            etree.SubElement(header, "p", {"class": "byline"}).text = ", ".join(ch.authors)
+        cbody.insert(0, header)
+    header.set("class", (header.get("class") or "") + " pp-chapter-opening")
+    h1 = header.find("h1")
+    if h1 is not None:
+        h1.set("class", (h1.get("class") or "") + " pp-chapter-title")
+        running = title if len(title) <= 60 else title[:57].rsplit(" ", 1)[0] + "\u2026"
+        h1.set("data-pp-running", running)  # string-set reads the plain title (no markup, no notes)
+
+
+def _namespace_ids(cbody, cid: str, slugs: dict[str, str]) -> None:
+    """Chapters share one HTML document here: make their ids unique and links follow."""
+    prefix = f"{cid}--"
+    for el in cbody.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if el.get("id"):
+            el.set("id", prefix + el.get("id"))
+        if el.tag == "a" and (href := el.get("href")):
+            if href.startswith("#") and len(href) > 1:
+                el.set("href", f"#{prefix}{href[1:]}")
+            else:
+                m = re.match(r"^([^/#:?]+?)(?:\.x?html?)?(?:#(.*))?$", href)
+                if m and m[1] in slugs:
+                    target = slugs[m[1]]
+                    el.set("href", f"#{target}--{m[2]}" if m[2] else f"#{target}")
+
+
+_BLOCKISH = BLOCK_TAGS | {"img"}
+
+
+def _footnotes(cbody) -> None:
+    """EPUB notes (noteref + aside footnote) become WeasyPrint footnotes at the foot of the page.
+
+    The note's content moves to where it is called, inside a span with ``float: footnote``; its
+    blocks become spans (display: block) because the HTML parser would not keep a <p> inside a <p>.
+    """
+    notes = {}
+    for aside in list(cbody.iter("aside", "div", "li", "section")):
+        t = _epub_type(aside)
+        if any(x in t.split() for x in ("footnote", "endnote", "rearnote", "note")) \
+                and aside.get("id"):
+            notes[aside.get("id")] = aside
+    if not notes:
+        return
+    used = set()
+    for a in list(cbody.iter("a")):
+        if "noteref" not in _epub_type(a).split():
+            continue
+        target = (a.get("href") or "")[1:]
+        note = notes.get(target)
+        if note is None or target in used:
+            continue
+        used.add(target)
+        fn = etree.Element("span", {"class": "pp-footnote", "id": target})
+        inner = copy.deepcopy(note)
+        # back links make no sense on paper
+        for back in list(inner.iter("a")):
+            t = _epub_type(back)
+            cls = back.get("class") or ""
+            if "backlink" in t or "footnote-back" in cls or "backref" in cls or back.get(
+                    "role") == "doc-backlink":
+                _drop_keep_tail(back)
+        fn.text = inner.text
+        for child in inner:
+            fn.append(child)
+        for el in fn.iter():
+            if el is not fn and isinstance(el.tag, str) and el.tag in _BLOCKISH - {"img"}:
+                el.set("class", ((el.get("class") or "") + f" pp-fn-{el.tag}").strip())
+                el.tag = "span"
+            if el is not fn and isinstance(el.tag, str):
+                el.attrib.pop("id", None)
+                el.attrib.pop("data-pp-block", None)
+        # the call: the generated ::footnote-call replaces the author's number
+        parent = a.getparent()
+        if parent is not None and parent.tag == "sup" and len(parent) == 1 \
+                and not (parent.text or "").strip():
+            a = parent  # <sup><a>1</a></sup>: replace the sup
+        fn.tail = a.tail
+        a.addprevious(fn)
+        a.getparent().remove(a)
+    for nid, note in notes.items():
+        if nid in used:
+            parent = note.getparent()
+            _drop_keep_tail(note)
+            # an emptied notes container (section/div/ol) goes too
+            while parent is not None and parent.getparent() is not None and \
+                    not [c for c in parent if isinstance(c.tag, str)] and \
+                    not "".join(parent.itertext()).strip() and parent.tag in BLOCK_TAGS:
+                gp = parent.getparent()
+                _drop_keep_tail(parent)
+                parent = gp
+
+
+def _drop_keep_tail(el) -> None:
+    parent = el.getparent()
+    if parent is None:
+        return
+    if el.tail:
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
+
+
+def _print_fixes(cbody) -> None:
+    """Small markup adjustments for paper."""
+    for el in cbody.iter("table"):
+        # very wide tables get a smaller type size (see print.css .pp-wide)
+        cols = max((len([c for c in tr if isinstance(c.tag, str)]) for tr in el.iter("tr")),
+                   default=0)
+        if cols >= 5:
+            el.set("class", ((el.get("class") or "") + " pp-wide").strip())
+    for img in cbody.iter("img"):
+        # block images of some size print at column width (what a reader expects of a figure)
+        try:
+            w = int(img.get("width") or 0)
+        except ValueError:
+            w = 0
+        parent = img.getparent()
+        alone = parent is not None and (parent.tag in ("figure", "a", "div") or (
+            parent.tag == "p" and not text_of(parent) and len(parent) == 1))
+        if alone and w >= 240:
+            img.set("class", ((img.get("class") or "") + " pp-full").strip())
+    for a in cbody.iter("a"):
+        href = a.get("href") or ""
+        if href.startswith(("http://", "https://")) and text_of(a) != href and \
+                "pp-no-url" not in (a.get("class") or ""):
+            a.set("data-pp-href", href)
+
+
+# --------------------------------------------------------------------------------------------
+# Geometry stylesheet
+
+
+def geometry_css(s: PrintSettings) -> str:
+    """The @page rules that follow from [pdf]: size, margins, bleed and marks."""
+    w, h = s.trim_w, s.trim_h
+    # margins scale with the trim: 6x9 gets 0.75in top, 0.875in inside, 0.625in outside
+    top, bottom = round(h * 0.0833, 2), round(h * 0.0972, 2)
+    inside, outside = round(w * 0.1458, 2), round(w * 0.1042, 2)
+    lines = []
+    if s.bleed_mode == "outside":  # KDP: page = trim + bleed on the outside edge, top, bottom
+        b = s.bleed
+        lines.append(f"@page {{ size: {w + b}pt {h + 2 * b}pt; margin-top: {top + b}pt;"
+                     f" margin-bottom: {bottom + b}pt; }}")
+        lines.append(f"@page :right {{ margin-left: {inside}pt; margin-right: {outside + b}pt; }}")
+        lines.append(f"@page :left {{ margin-left: {outside + b}pt; margin-right: {inside}pt; }}")
+    else:
+        css_bleed = s.bleed + (s.mark_room if s.marks else 0)
+        extra = f" bleed: {css_bleed}pt;" if css_bleed else ""
+        extra += " marks: crop;" if s.marks else ""
+        lines.append(f"@page {{ size: {w}pt {h}pt; margin-top: {top}pt;"
+                     f" margin-bottom: {bottom}pt;{extra} }}")
+        lines.append(f"@page :right {{ margin-left: {inside}pt; margin-right: {outside}pt; }}")
+        lines.append(f"@page :left {{ margin-left: {outside}pt; margin-right: {inside}pt; }}")
+    lines.append(f":root {{ font-size: {s.font_size}; }}")
+    if s.fonts:
+        fams = ", ".join(f'"{f}"' for f in s.fonts)
+        lines.append(f"html {{ font-family: {fams}, {FALLBACK_FONTS}, serif; }}")
+    if not s.links:
+        lines.append("a[href] { -weasy-link: none; }")
+    if s.color == "grayscale":
+        lines.append("img, svg { filter: grayscale(1); }")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering
+
+
+class _SandboxFetcher:
+    """Serves the resolved asset files and data: URIs; everything else is refused."""
+
+    def __new__(cls, allowed: dict[str, tuple[Path, str]]):
+        from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+        class Fetcher(URLFetcher):
+            def fetch(self, url, headers=None):
+                if url in allowed:
+                    path, media_type = allowed[url]
+                    return URLFetcherResponse(url, body=Path(path).read_bytes(),
+                                              headers={"Content-Type": media_type})
+                if url.startswith("data:"):
+                    return super().fetch(url, headers)
+                raise ValueError(f"pubpipe: refused to fetch {url[:80]!r}")
+
+        return Fetcher(allowed_protocols={"data"}, allow_redirects=False)
+
+
+@dataclass
+class RenderResult:
+    pdf: bytes
+    layout: dict[str, list[tuple[tuple[int, ...], str]]]
+    page_labels: list[str]
+    chapter_pages: dict[str, int]  # chapter section id -> index of its opening page (0-based)
+    image_pages: dict[str, list[tuple[int, float, float]]]  # URL -> [(page, w_pt, h_pt)]
+    warnings: list[str]
+
+
+_CACHE: dict[str, RenderResult] = {}
+
+
+def _cache_key(doc: PrintDocument, css: list[str], s: PrintSettings) -> str:
+    hsh = hashlib.sha256()
+    for part in (doc.html, *css, repr(s), repr(sorted((k, str(v)) for k, v in doc.resources.items()))):
+        hsh.update(part.encode())
+        hsh.update(b"\0")
+    return hsh.hexdigest()
+
+
+def stylesheets(s: PrintSettings) -> list[str]:
+    return [resources.stylesheet("print.css"), resources.component_styles(), geometry_css(s)]
+
+
+def _color_profile_css(s: PrintSettings, res: dict) -> str:
+    """@color-profile for PDF/X: WeasyPrint writes an OutputIntent only when CSS names one."""
+    if not s.variant.startswith("pdf/x"):
+        return ""
+    icc = icc_profile(s.color)
+    if icc is None:
+        return ""
+    url = ASSET_URL + "output-intent.icc"
+    res[url] = (icc, "application/vnd.iccprofile")
+    return f"@color-profile device-cmyk {{ src: url({url}); }}"
+
+
+def icc_profile(color: str) -> Path | None:
+    """The CMYK ICC profile used as the PDF/X output intent: ours, or Ghostscript's."""
+    for p in (resources.styles_dir() / "icc" / "cmyk.icc",
+              Path("/usr/share/color/icc/ghostscript/default_cmyk.icc"),
+              Path("/usr/share/color/icc/ghostscript/ps_cmyk.icc")):
+        if p.is_file():
+            return p
+    return None
+
+
+def render(book: Book, settings: PrintSettings) -> RenderResult:
+    """Lay out and write the book (cached on the exact input)."""
+    doc = build_print_html(book, settings)
+    css = stylesheets(settings)
+    extra = _color_profile_css(settings, doc.resources)
+    if extra:
+        css.append(extra)
+    key = _cache_key(doc, css, settings)
+    if key in _CACHE:
+        return _CACHE[key]
+    result = _render_doc(doc, css, settings)
+    if len(_CACHE) > 4:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[key] = result
+    return result
+
+
+class _LogCapture(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def _render_doc(doc: PrintDocument, css: list[str], s: PrintSettings) -> RenderResult:
+    import weasyprint
+    from weasyprint.text.fonts import FontConfiguration
+
+    fetcher = _SandboxFetcher(doc.resources)
+    fonts = FontConfiguration()
+    logger = logging.getLogger("weasyprint")
+    cap = _LogCapture()
+    logger.addHandler(cap)
+    try:
+        sheets = [weasyprint.CSS(string=c, url_fetcher=fetcher, font_config=fonts) for c in css if c]
+        html = weasyprint.HTML(string=doc.html, base_url=ASSET_URL, url_fetcher=fetcher)
+        document = html.render(font_config=fonts, stylesheets=sheets)
+        layout, labels, chapter_pages, image_pages = _read_layout(document, doc)
+        options = dict(full_fonts=s.full_fonts, pdf_variant=s.variant or None,
+                       optimize_images=False)
+        if not s.bookmarks:
+            for page in document.pages:
+                page.bookmarks = []
+        pdf = document.write_pdf(**options)
+    finally:
+        logger.removeHandler(cap)
+    pdf = postprocess(pdf, s, labels)
+    return RenderResult(pdf=pdf, layout=layout, page_labels=labels, chapter_pages=chapter_pages,
+                        image_pages=image_pages, warnings=cap.messages)
+
+
+def _read_layout(document, doc: PrintDocument):
+    """Per chapter, the block each printed page begins with; the folio of each page."""
+    labels = []
+    # the folio a page shows: arabic from the first chapter on, roman before it
+    first_body = None
+    for i, page in enumerate(document.pages):
+        if doc.chapter_ids and doc.chapter_ids[0] in page.anchors:
+            first_body = i
+            break
+    for i in range(len(document.pages)):
+        if first_body is None or i < first_body:
+            labels.append(_roman(i + 1))
+        else:
+            labels.append(str(i - first_body + 1))
+    chapter_pages = {}
+    layout: dict[str, list] = {}
+    last: dict[str, tuple] = {}
+    current = None
+    for i, page in enumerate(document.pages):
+        begins = [(a, pos) for a, pos in page.anchors.items() if a in doc.block_ids]
+        # document order == order of y on the page for anchors that begin here
+        begins.sort(key=lambda item: (item[1][1], item[1][0]))
+        for cid in doc.chapter_ids:
+            if cid in page.anchors:
+                chapter_pages[cid] = i
+        if begins:
+            slug, path = doc.block_ids[begins[0][0]]
+            layout.setdefault(slug, []).append((path, labels[i]))
+            current = slug
+            slug_last = doc.block_ids[begins[-1][0]]
+            last[slug_last[0]] = slug_last[1]
+            current = slug_last[0]
+        elif current is not None and current in last:
+            layout.setdefault(current, []).append((last[current], labels[i]))
+    image_pages: dict[str, list] = {}
+    for i, page in enumerate(document.pages):
+        for box in _iter_images(page._page_box):
+            url = getattr(box.image, "url", None) if hasattr(box, "image") else None
+            if url:
+                image_pages.setdefault(url, []).append(
+                    (i, box.width * 0.75, box.height * 0.75))
+    return layout, labels, chapter_pages, image_pages
+
+
+def _iter_images(box):
+    from weasyprint.formatting_structure import boxes
+
+    stack = [box]
+    while stack:
+        b = stack.pop()
+        if isinstance(b, boxes.ReplacedBox):
+            yield b
+        stack.extend(getattr(b, "children", ()) or ())
+        for attr in ("footnote_area",):
+            if getattr(b, attr, None) is not None:
+                stack.append(getattr(b, attr))
+
+
+def _roman(n: int) -> str:
+    out = ""
+    for v, r in ((1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"),
+                 (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")):
+        while n >= v:
+            out += r
+            n -= v
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Post-processing with pypdf: exact page boxes, page labels, preset rules
+
+
+def page_boxes(s: PrintSettings, index: int) -> dict[str, tuple[float, float, float, float]]:
+    """TrimBox/BleedBox/MediaBox of page index (0-based), in the coordinates WeasyPrint uses."""
+    w, h, b = s.trim_w, s.trim_h, s.bleed
+    if s.bleed_mode == "outside":
+        right = index % 2 == 0  # page 1 is a right-hand page
+        x0 = 0.0 if right else b
+        return {"MediaBox": (0.0, 0.0, w + b, h + 2 * b),
+                "TrimBox": (x0, b, x0 + w, b + h),
+                "BleedBox": (0.0, 0.0, w + b, h + 2 * b)}
+    m = s.bleed + (s.mark_room if s.marks else 0) if s.bleed_mode == "all" or s.marks else 0.0
+    bb = b if s.bleed_mode == "all" else 0.0
+    return {"MediaBox": (-m, -m, w + m, h + m),
+            "TrimBox": (0.0, 0.0, w, h),
+            "BleedBox": (-bb, -bb, w + bb, h + bb)}
+
+
+def postprocess(pdf: bytes, s: PrintSettings, labels: list[str]) -> bytes:
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import (ArrayObject, DictionaryObject, FloatObject, NameObject,
+                               NumberObject)
+
+    reader = PdfReader(io.BytesIO(pdf))
+    writer = PdfWriter(clone_from=reader)
+    for i, page in enumerate(writer.pages):
+        for name, box in page_boxes(s, i).items():
+            page[NameObject(f"/{name}")] = ArrayObject(FloatObject(round(v, 3)) for v in box)
+        if not s.links and "/Annots" in page:
+            del page[NameObject("/Annots")]
+    root = writer._root_object
+    if not s.bookmarks:
+        for key in ("/Outlines",):
+            if key in root:
+                del root[NameObject(key)]
+        if root.get("/PageMode") == "/UseOutlines":
+            del root[NameObject("/PageMode")]
+    # page labels: roman front matter, arabic from the first chapter (what the folios print)
+    first_arabic = next((i for i, lab in enumerate(labels) if lab.isdigit()), None)
+    nums = ArrayObject()
+    nums.append(NumberObject(0))
+    nums.append(DictionaryObject({NameObject("/S"): NameObject("/r")}))
+    if first_arabic is not None:
+        nums.append(NumberObject(first_arabic))
+        nums.append(DictionaryObject({NameObject("/S"): NameObject("/D")}))
+    if first_arabic == 0:
+        nums = ArrayObject([NumberObject(0),
+                            DictionaryObject({NameObject("/S"): NameObject("/D")})])
+    root[NameObject("/PageLabels")] = DictionaryObject({NameObject("/Nums"): nums})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+# --------------------------------------------------------------------------------------------
+# Public entry points
+
+
+def settings_for(book: Book) -> PrintSettings:
+    cfg = book.config
+    return resolve_settings(getattr(cfg, "pdf", None), None)
+
+
+def write_pdf(book: Book, store=None) -> bytes:
+    """The book as a PDF (bytes); preflight findings go to book.diagnostics."""
+    cfg = book.config
+    where = getattr(cfg, "config_file", None)
+    settings = resolve_settings(getattr(cfg, "pdf", None), book.diagnostics, where)
+    result = render(book, settings)
+    from . import preflight
+
+    preflight.run(book, result, settings)
+    return result.pdf
+
+
+def print_layout(book: Book, store=None) -> dict[str, list[tuple[tuple[int, ...], str]]]:
+    """Where each printed page begins, per chapter slug (shape: see the module docstring)."""
+    return render(book, settings_for(book)).layout
