@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 WIDTH, HEIGHT = 1600, 2560  # minimum cover size, ratio 1.6
 JPEG_QUALITY = 90
+VERSION = 1  # bump when the output of this module changes (cached covers are remade)
 
 _FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".fonts")
 # Preferred faces per role, best first; the first one covering a text's characters is used.
@@ -206,18 +207,21 @@ def generate_cover(title: str, subtitle: str = "", authors: list[str] | tuple = 
     return Cover(_jpeg(im), WIDTH, HEIGHT, generated=True)
 
 
-def process_cover(path: Path, title: str = "", subtitle: str = "",
-                  authors: list[str] | tuple = ()) -> Cover:
+def process_cover(source, title: str = "", subtitle: str = "",
+                  authors: list[str] | tuple = (), name: str = "") -> Cover:
     """The author's cover image as a portrait JPEG of at least 1600 x 2560.
 
     A portrait image close to the 1:1.6 shape is scaled (never distorted, at most trimmed a little
     to the shape); any other shape is set into a generated cover so nothing of it is cut away.
-    Raises OSError/ValueError for unreadable images (the caller reports them).
+    source: a path or a binary file object. Raises OSError/ValueError (or Pillow's errors) for
+    images that cannot be read; the caller reports them.
     """
     notes: list[str] = []
+    name = name or getattr(source, "name", "") or "cover"
+    name = Path(str(name)).name
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        with Image.open(path, formats=["JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP"]) as src:
+        with Image.open(source, formats=["JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP"]) as src:
             src.load()
             im = ImageOps.exif_transpose(src)
     im = _flatten(im)
@@ -236,7 +240,7 @@ def process_cover(path: Path, title: str = "", subtitle: str = "",
         w, h = im.size
         if w < WIDTH:
             if WIDTH / w > 1.5:
-                notes.append(f"cover image {path.name} is small ({w}x{h}); upscaled to"
+                notes.append(f"cover image {name} is small ({w}x{h}); upscaled to"
                              f" {WIDTH}x{HEIGHT}, which may look soft: supply at least"
                              f" {WIDTH}x{HEIGHT}")
             im = im.resize((WIDTH, HEIGHT), Image.Resampling.LANCZOS)
@@ -244,7 +248,7 @@ def process_cover(path: Path, title: str = "", subtitle: str = "",
             im = im.resize((2 * WIDTH, 2 * HEIGHT), Image.Resampling.LANCZOS)
         return Cover(_jpeg(im), im.width, im.height, generated=False, notes=notes)
 
-    notes.append(f"cover image {path.name} is {w}x{h}, not portrait (about 1:1.6); it was"
+    notes.append(f"cover image {name} is {w}x{h}, not portrait (about 1:1.6); it was"
                  " placed on a generated cover")
     base = generate_cover(title, subtitle, authors)
     canvas = Image.open(io.BytesIO(base.data))
