@@ -11,7 +11,7 @@ import copy
 import re
 import shlex
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
 
 from lxml import etree
 
@@ -135,6 +135,22 @@ def strip_query(url: str, keep: tuple[str, ...] = ()) -> str:
     q = parse_qs(parts.query)
     query = urlencode([(k, v[0]) for k, v in q.items() if k in keep])
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+_TRACKING = re.compile(r"^(utm_\w+|ref_src|ref_url|igshid|igsh|refer|embed_source|fbclid|si)$")
+
+
+def drop_tracking(url: str) -> str:
+    """url without widget/analytics parameters (utm_*, ref_src, refer=embed...)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if not parts.query:
+        return url
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not _TRACKING.match(k)]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(kept), parts.fragment))
 
 
 def element_url(el: etree._Element) -> str:
@@ -262,6 +278,7 @@ def _copy_inline(src, dst, out, clean_href) -> None:
             if tag == "a":
                 href = absolute(child.get("href") or "")
                 if _SAFE_HREF.match(href):
+                    href = drop_tracking(href)
                     new.set("href", clean_href(href) if clean_href else href)
                 else:
                     new.tag = "span"
@@ -284,6 +301,20 @@ def _append_text(el, text) -> None:
         last.tail = (last.tail or "") + text
     else:
         el.text = (el.text or "") + text
+
+
+def fallback_content(el, skip: tuple[str, ...]) -> etree._Element:
+    """A <div> copy of el's content without the ``skip`` children (their tail text is kept)."""
+    holder = etree.Element("div")
+    holder.text = el.text
+    for c in el:
+        if isinstance(c.tag, str) and c.tag in skip:
+            _append_text(holder, c.tail)
+        elif isinstance(c.tag, str):
+            holder.append(copy.deepcopy(c))
+        else:
+            _append_text(holder, c.tail)
+    return holder
 
 
 def clone(el):

@@ -18,6 +18,7 @@ import re
 from lxml import etree
 
 from ..document import Embed
+from .base import text_of
 
 # Elements whose content model is phrasing only (a block card inside them would be invalid XHTML).
 PHRASING_ONLY = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "span", "a", "em", "strong", "b", "i",
@@ -63,10 +64,6 @@ def build(e: Embed, *, inline: bool = False, in_figure: bool = False,
     root.set("class", f"pp-embed pp-embed-{e.kind} pp-embed-{_token(e.provider)}")
     root.set("data-pp-provider", e.provider)
     url_ok = is_linkable(e.url)
-    if url_ok:  # first, so that on paper the text flows beside it
-        qr = b.sub(root, "div", "pp-embed-qr pp-print-only")
-        q = etree.SubElement(qr, "span", {"class": "pp-qr", "data-pp-qr": e.url})
-        q.text = None
     if e.kind in _MEDIA_KINDS or e.thumbnail:
         media = b.sub(root, "div", "pp-embed-media")
         if e.thumbnail:
@@ -78,7 +75,10 @@ def build(e: Embed, *, inline: bool = False, in_figure: bool = False,
             ph = b.sub(media, "div", f"pp-embed-placeholder pp-embed-placeholder-{e.kind}",
                        aria_hidden="true")
             etree.SubElement(ph, "span", {"class": "pp-embed-icon"})
-    info = b.sub(root, "div", "pp-embed-info")
+    # Text and QR code side by side as table cells (floats beside justified text misplace lines
+    # in WeasyPrint); the QR cell is print-only, so on screen the text has the whole width.
+    row = b.sub(root, "div", "pp-embed-row")
+    info = b.sub(row, "div", "pp-embed-info")
     b.sub(info, "p", "pp-embed-provider", label(e))
     if e.title:
         b.sub(info, "p", "pp-embed-title", e.title)
@@ -98,10 +98,12 @@ def build(e: Embed, *, inline: bool = False, in_figure: bool = False,
             if inline:
                 para.tag = "span"
                 para.set("class", "pp-embed-para")
-            if not links:
-                for a in para.iter("a"):
+            for a in para.iter("a"):
+                if not links:
                     a.tag = "span"
                     a.attrib.pop("href", None)
+                elif _quiet_link(a, e):
+                    a.set("class", "pp-no-url")
             quote.append(para)
     byline = _byline(e)
     if byline:
@@ -115,7 +117,28 @@ def build(e: Embed, *, inline: bool = False, in_figure: bool = False,
             a.text = e.url
         else:
             b.sub(line, "span", "pp-embed-url", e.url)
+    if url_ok:
+        qr = b.sub(row, "div", "pp-embed-qr pp-print-only")
+        etree.SubElement(qr, "span", {"class": "pp-qr", "data-pp-qr": e.url})
     return root
+
+
+def _quiet_link(a: etree._Element, e: Embed) -> bool:
+    """Links whose address need not be printed after them: hashtags, mentions, addresses as
+    text, and links back to the post's own site (its URL is on the card and in the QR code)."""
+    text = text_of(a)
+    if text[:1] in ("#", "@", "$") or _urlish(text):
+        return True
+    return _host(a.get("href") or "") == _host(e.url) != ""
+
+
+def _host(url: str) -> str:
+    m = re.match(r"^https?://(?:www\.)?([^/:?#]+)", url or "", re.I)
+    return m.group(1).lower() if m else ""
+
+
+def _urlish(text: str) -> bool:
+    return " " not in text and bool(re.match(r"^(https?://)?[\w-]+(\.[\w-]+)+(/\S*)?$", text))
 
 
 def _byline(e: Embed) -> str:

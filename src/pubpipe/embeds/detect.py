@@ -41,9 +41,9 @@ class _Detector:
         while f"embed-{n}" in self.book.embeds:
             n += 1
         e.id = f"embed-{n}"
-        line = el.sourceline if el is not None and el.sourceline else None
-        if line is None:
-            line = self.chapter.find_line(needle) or self.chapter.find_line(_needle(e.url))
+        hint = el.sourceline if el is not None and el.sourceline else None
+        line = _nearest_line(self.chapter.source_text, needle, hint) or \
+            _nearest_line(self.chapter.source_text, _needle(e.url), hint) or hint
         e.location = Location(self.chapter.source, line)
         self.book.embeds[e.id] = e
         return e.id
@@ -136,8 +136,10 @@ class _Detector:
                 found.extend(self.front_matter_value(k, v))
         if not found:
             return
-        # After a leading title heading, if the reader left one; otherwise first.
-        at = 1 if len(body) and body[0].tag == "h1" else 0
+        # After the chapter opening (title heading, byline header) if the reader left one.
+        at = 0
+        while at < len(body) and body[at].tag in ("h1", "header", "hgroup"):
+            at += 1
         if at == 0 and found:
             found[-1].tail = (found[-1].tail or "") + (body.text or "")
             body.text = None
@@ -212,6 +214,19 @@ def _remove(el: etree._Element) -> None:
         else:
             parent.text = (parent.text or "") + el.tail
     parent.remove(el)
+
+
+def _nearest_line(text: str, needle: str, hint: int | None) -> int | None:
+    """Line of the occurrence of needle nearest to hint (the reader's approximate line)."""
+    if not needle or not text:
+        return None
+    lines, i = [], text.find(needle)
+    while i >= 0 and len(lines) < 200:
+        lines.append(text.count("\n", 0, i) + 1)
+        i = text.find(needle, i + 1)
+    if not lines:
+        return None
+    return min(lines, key=lambda n: abs(n - hint)) if hint else lines[0]
 
 
 def _needle(url: str) -> str:

@@ -3,10 +3,9 @@ the fallback text the author wrote for browsers that cannot play it; also links 
 
 from __future__ import annotations
 
-import copy
 import re
 
-from ..base import Args, Provider, absolute, fill_from_element, plain_text, safe_body, split, text_of
+from ..base import fallback_content, Args, Provider, absolute, fill_from_element, plain_text, safe_body, split, text_of
 
 _VIDEO = re.compile(r"\.(mp4|m4v|webm|ogv|mov|mkv|avi|m3u8|mpd)$", re.I)
 _AUDIO = re.compile(r"\.(mp3|m4a|aac|oga|ogg|opus|wav|flac|weba)$", re.I)
@@ -46,11 +45,10 @@ class Media(Provider):
             tag = "audio" if _AUDIO.search(el.get("src") or "") or \
                 (el.get("type") or "").startswith("audio") else "video"
         url = absolute(el.get("src") or "")
-        if not url:
-            for s in el.iter("source"):
-                if s.get("src"):
-                    url = absolute(s.get("src"))
-                    break
+        if not url:  # the first source, preferring MP4/MP3 (what most readers can open)
+            srcs = [absolute(s.get("src")) for s in el.iter("source") if s.get("src")]
+            common = [u for u in srcs if re.search(r"\.(mp4|mp3)([?#]|$)", u, re.I)]
+            url = (common or srcs or [""])[0]
         e = self._make(tag, url)
         fill_from_element(e, el)
         if not e.title:
@@ -58,11 +56,7 @@ class Media(Provider):
         if el.get("poster"):
             e.thumbnail = absolute(el.get("poster"))
         # Fallback content is the author's own words for readers who cannot play the file.
-        fallback = [c for c in el if isinstance(c.tag, str) and c.tag not in ("source", "track")]
-        holder = el.makeelement("div")
-        holder.text = el.text
-        for c in fallback:
-            holder.append(copy.deepcopy(c))
+        holder = fallback_content(el, skip=("source", "track"))
         e.body = safe_body([holder])
         e.text = plain_text(e.body)
         tracks = [t.get("label") or t.get("srclang") for t in el.iter("track")]

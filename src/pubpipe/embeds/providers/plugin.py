@@ -3,10 +3,9 @@ the fallback content the author nested inside."""
 
 from __future__ import annotations
 
-import copy
 import re
 
-from ..base import Provider, element_url, fill_from_element, plain_text, safe_body, split, text_of
+from ..base import fallback_content, Provider, element_url, fill_from_element, plain_text, safe_body, split, text_of
 
 
 class Plugin(Provider):
@@ -33,11 +32,7 @@ class Plugin(Provider):
             e.extra["label"] = "Embedded object"
         if host:
             e.extra["host"] = host
-        fallback = [c for c in el if isinstance(c.tag, str) and c.tag not in ("param", "embed")]
-        holder = el.makeelement("div")
-        holder.text = el.text
-        for c in fallback:
-            holder.append(copy.deepcopy(c))
+        holder = fallback_content(el, skip=("param", "embed"))
         e.body = safe_body([holder])
         e.text = plain_text(e.body)
         return e

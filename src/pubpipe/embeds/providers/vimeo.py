@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..base import Args, Provider, split
+from ..base import Args, Provider, split, text_of
 
 
 class Vimeo(Provider):
@@ -26,6 +26,27 @@ class Vimeo(Provider):
         vid, hash_ = m.group(1), m.group(2) or q.get("h", "")
         canonical = f"https://vimeo.com/{vid}" + (f"/{hash_}" if hash_ else "")
         return self.make(canonical, extra={"video_id": vid})
+
+    def from_element(self, el):
+        e = super().from_element(el)
+        if e is None:
+            return None
+        # Vimeo's embed code adds "<p><a>Title</a> from <a>Author</a> on <a>Vimeo</a>.</p>":
+        # the card shows title and author, so that line is taken in.
+        nxt = el.getnext()
+        if nxt is None and el.getparent() is not None and el.getparent().tag == "p" \
+                and len(el.getparent()) == 1:
+            nxt = el.getparent().getnext()
+        if nxt is not None and nxt.tag == "p" and not (el.tail or "").strip():
+            links = list(nxt.iter("a"))
+            text = text_of(nxt)
+            if links and self.from_url(links[0].get("href") or "") is not None \
+                    and re.search(r"\bon Vimeo\.?$", text) and len(text) < 300:
+                e.title = e.title or text_of(links[0])
+                if len(links) >= 2:
+                    e.author = text_of(links[1])
+                e.extra["consume"] = [nxt]
+        return e
 
     def from_shortcode(self, name, args: Args):
         v = args.get("id", "video", "video_id", "vimeo_id", "src", "url", pos=0)
