@@ -142,6 +142,8 @@ def _urlish(text: str) -> bool:
 
 
 def _byline(e: Embed) -> str:
+    if e.extra.get("byline"):
+        return e.extra["byline"]
     who = e.author
     if e.handle:
         handle = e.handle if e.handle.startswith("@") else f"@{e.handle}"

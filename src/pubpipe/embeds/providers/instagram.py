@@ -53,6 +53,7 @@ class Instagram(Provider):
                 continue
             m = _SHARED.match(t)
             if m:
+                e.extra["byline"] = t  # the post's own words: "A post shared by X (@x) on ..."
                 e.author = m.group(1).strip() if m.group(1) else ""
                 e.handle = m.group(2) or ""
                 if m.group(3):
