@@ -234,6 +234,7 @@ class PrintDocument:
     resources: dict[str, tuple[Path, str]]  # URL -> (file, media type) the fetcher may serve
     chapter_ids: list[str]  # section id per chapter, in order
     block_ids: dict[str, tuple[str, tuple[int, ...]]] = field(default_factory=dict)
+    block_seq: dict[str, int] = field(default_factory=dict)  # anchor -> document order
     images: dict[str, dict] = field(default_factory=dict)  # URL -> asset facts for preflight
 
 
@@ -286,7 +287,7 @@ def build_print_html(book: Book, settings: PrintSettings) -> PrintDocument:
     if meta.authors:
         etree.SubElement(tp, "p", {"class": "pp-book-authors"}).text = ", ".join(meta.authors)
     if meta.date:
-        etree.SubElement(tp, "p", {"class": "pp-book-date"}).text = meta.date
+        etree.SubElement(tp, "p", {"class": "pp-book-date"}).text = _long_date(meta.date, lang)
     if meta.publisher:
         etree.SubElement(tp, "p", {"class": "pp-book-publisher"}).text = meta.publisher
 
@@ -294,7 +295,8 @@ def build_print_html(book: Book, settings: PrintSettings) -> PrintDocument:
     cp = etree.SubElement(body, "section", {"class": "pp-copyright"})
     for text in (f"Copyright \u00a9 {meta.rights}" if meta.rights and "\u00a9" not in meta.rights
                  and not meta.rights.lower().startswith(("copyright", "cc", "public")) else
-                 meta.rights, meta.publisher, meta.date and f"Published {meta.date}",
+                 meta.rights, meta.publisher,
+                 meta.date and f"Published {_long_date(meta.date, lang)}",
                  meta.identifier):
         if text:
             etree.SubElement(cp, "p").text = text
@@ -341,7 +343,9 @@ def build_print_html(book: Book, settings: PrintSettings) -> PrintDocument:
                 el.set("id", f"ppb-{n}-{k}")
                 k += 1
             doc.block_ids[el.get("id")] = (ch.slug or cid, path)
+            doc.block_seq[el.get("id")] = len(doc.block_seq)
         doc.block_ids[cid] = (ch.slug or cid, ())
+        doc.block_seq[cid] = len(doc.block_seq)
         for child in list(cbody):
             sec.append(child)
         if cbody.text and cbody.text.strip():
@@ -351,6 +355,19 @@ def build_print_html(book: Book, settings: PrintSettings) -> PrintDocument:
             sec.insert(1, span)
     doc.html = "<!DOCTYPE html>\n" + lxml_html.tostring(root, encoding="unicode", method="html")
     return doc
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+
+
+def _long_date(iso: str, lang: str) -> str:
+    """'2019-01-20' -> 'January 20, 2019' in English books; other languages keep ISO dates."""
+    m = re.match(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$", iso or "")
+    if not m or not lang.lower().startswith("en") or not m[2] or not 1 <= int(m[2]) <= 12:
+        return iso
+    month = _MONTHS[int(m[2]) - 1]
+    return f"{month} {int(m[3])}, {m[1]}" if m[3] else f"{month} {m[1]}"
 
 
 def _chapter_title(ch: Chapter) -> str:
@@ -435,9 +452,12 @@ def _footnotes(cbody) -> None:
         for back in list(inner.iter("a")):
             t = _epub_type(back)
             cls = back.get("class") or ""
-            if "backlink" in t or "footnote-back" in cls or "backref" in cls or back.get(
+            if "backlink" in t or "footnote-back" in cls or "backref" in cls or \
+                    "pp-note-label" in cls or back.get(
                     "role") == "doc-backlink":
                 _drop_keep_tail(back)
+        for label in [e for e in inner.iter("span") if "pp-note-label" in (e.get("class") or "")]:
+            _drop_keep_tail(label)
         fn.text = inner.text
         for child in inner:
             fn.append(child)
@@ -502,6 +522,13 @@ def _print_fixes(cbody) -> None:
         if alone and w >= 240:
             img.set("class", ((img.get("class") or "") + " pp-full").strip())
     for a in cbody.iter("a"):
+        if a.get("role") == "doc-backlink" and (a.get("href") or "").startswith("#"):
+            # "back to the citation" becomes the page it is on (print.css draws the number)
+            for child in list(a):
+                a.remove(child)
+            a.text = None
+            a.set("class", ((a.get("class") or "") + " pp-pageref").strip())
+            continue
         href = a.get("href") or ""
         if href.startswith(("http://", "https://")) and text_of(a) != href and \
                 "pp-no-url" not in (a.get("class") or ""):
@@ -573,8 +600,10 @@ class RenderResult:
     layout: dict[str, list[tuple[tuple[int, ...], str]]]
     page_labels: list[str]
     chapter_pages: dict[str, int]  # chapter section id -> index of its opening page (0-based)
-    image_pages: dict[str, list[tuple[int, float, float]]]  # URL -> [(page, w_pt, h_pt)]
-    warnings: list[str]
+    measures: dict  # see _measure: images placed, text outside the live area / past the margin
+    images: dict[str, dict]  # image URL -> asset facts (id, ref, pixels, source file and line)
+    warnings: list[str]  # WeasyPrint's own warnings (e.g. .notdef glyphs drawn)
+    chapter_ids: list[str]
 
 
 _CACHE: dict[str, RenderResult] = {}
@@ -653,7 +682,7 @@ def _render_doc(doc: PrintDocument, css: list[str], s: PrintSettings) -> RenderR
         sheets = [weasyprint.CSS(string=c, url_fetcher=fetcher, font_config=fonts) for c in css if c]
         html = weasyprint.HTML(string=doc.html, base_url=ASSET_URL, url_fetcher=fetcher)
         document = html.render(font_config=fonts, stylesheets=sheets)
-        layout, labels, chapter_pages, image_pages = _read_layout(document, doc)
+        layout, labels, chapter_pages, measures = _read_layout(document, doc, s)
         options = dict(full_fonts=s.full_fonts, pdf_variant=s.variant or None,
                        optimize_images=False)
         if not s.bookmarks:
@@ -664,11 +693,12 @@ def _render_doc(doc: PrintDocument, css: list[str], s: PrintSettings) -> RenderR
         logger.removeHandler(cap)
     pdf = postprocess(pdf, s, labels)
     return RenderResult(pdf=pdf, layout=layout, page_labels=labels, chapter_pages=chapter_pages,
-                        image_pages=image_pages, warnings=cap.messages)
+                        measures=measures, images=doc.images, warnings=cap.messages,
+                        chapter_ids=doc.chapter_ids)
 
 
-def _read_layout(document, doc: PrintDocument):
-    """Per chapter, the block each printed page begins with; the folio of each page."""
+def _read_layout(document, doc: PrintDocument, s: PrintSettings):
+    """Per chapter, the block each printed page begins with; folios; what preflight measures."""
     labels = []
     # the folio a page shows: arabic from the first chapter on, roman before it
     first_body = None
@@ -687,7 +717,7 @@ def _read_layout(document, doc: PrintDocument):
     current = None
     for i, page in enumerate(document.pages):
         begins = [(a, pos) for a, pos in page.anchors.items() if a in doc.block_ids]
-        # document order == order of y on the page for anchors that begin here
+        # the topmost anchor that begins on this page is where the page begins
         begins.sort(key=lambda item: (item[1][1], item[1][0]))
         for cid in doc.chapter_ids:
             if cid in page.anchors:
@@ -695,34 +725,59 @@ def _read_layout(document, doc: PrintDocument):
         if begins:
             slug, path = doc.block_ids[begins[0][0]]
             layout.setdefault(slug, []).append((path, labels[i]))
-            current = slug
-            slug_last = doc.block_ids[begins[-1][0]]
-            last[slug_last[0]] = slug_last[1]
-            current = slug_last[0]
+            # the block the *next* page may continue: the last to begin here, in document order
+            order = sorted(begins, key=lambda item: doc.block_seq[item[0]])
+            slug_last, path_last = doc.block_ids[order[-1][0]]
+            last[slug_last] = path_last
+            current = slug_last
         elif current is not None and current in last:
             layout.setdefault(current, []).append((last[current], labels[i]))
-    image_pages: dict[str, list] = {}
-    for i, page in enumerate(document.pages):
-        for box in _iter_images(page._page_box):
-            url = getattr(box.image, "url", None) if hasattr(box, "image") else None
-            if url:
-                image_pages.setdefault(url, []).append(
-                    (i, box.width * 0.75, box.height * 0.75))
-    return layout, labels, chapter_pages, image_pages
+    measures = _measure(document, s, labels)
+    return layout, labels, chapter_pages, measures
 
 
-def _iter_images(box):
+PX = 0.75  # CSS px -> pt
+
+
+def _measure(document, s: PrintSettings, labels: list[str]) -> dict:
+    """Placed images (printed size), text outside the live area, text past the margins."""
     from weasyprint.formatting_structure import boxes
 
-    stack = [box]
-    while stack:
-        b = stack.pop()
-        if isinstance(b, boxes.ReplacedBox):
-            yield b
-        stack.extend(getattr(b, "children", ()) or ())
-        for attr in ("footnote_area",):
-            if getattr(b, attr, None) is not None:
-                stack.append(getattr(b, attr))
+    live = 18.0  # 0.25in inside the trim
+    images, outside, past = [], [], []
+    for i, page in enumerate(document.pages):
+        pb = page._page_box
+        x0, y0, x1, y1 = page_boxes(s, i)["TrimBox"]
+        if s.bleed_mode != "outside":
+            x0, y0, x1, y1 = 0.0, 0.0, s.trim_w, s.trim_h
+        else:  # the TrimBox is in PDF coordinates (y up); layout y runs down from the top
+            y0, y1 = s.bleed, s.bleed + s.trim_h
+        cx0 = pb.content_box_x() * PX
+        cx1 = (pb.content_box_x() + pb.width) * PX
+        stack = [(pb, False)]
+        while stack:
+            box, in_margin = stack.pop()
+            if isinstance(box, boxes.MarginBox):
+                in_margin = True
+            if isinstance(box, boxes.TextBox) and box.text.strip():
+                bx0, by0 = box.position_x * PX, box.position_y * PX
+                bx1, by1 = bx0 + box.width * PX, by0 + box.height * PX
+                if (bx0 < x0 + live - 0.5 or bx1 > x1 - live + 0.5 or
+                        by0 < y0 + live - 0.5 or by1 > y1 - live + 0.5):
+                    outside.append((i, box.text.strip()[:60]))
+                elif not in_margin and (bx1 > cx1 + 1.0 or bx0 < cx0 - 1.0):
+                    past.append((i, box.text.strip()[:60]))
+            elif isinstance(box, boxes.ReplacedBox):
+                el = getattr(box, "element", None)
+                src = el.get("src") if el is not None else None
+                if src:
+                    images.append((i, src, box.width * PX, box.height * PX))
+            for child in getattr(box, "children", ()) or ():
+                stack.append((child, in_margin))
+            fa = getattr(box, "footnote_area", None)
+            if fa is not None:
+                stack.append((fa, in_margin))
+    return {"images": images, "outside_live": outside, "past_margin": past}
 
 
 def _roman(n: int) -> str:
@@ -755,6 +810,35 @@ def page_boxes(s: PrintSettings, index: int) -> dict[str, tuple[float, float, fl
             "BleedBox": (-bb, -bb, w + bb, h + bb)}
 
 
+_SUBSET_PREFIX = re.compile(r"^/?[A-Z]{6}\+")
+
+
+def _unsubset_names(writer) -> None:
+    """With full fonts embedded, drop the 'ABCDEF+' subset tag WeasyPrint still writes."""
+    from pypdf.generic import NameObject
+
+    seen = set()
+    for page in writer.pages:
+        fonts = (page.get("/Resources") or {}).get("/Font") or {}
+        fonts = fonts.get_object() if hasattr(fonts, "get_object") else fonts
+        for ref in fonts.values():
+            font = ref.get_object()
+            if id(font) in seen:
+                continue
+            seen.add(id(font))
+            targets = [font] + [d.get_object() for d in font.get("/DescendantFonts", [])]
+            for f in targets:
+                if "/BaseFont" in f:
+                    f[NameObject("/BaseFont")] = NameObject(
+                        "/" + _SUBSET_PREFIX.sub("", str(f["/BaseFont"])))
+                desc = f.get("/FontDescriptor")
+                if desc is not None:
+                    desc = desc.get_object()
+                    if "/FontName" in desc:
+                        desc[NameObject("/FontName")] = NameObject(
+                            "/" + _SUBSET_PREFIX.sub("", str(desc["/FontName"])))
+
+
 def postprocess(pdf: bytes, s: PrintSettings, labels: list[str]) -> bytes:
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import (ArrayObject, DictionaryObject, FloatObject, NameObject,
@@ -767,6 +851,8 @@ def postprocess(pdf: bytes, s: PrintSettings, labels: list[str]) -> bytes:
             page[NameObject(f"/{name}")] = ArrayObject(FloatObject(round(v, 3)) for v in box)
         if not s.links and "/Annots" in page:
             del page[NameObject("/Annots")]
+    if s.full_fonts:
+        _unsubset_names(writer)
     root = writer._root_object
     if not s.bookmarks:
         for key in ("/Outlines",):

@@ -1,5 +1,168 @@
-"""Preflight of a built PDF (stub, replaced below)."""
+"""Preflight: what a printer would check in the PDF just built, as diagnostics on the book.
+
+Warnings for real problems (an image below 300 ppi at its printed size in a print preset, a font
+not embedded, a character drawn with a missing glyph, text outside the live area 0.25in inside the
+trim, text past the margins, too few pages for the preset); info for the summary (page count, fonts,
+spine width for the cover designer). Measures come from the layout (``pdf._measure``) and the PDF
+itself (fonts, via pypdf); nothing is printed.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections import defaultdict
+from pathlib import Path
+
+from ..document import Book
+
+MIN_PPI = 300
+# paper thickness per page (inches): KDP's published figures, the de-facto standard for POD
+PAPER_THICKNESS = {"white": 0.002252, "cream": 0.0025, "color": 0.002347}
+MIN_PAGES = {"kdp": 24, "lulu": 32, "ingramspark": 18}
+_NOTDEF = re.compile(r'\.notdef glyph rendered for Unicode string unsupported by fonts: "(.*)" '
+                     r"\(U\+([0-9A-Fa-f]+)\)")
 
 
-def run(book, result, settings):
-    return None
+def run(book: Book, result, settings) -> None:
+    """Check result (a pdf.RenderResult) built with settings; add diagnostics to book."""
+    diags = book.diagnostics
+    cfg_file = getattr(book.config, "config_file", None)
+    labels = result.page_labels
+    m = result.measures
+    n_pages = len(labels)
+
+    # images: effective resolution at printed size
+    seen = set()
+    for page, src, w_pt, h_pt in m["images"]:
+        facts = result.images.get(src)
+        if not facts or w_pt <= 0 or not facts.get("width"):
+            continue
+        ppi = facts["width"] / (w_pt / 72.0)
+        if settings.for_print and ppi < MIN_PPI - 0.5 and (src, page) not in seen:
+            seen.add((src, page))
+            diags.warn("pdf-image-resolution",
+                       f"image '{facts['ref']}' prints at {ppi:.0f} ppi on page {labels[page]}"
+                       f" ({facts['width']}x{facts['height']} px over {w_pt / 72:.2f}x"
+                       f"{h_pt / 72:.2f} in); print wants {MIN_PPI} ppi",
+                       facts.get("file"), facts.get("line"))
+
+    # characters no font could draw
+    missing = {}
+    for msg in result.warnings:
+        if mt := _NOTDEF.search(msg):
+            missing.setdefault(mt[2].upper(), mt[1])
+    for cp, text in sorted(missing.items()):
+        file, line = _locate(book, text)
+        diags.warn("pdf-missing-glyph",
+                   f"no installed font draws U+{cp} ({text!r}); it prints as an empty box",
+                   file, line)
+
+    # text outside the live area, and past the margins
+    _report_text(book, diags, m["outside_live"], labels, "pdf-live-area",
+                 "text outside the live area (0.25in inside the trim)")
+    _report_text(book, diags, m["past_margin"], labels, "pdf-overflow",
+                 "text runs past the margin")
+
+    # fonts
+    fonts = pdf_fonts(result.pdf)
+    not_embedded = sorted(name for name, info in fonts.items() if not info["embedded"])
+    if not_embedded:
+        diags.warn("pdf-font-embedding", f"fonts not embedded: {', '.join(not_embedded)}",
+                   cfg_file)
+    subset = sorted(n for n, i in fonts.items() if i["subset"])
+    full = sorted(n for n, i in fonts.items() if not i["subset"])
+    diags.info("pdf-fonts", f"{len(fonts)} fonts, all embedded" if not not_embedded else
+               f"{len(fonts)} fonts", cfg_file)
+    if subset:
+        diags.info("pdf-fonts", f"subset: {', '.join(subset)}", cfg_file)
+    if full:
+        diags.info("pdf-fonts", f"embedded in full: {', '.join(full)}", cfg_file)
+
+    # pages and spine
+    minimum = MIN_PAGES.get(settings.preset)
+    if minimum and n_pages < minimum:
+        diags.warn("pdf-page-count", f"{n_pages} pages: {settings.preset} needs at least"
+                   f" {minimum} for a paperback", cfg_file)
+    diags.info("pdf-pages", f"{n_pages} pages, trim {settings.trim_w / 72:g}x"
+               f"{settings.trim_h / 72:g} in, bleed {settings.bleed / 72:g} in"
+               f" ({settings.bleed_mode}), media {settings.media_w:g}x{settings.media_h:g} pt",
+               cfg_file)
+    thickness, paper = spine_thickness(settings.paper)
+    if thickness is None:
+        diags.warn("pdf-paper", f"[pdf] paper '{settings.paper}' is unknown (white, cream,"
+                   f" color, or a thickness per page such as '0.0025in'); spine not computed",
+                   cfg_file)
+    else:
+        sheets_pages = n_pages + (n_pages % 2)
+        spine = sheets_pages * thickness
+        diags.info("pdf-spine", f"spine width {spine:.3f} in ({spine * 25.4:.1f} mm):"
+                   f" {sheets_pages} pages on {paper} paper", cfg_file)
+
+
+def spine_thickness(paper: str) -> tuple[float | None, str]:
+    """Inches per page for a [pdf] paper value: a name, or a length per page."""
+    key = (paper or "white").strip().lower()
+    if key in PAPER_THICKNESS:
+        return PAPER_THICKNESS[key], key
+    from .pdf import parse_length
+
+    pt = parse_length(key)
+    if pt:
+        return pt / 72.0, f"{key}-per-page"
+    return None, key
+
+
+def _report_text(book, diags, items, labels, code, what) -> None:
+    by_page = defaultdict(list)
+    for page, text in items:
+        by_page[page].append(text)
+    for page, texts in sorted(by_page.items())[:20]:
+        file, line = _locate(book, texts[0])
+        diags.warn(code, f"{what} on page {labels[page]}: '{texts[0]}'"
+                   + (f" and {len(texts) - 1} more" if len(texts) > 1 else ""), file, line)
+    if len(by_page) > 20:
+        diags.warn(code, f"{what} on {len(by_page) - 20} more pages")
+
+
+def _locate(book, text: str):
+    """The chapter file (and line) whose source holds text, for the diagnostic's location."""
+    needle = text.strip()[:30]
+    for ch in book.chapters:
+        if needle and needle in (ch.source_text or ""):
+            return ch.source, ch.find_line(needle)
+    return None, None
+
+
+def pdf_fonts(pdf: bytes) -> dict[str, dict]:
+    """Every font the PDF uses: {name: {embedded, subset, type}}."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(pdf))
+    out: dict[str, dict] = {}
+    for page in reader.pages:
+        res = page.get("/Resources")
+        res = res.get_object() if res is not None else {}
+        fonts = res.get("/Font")
+        if fonts is None:
+            continue
+        for ref in fonts.get_object().values():
+            font = ref.get_object()
+            base = str(font.get("/BaseFont", "?")).lstrip("/")
+            if base in out:
+                continue
+            desc_font = font
+            if "/DescendantFonts" in font:
+                desc_font = font["/DescendantFonts"][0].get_object()
+            desc = desc_font.get("/FontDescriptor")
+            desc = desc.get_object() if desc is not None else {}
+            embedded = any(k in desc for k in ("/FontFile", "/FontFile2", "/FontFile3"))
+            if str(font.get("/Subtype")) == "/Type3":
+                embedded = True  # drawn by the PDF itself
+            out[base] = {"embedded": embedded,
+                         "subset": bool(re.match(r"^[A-Z]{6}\+", base)),
+                         "type": str(font.get("/Subtype", ""))}
+    return out
+
+
+

@@ -1,0 +1,298 @@
+"""PDF writer: page geometry per preset, book typography checks, preflight, print layout.
+
+The slow tests build small books through the real pipeline (book.toml + Markdown) and read the
+PDF back with pypdf and poppler (pdftotext -bbox), as a printer's checks would.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from pypdf import PdfReader
+
+from pubpipe import config, pipeline
+from pubpipe.config import PdfSection
+from pubpipe.write import pdf as pdfw
+from pubpipe.write import preflight
+
+LOREM = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor "
+         "incididunt ut labore et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud "
+         "exercitation ullamco laboris nisi ut aliquip ex ea commodo consequat. ")
+
+
+# ------------------------------------------------------------------------------ unit
+
+
+def test_page_sizes():
+    assert pdfw.parse_page_size("6in 9in") == (432.0, 648.0)
+    assert pdfw.parse_page_size("6in x 9in") == (432.0, 648.0)
+    assert pdfw.parse_page_size("letter") == (612.0, 792.0)
+    w, h = pdfw.parse_page_size("A5")
+    assert round(w) == 420 and round(h) == 595
+    assert pdfw.parse_page_size("A4 landscape")[0] > pdfw.parse_page_size("A4 landscape")[1]
+    assert pdfw.parse_page_size("huge") is None
+    assert pdfw.parse_length("0.125in") == 9.0
+    assert round(pdfw.parse_length("3mm"), 2) == 8.5
+
+
+def test_presets_geometry():
+    kdp = pdfw.resolve_settings(PdfSection(bleed="0.125in", preset="kdp", crop_marks=True))
+    assert (kdp.media_w, kdp.media_h) == (441.0, 666.0)
+    assert not kdp.marks and not kdp.bookmarks and not kdp.links and kdp.full_fonts
+    right, left = pdfw.page_boxes(kdp, 0), pdfw.page_boxes(kdp, 1)
+    assert right["TrimBox"] == (0.0, 9.0, 432.0, 657.0)  # bleed on the outside (right) edge
+    assert left["TrimBox"] == (9.0, 9.0, 441.0, 657.0)  # ...and on the left of a left page
+    kdp_nobleed = pdfw.resolve_settings(PdfSection(preset="kdp"))
+    assert (kdp_nobleed.media_w, kdp_nobleed.media_h) == (432.0, 648.0)
+
+    lulu = pdfw.resolve_settings(PdfSection(preset="lulu"))  # bleed always
+    assert (lulu.media_w, lulu.media_h) == (450.0, 666.0) and not lulu.marks
+
+    proof = pdfw.resolve_settings(PdfSection(preset="proof"))
+    assert proof.marks and proof.bleed == 9.0
+    boxes = pdfw.page_boxes(proof, 0)
+    assert boxes["BleedBox"] == (-9.0, -9.0, 441.0, 657.0)
+    assert boxes["MediaBox"][0] < -9.0  # room for the marks outside the bleed
+
+    screen = pdfw.resolve_settings(PdfSection(preset="screen", bleed="0.125in"))
+    assert screen.bleed_mode == "none" and screen.link_color and not screen.for_print
+
+    ingram = pdfw.resolve_settings(PdfSection(preset="ingramspark"))
+    assert ingram.color == "grayscale" and ingram.variant == "pdf/x-1a"
+
+
+def test_bad_values_are_diagnostics_not_exceptions():
+    from pubpipe.document import Diagnostics
+
+    d = Diagnostics()
+    s = pdfw.resolve_settings(PdfSection(page_size="enormous", bleed="lots", variant="pdf/z-9"), d)
+    assert (s.trim_w, s.trim_h) == (432.0, 648.0) and s.bleed == 0 and s.variant == ""
+    assert {x.code for x in d.warnings} == {"pdf-page-size", "pdf-bleed", "pdf-variant"}
+
+
+def test_sandbox_fetcher_serves_only_assets(tmp_path):
+    f = tmp_path / "a.png"
+    Image.new("RGB", (4, 4)).save(f)
+    url = pdfw.ASSET_URL + "x.png"
+    fetcher = pdfw._SandboxFetcher({url: (f, "image/png")})
+    assert fetcher.fetch(url).read() == f.read_bytes()
+    assert fetcher.fetch("data:text/plain,hi").read() == b"hi"
+    for bad in ("file:///etc/passwd", "http://127.0.0.1:1/x.png", pdfw.ASSET_URL + "other.png"):
+        with pytest.raises(ValueError):
+            fetcher.fetch(bad)
+
+
+def test_spine_thickness():
+    assert preflight.spine_thickness("white")[0] == 0.002252
+    assert preflight.spine_thickness("cream")[0] == 0.0025
+    assert preflight.spine_thickness("0.003in")[0] == pytest.approx(0.003)
+    assert preflight.spine_thickness("papyrus")[0] is None
+
+
+# ------------------------------------------------------------------------------ books
+
+
+def _book(tmp: Path, pdf_toml: str, chapters: int = 3, image: bool = True,
+          extra: str = "") -> Path:
+    tmp.mkdir(parents=True, exist_ok=True)
+    if image:
+        Image.new("RGB", (300, 200), (190, 60, 60)).save(tmp / "small.png")
+    names = []
+    for i in range(1, chapters + 1):
+        paras = "\n\n".join(f"{LOREM * 3}Paragraph {j} of chapter {i}." for j in range(9))
+        body = f"# Chapter {i}: on things\n\n{paras}\n\n## A section\n\n{paras}\n"
+        if i == 1:
+            body += (("\n\n![A small picture](small.png)\n\n" if image else "") +
+                     "A claim with a note.[^a]\n\n[^a]: The note, at the foot of the page.\n\n"
+                     + extra)
+        (tmp / f"ch{i}.md").write_text(body, encoding="utf-8")
+        names.append(f"ch{i}.md")
+    (tmp / "book.toml").write_text(
+        '[book]\ntitle = "A Test of Print"\nsubtitle = "Three chapters"\n'
+        'authors = ["Ada Lovelace"]\nlanguage = "en"\ndate = "2024-05-01"\n'
+        'publisher = "Loopback Press"\ndescription = "For the tests"\nkeywords = ["print", "test"]\n'
+        f'chapters = {names!r}\n'.replace("'", '"') + f"\n[pdf]\n{pdf_toml}\n", encoding="utf-8")
+    return tmp
+
+
+def _build(src: Path):
+    cfg = config.load(src)
+    opts = pipeline.BuildOptions(formats=("pdf",), out_dir=src / "build", offline=True,
+                                 cache_dir=src / ".cache")
+    result = pipeline.build(cfg, opts)
+    return result, result.outputs["pdf"]
+
+
+def _words(pdf: Path, page: int) -> list[tuple[float, float, float, float, str]]:
+    """Words of a page (1-based) with boxes in points from the top-left of the CropBox."""
+    out = subprocess.run(["pdftotext", "-bbox", "-f", str(page), "-l", str(page), str(pdf), "-"],
+                         capture_output=True, text=True, check=True).stdout
+    return [(float(a), float(b), float(c), float(d), w) for a, b, c, d, w in re.findall(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>',
+        out)]
+
+
+needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler missing")
+
+
+@pytest.fixture(scope="module")
+def bled_book(tmp_path_factory):
+    src = _book(tmp_path_factory.mktemp("bled"), 'page-size = "6in 9in"\nbleed = "0.125in"\n'
+                'crop-marks = true\n')
+    return (src, *_build(src))
+
+
+@pytest.mark.slow
+def test_page_boxes_bleed_and_marks(bled_book):
+    src, result, out = bled_book
+    reader = PdfReader(out)
+    for page in reader.pages:
+        trim, bleed, media = page.trimbox, page.bleedbox, page.mediabox
+        assert (float(trim.width), float(trim.height)) == (432.0, 648.0)
+        assert [float(v) for v in bleed] == [float(trim.left) - 9, float(trim.bottom) - 9,
+                                             float(trim.right) + 9, float(trim.top) + 9]
+        assert media.left < bleed.left and media.bottom < bleed.bottom  # room for the marks
+        assert media.right > bleed.right and media.top > bleed.top
+
+
+@pytest.mark.slow
+def test_metadata_outline_fonts(bled_book):
+    src, result, out = bled_book
+    reader = PdfReader(out)
+    info = reader.metadata
+    assert info.title == "A Test of Print" and info.author == "Ada Lovelace"
+    assert info.subject == "For the tests" and "print" in info["/Keywords"]
+    assert reader.trailer["/Root"]["/Lang"] == "en"
+    titles = [o.title for o in reader.outline if not isinstance(o, list)]
+    assert [t for t in titles if t.startswith("Chapter")] == [
+        "Chapter 1: on things", "Chapter 2: on things", "Chapter 3: on things"]
+    fonts = preflight.pdf_fonts(out.read_bytes())
+    assert fonts and all(f["embedded"] for f in fonts.values())
+
+
+@needs_poppler
+@pytest.mark.slow
+def test_contents_folios_running_heads_live_area(bled_book):
+    src, result, out = bled_book
+    reader = PdfReader(out)
+    n = len(reader.pages)
+    # where each chapter opens, by the outline, and the folio printed there
+    opens = {o.title: reader.get_destination_page_number(o) for o in reader.outline
+             if not isinstance(o, list) and o.title.startswith("Chapter")}
+    contents_page = next(i for i in range(n) if "Contents" in reader.pages[i].extract_text())
+    toc_text = reader.pages[contents_page].extract_text()
+    for title, index in opens.items():
+        assert (index + 1) % 2 == 1, f"{title} opens on page {index + 1}, a left-hand page"
+        m = re.search(re.escape(title) + r"[ .]*?(\d+)\s*$", toc_text, re.M)
+        assert m, toc_text
+        words = _words(out, index + 1)
+        # the folio of the opening page: a number alone at the foot
+        off = float(reader.pages[index].trimbox.bottom) - float(reader.pages[index].mediabox.bottom)
+        foot = [w for w in words if w[1] > off + 648 - 72 and w[4].isdigit()]
+        assert [w[4] for w in foot] == [m[1]], (title, foot)
+        assert reader.page_labels[index] == m[1]
+    # running heads on the other body pages
+    first = min(opens.values())
+    openings = set(opens.values())
+    body_pages = [i for i in range(first, n) if i not in openings and _words(out, i + 1)]
+    with_head = 0
+    for i in body_pages:
+        off = float(reader.pages[i].trimbox.bottom) - float(reader.pages[i].mediabox.bottom)
+        words = _words(out, i + 1)
+        head = " ".join(w[4] for w in words if w[3] < off + 54)
+        if "Chapter" in head or "Test of Print" in head:
+            with_head += 1
+    assert body_pages and with_head / len(body_pages) >= 0.6
+    # no word outside the live area (0.25in inside the trim), on any page
+    for i in range(n):
+        page = reader.pages[i]
+        ox = float(page.trimbox.left) - float(page.mediabox.left)
+        oy = float(page.mediabox.top) - float(page.trimbox.top)
+        for x0, y0, x1, y1, w in _words(out, i + 1):
+            assert ox + 18 <= x0 and x1 <= ox + 432 - 18, (i + 1, w, x0, x1)
+            assert oy + 18 <= y0 and y1 <= oy + 648 - 18, (i + 1, w, y0, y1)
+
+
+@pytest.mark.slow
+def test_preflight_warns_about_low_resolution_image(bled_book):
+    src, result, out = bled_book
+    warns = [d for d in result.diagnostics.warnings if d.code == "pdf-image-resolution"]
+    assert len(warns) == 1
+    w = warns[0]
+    assert "small.png" in w.message and "ppi" in w.message and w.file and w.file.name == "ch1.md"
+    infos = {d.code for d in result.diagnostics if d.severity.name == "INFO"}
+    assert {"pdf-pages", "pdf-spine", "pdf-fonts"} <= infos
+    assert not [d for d in result.diagnostics.warnings if d.code in (
+        "pdf-live-area", "pdf-overflow", "pdf-missing-glyph", "pdf-font-embedding")]
+
+
+@pytest.mark.slow
+def test_kdp_and_lulu(tmp_path):
+    src = _book(tmp_path / "kdp", 'bleed = "0.125in"\npreset = "kdp"\n', chapters=2,
+                image=False, extra="See [the site](https://example.com/).\n")
+    result, out = _build(src)
+    reader = PdfReader(out)
+    assert {(float(p.mediabox.width), float(p.mediabox.height)) for p in reader.pages} == {
+        (441.0, 666.0)}
+    assert {(float(p.trimbox.width), float(p.trimbox.height)) for p in reader.pages} == {
+        (432.0, 648.0)}
+    assert not reader.outline
+    assert not any("/Annots" in p for p in reader.pages)
+    fonts = preflight.pdf_fonts(out.read_bytes())
+    assert fonts and not any(f["subset"] for f in fonts.values())
+    assert all(f["embedded"] for f in fonts.values())
+
+    src = _book(tmp_path / "lulu", 'bleed = "0.125in"\npreset = "lulu"\n', chapters=2,
+                image=False)
+    result, out = _build(src)
+    reader = PdfReader(out)
+    for p in reader.pages:
+        assert (float(p.mediabox.width), float(p.mediabox.height)) == (450.0, 666.0)
+        assert (float(p.trimbox.width), float(p.trimbox.height)) == (432.0, 648.0)
+
+
+@pytest.mark.slow
+def test_every_script_drawn_and_missing_glyph_reported(tmp_path):
+    text = ("Greek Καλημέρα κόσμε; CJK 你好，世界 日本語のテキスト 한국어; Arabic مرحبا بالعالم; "
+            "Hebrew שלום עולם; emoji 😀🎉👍; nothing draws \U0010FFFD here.\n\n")
+    src = _book(tmp_path, 'page-size = "A5"\n', chapters=1, image=False, extra=text)
+    result, out = _build(src)
+    fonts = preflight.pdf_fonts(out.read_bytes())
+    names = " ".join(fonts)
+    for family in ("Noto-Serif", "CJK", "Arabic", "Hebrew", "Emoji"):
+        assert family in names, names
+    assert all(f["embedded"] for f in fonts.values())
+    missing = [d for d in result.diagnostics.warnings if d.code == "pdf-missing-glyph"]
+    # exactly the one character no installed font has, located in its chapter
+    assert len(missing) == 1 and "U+10FFFD" in missing[0].message
+    assert missing[0].file.name == "ch1.md" and missing[0].line
+    words = out.read_bytes()
+    assert b"/Outlines" in words
+
+
+@pytest.mark.slow
+def test_print_layout_shape(tmp_path):
+    src = _book(tmp_path, 'page-size = "A6"\n', chapters=2, image=False)
+    cfg = config.load(src)
+    book, store = pipeline.prepare(cfg, pipeline.BuildOptions(formats=("pdf",), offline=True,
+                                                              cache_dir=src / ".cache"))
+    layout = pdfw.print_layout(book, store)
+    assert set(layout) == {ch.slug for ch in book.chapters}
+    for ch in book.chapters:
+        entries = layout[ch.slug]
+        assert entries[0][0] == ()  # the opening page begins with the chapter
+        assert len(entries) > 3
+        labels = [int(label) for _, label in entries]
+        assert labels == list(range(labels[0], labels[0] + len(labels)))
+        for path, _ in entries[1:]:
+            el = pdfw.block_at(ch.body, path)
+            assert el is not None and el.tag in pdfw.BLOCK_TAGS
+    # one layout for both: the PDF comes from the cache, with the same folios
+    before = len(pdfw._CACHE)
+    pdfw.write_pdf(book, store)
+    assert len(pdfw._CACHE) == before
