@@ -11,14 +11,18 @@ from __future__ import annotations
 from lxml import etree
 
 from ..document import Book
-from . import card
+from . import card, enrich
 from .detect import detect, resolve_url
 
 __all__ = ["detect", "render", "resolve_url"]
 
 
 def render(book: Book, store=None) -> None:
-    """Replace every ``pp-embed`` placeholder by its static card (offline: from the post alone)."""
+    """Replace every ``pp-embed`` placeholder by its static card (offline: from the post alone).
+
+    With a store, oEmbed details (cached; fetched only when not offline) fill what the post left
+    empty first: see ``enrich``."""
+    enrich.enrich(book, store)
     for chapter in book.chapters:
         for ph in list(chapter.body.iter("pp-embed")):
             e = book.embeds.get(ph.get("data-pp-embed") or "")

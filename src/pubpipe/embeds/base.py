@@ -68,6 +68,7 @@ class Provider:
     shortcodes: tuple[str, ...] = ()  # Hugo shortcode / Liquid tag / include-file names
     bare_links = False  # a URL alone in a paragraph becomes this embed
     widget_scripts: tuple[str, ...] = ()  # regexes of script URLs that only load widgets
+    oembed = ""  # oEmbed endpoint template ({url}: the quoted canonical URL, {origin}: its site)
 
     def from_url(self, url: str) -> Embed | None:
         """An Embed for a URL of this provider (iframe src, bare link, front matter)."""

@@ -13,6 +13,7 @@ class CodePen(Provider):
     provider_name = "CodePen"
     kind = "code"
     priority = 10
+    oembed = "https://codepen.io/api/oembed?format=json&url={url}"
     tags = ("p", "div", "iframe")
     shortcodes = ("codepen",)
     widget_scripts = (r"codepen\.io/assets/embed/ei\.js", r"codepen\.io/.*embed.*\.js")

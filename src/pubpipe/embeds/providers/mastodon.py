@@ -15,6 +15,7 @@ class Mastodon(Provider):
     provider_name = "Mastodon"
     kind = "social"
     priority = 20
+    oembed = "{origin}/api/oembed?url={url}"
     tags = ("blockquote", "iframe")
     shortcodes = ("mastodon", "toot")
     widget_scripts = (r"^https?://[^/]+/embed\.js(\?|$)",)

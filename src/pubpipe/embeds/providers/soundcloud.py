@@ -11,6 +11,7 @@ class SoundCloud(Provider):
     provider_name = "SoundCloud"
     kind = "audio"
     priority = 10
+    oembed = "https://soundcloud.com/oembed?format=json&url={url}"
     shortcodes = ("soundcloud",)
     widget_scripts = (r"w\.soundcloud\.com/player/api\.js",)
 

@@ -15,6 +15,7 @@ class Spotify(Provider):
     provider_name = "Spotify"
     kind = "audio"
     priority = 10
+    oembed = "https://open.spotify.com/oembed?url={url}"
     shortcodes = ("spotify",)
 
     def from_url(self, url):

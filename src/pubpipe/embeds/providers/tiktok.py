@@ -12,6 +12,7 @@ class TikTok(Provider):
     provider_name = "TikTok"
     kind = "social"
     priority = 10
+    oembed = "https://www.tiktok.com/oembed?url={url}"
     tags = ("blockquote", "iframe")
     shortcodes = ("tiktok",)
     widget_scripts = (r"tiktok\.com/embed\.js",)

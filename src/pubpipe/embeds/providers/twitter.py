@@ -24,6 +24,7 @@ class Twitter(Provider):
     provider_name = "X (Twitter)"
     kind = "social"
     priority = 10
+    oembed = "https://publish.twitter.com/oembed?omit_script=1&dnt=true&url={url}"
     tags = ("blockquote", "iframe")
     shortcodes = ("tweet", "twitter", "x", "twitter_embed", "embed_tweet")
     widget_scripts = (r"platform\.twitter\.com/widgets\.js", r"platform\.x\.com/widgets\.js")

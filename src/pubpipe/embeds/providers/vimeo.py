@@ -12,6 +12,7 @@ class Vimeo(Provider):
     provider_name = "Vimeo"
     kind = "video"
     priority = 10
+    oembed = "https://vimeo.com/api/oembed.json?url={url}"
     shortcodes = ("vimeo", "vimeo_video", "vimeoplayer")
     bare_links = True
     widget_scripts = (r"player\.vimeo\.com/api/player\.js",)

@@ -29,6 +29,7 @@ class YouTube(Provider):
     provider_name = "YouTube"
     kind = "video"
     priority = 10
+    oembed = "https://www.youtube.com/oembed?format=json&url={url}"
     shortcodes = ("youtube", "yt", "youtube_video", "youtubeplayer", "youtube-embed")
     bare_links = True
     widget_scripts = (r"youtube\.com/iframe_api", r"youtube\.com/player_api",)

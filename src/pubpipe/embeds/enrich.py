@@ -1,0 +1,151 @@
+"""Optional online enrichment of embeds through oEmbed (title, author, thumbnail, a post's text).
+
+Runs inside ``render`` when an asset store is given. Responses are cached as JSON under
+``<cache>/oembed/``; with ``--offline`` only that cache is read, so an offline build is the same
+as the last online one, and without any cache the cards are complete from the post alone.
+Requests go through the asset fetcher (timeouts, size limit, retries). Enrichment only fills
+what the post left empty; failures are INFO diagnostics, never errors: a card without a title
+is still a complete card.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from urllib.parse import quote
+
+import html5lib
+
+from ..document import Book, Embed
+from . import registry
+from .base import plain_text
+
+MAX_BYTES = 512 * 1024  # an oEmbed answer is a few kB of JSON
+
+
+def endpoint(e: Embed) -> str:
+    """The oEmbed request URL for e, or "" when its provider has no public endpoint."""
+    p = registry.get(e.provider)
+    template = getattr(p, "oembed", "") if p else ""
+    if not template or not re.match(r"^https?://", e.url or ""):
+        return ""
+    origin = re.match(r"^https?://[^/]+", e.url).group(0)
+    return template.format(url=quote(e.url, safe=""), origin=origin)
+
+
+def enrich(book: Book, store) -> None:
+    """Fill empty embed fields from cached (or, online, freshly fetched) oEmbed answers."""
+    if store is None or not getattr(store, "cache_dir", None):
+        return
+    folder = Path(store.cache_dir) / "oembed"
+    wanted: dict[str, list[Embed]] = {}
+    for e in book.embeds.values():
+        url = endpoint(e) if _needs(e) else ""
+        if url:
+            wanted.setdefault(url, []).append(e)
+    if not wanted:
+        return
+    answers: dict[str, dict] = {}
+    missing = []
+    for url in wanted:
+        data = _read(folder, url)
+        if data is not None:
+            answers[url] = data
+        else:
+            missing.append(url)
+    if missing and not getattr(store, "offline", True):
+        answers.update(_fetch(missing, folder, store, book, wanted))
+    for url, data in answers.items():
+        for e in wanted[url]:
+            apply(e, data)
+
+
+def _needs(e: Embed) -> bool:
+    """Whether an answer could add anything: a post without text, a video without a title..."""
+    if e.kind == "social":
+        return e.body is None or not e.author
+    return not e.title or not e.author or (not e.thumbnail and e.kind in ("video", "audio"))
+
+
+def apply(e: Embed, data: dict) -> None:
+    """Copy what an oEmbed answer knows into the fields the post left empty."""
+    if not isinstance(data, dict):
+        return
+    if not e.title and isinstance(data.get("title"), str) and e.kind != "social":
+        e.title = " ".join(data["title"].split())[:300]
+    if not e.author and isinstance(data.get("author_name"), str):
+        e.author = " ".join(data["author_name"].split())[:120]
+    thumb = data.get("thumbnail_url")
+    if not e.thumbnail and isinstance(thumb, str) and re.match(r"^https://", thumb):
+        e.thumbnail = thumb
+    html = data.get("html")
+    if e.body is None and isinstance(html, str) and e.kind == "social":
+        # Twitter/X answers with the same blockquote authors paste: recognize it as such.
+        p = registry.get(e.provider)
+        doc = html5lib.parse(html, treebuilder="lxml", namespaceHTMLElements=False)
+        for bq in doc.getroot().iter("blockquote"):
+            got = p.from_element(bq) if p else None
+            if got is not None and got.body is not None:
+                e.body, e.text = got.body, plain_text(got.body)
+                e.author = e.author or got.author
+                e.handle = e.handle or got.handle
+                e.date = e.date or got.date
+                break
+    e.extra["enriched"] = True
+
+
+def _fetch(urls: list[str], folder: Path, store, book: Book, wanted) -> dict[str, dict]:
+    from ..assets import fetch as fetch_mod
+
+    s = store.settings
+    settings = fetch_mod.FetchSettings(
+        connect_timeout=s.connect_timeout, read_timeout=s.read_timeout,
+        total_timeout=s.total_timeout, max_bytes=min(s.max_bytes, MAX_BYTES),
+        max_redirects=s.max_redirects, retries=s.retries, concurrency=s.concurrency)
+    if hasattr(store, "requests_made"):
+        store.requests_made += len(urls)
+    results = fetch_mod.fetch_many([fetch_mod.FetchRequest(u) for u in urls], settings)
+    out = {}
+    for url, res in results.items():
+        data = None
+        if res.ok:
+            try:
+                data = json.loads(res.data.decode("utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                data = None
+        if isinstance(data, dict):
+            _write(folder, url, data)
+            out[url] = data
+        else:
+            e = wanted[url][0]
+            book.diagnostics.info(
+                "embed-enrich", f"no oEmbed details for {e.url}: {res.reason or 'not JSON'};"
+                " the card shows what the post holds", e.location.file, e.location.line)
+    return out
+
+
+def _path(folder: Path, url: str) -> Path:
+    return folder / (hashlib.sha256(url.encode()).hexdigest() + ".json")
+
+
+def _read(folder: Path, url: str) -> dict | None:
+    try:
+        data = json.loads(_path(folder, url).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _write(folder: Path, url: str, data: dict) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f)
+        os.replace(tmp, _path(folder, url))
+    except OSError:
+        pass  # a cache that cannot be written only costs a request next time
