@@ -303,6 +303,7 @@ def test_online_rebuild_revalidates(built, server):
     before = server.not_modified
     book, store, _ = _run(built["book_dir"], built["cache"], total_timeout=3.0)
     assert store.images_processed == 0
+    assert not [d for d in book.diagnostics if d.code == "asset-stale"], "304 is not a failure"
     assert server.not_modified - before >= len(GOOD_PATHS) - 1  # /redirect ends in a 304 too
     assert set(book.assets) == set(built["book"].assets)
 

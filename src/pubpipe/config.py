@@ -58,7 +58,7 @@ class AssetsSection:
     epub_max_size: int = 1600
     jpeg_quality: int = 85
     print_dpi: int = 300
-    print_width: float = 4.5  # inches: widest an image prints (the text block), for print_dpi
+    print_width: float = 0.0  # inches an image prints at most; 0: the [pdf] text block width
     print_height: float = 6.5  # inches: tallest an image prints
     print_jpeg_quality: int = 90
     connect_timeout: float = 5.0

@@ -25,6 +25,7 @@ from .. import __version__ as _version
 
 USER_AGENT = f"pubpipe/{_version} (+offline book builder)"
 TRANSIENT_STATUS = {429, 502, 503, 504}
+REDIRECT_STATUS = {301, 302, 303, 307, 308}
 # Headers worth keeping in the cache record: validators and what the server claimed.
 KEPT_HEADERS = ("etag", "last-modified", "content-type", "content-length", "cache-control",
                 "expires", "date")
@@ -74,9 +75,23 @@ class _Failure(Exception):
 
 def fetch_many(requests: list[FetchRequest], settings: FetchSettings,
                on_done: Callable[[FetchResult], None] | None = None) -> dict[str, FetchResult]:
-    """Fetch every request concurrently; returns url -> result. Never raises for a bad URL."""
+    """Fetch every request concurrently; returns url -> result. Never raises for a bad URL.
+
+    on_done is called (on this thread) as each result arrives; it may take ``result.data`` and
+    set it to ``b""`` so that a large batch is not held in memory all at once."""
     if not requests:
         return {}
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _run_loop(requests, settings, on_done)
+    # Called from code that already runs an event loop (a notebook, an async caller): use a
+    # thread of our own rather than nesting loops.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_run_loop, requests, settings, on_done).result()
+
+
+def _run_loop(requests, settings, on_done) -> dict[str, FetchResult]:
     loop = asyncio.new_event_loop()
     # Name resolution runs in the loop's executor; don't let a hung resolver thread hold the
     # build at shutdown (asyncio.run would wait for it), so shut that executor down unwaited.
@@ -162,8 +177,9 @@ async def _attempt(client: httpx.AsyncClient, req: FetchRequest, settings: Fetch
         seen.append(url)
         try:
             async with client.stream("GET", url, headers=headers) as resp:
-                if resp.is_redirect:
-                    location = resp.headers.get("location", "")
+                location = resp.headers.get("location", "")
+                # Not resp.is_redirect: httpx counts 304 Not Modified as a redirect.
+                if resp.status_code in REDIRECT_STATUS and location:
                     if len(seen) > settings.max_redirects:
                         raise _Failure(f"more than {settings.max_redirects} redirects")
                     try:

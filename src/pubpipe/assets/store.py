@@ -71,6 +71,9 @@ class AssetStore:
         self.offline = offline
         self.diagnostics = diagnostics if diagnostics is not None else Diagnostics()
         self.progress = progress
+        # Widest an image prints, in inches, when [assets] print-width is 0 (auto); the assets
+        # stage sets it from the [pdf] page size. 4.5 in is the text block of a 6x9 in book.
+        self.print_text_width = 4.5
         self.requests_made = 0  # network requests started by this store (tests, report)
         self.images_processed = 0  # variants actually computed (not taken from the cache)
         self._by_key: dict[str, Asset] = {}  # resolved reference -> Asset
@@ -216,26 +219,33 @@ class AssetStore:
             connect_timeout=s.connect_timeout, read_timeout=s.read_timeout,
             total_timeout=s.total_timeout, max_bytes=s.max_bytes, max_redirects=s.max_redirects,
             retries=s.retries, concurrency=s.concurrency)
-        with self._progress_bar("Fetching images", len(requests)) as advance:
-            results = fetch_mod.fetch_many(requests, fs, on_done=lambda r: advance())
         by_url = {a.url: a for a in assets}
-        for url, res in results.items():
-            a, rec = by_url[url], records[url]
-            cached = self._object_path(rec["sha256"]) if rec else None
-            if res.not_modified and cached and cached.is_file():
-                rec["fetched_at"] = _now()
-                self._write_json(self._record_path(url), rec)
-                self._accept(a, cached.read_bytes(), rec)
-            elif res.ok:
-                self._accept(a, res.data, None, res)
-            elif cached and cached.is_file():
-                # The cache exists so that a vanished image doesn't vanish from the book.
-                self._accept(a, cached.read_bytes(), rec)
-                self.diagnostics.info("asset-stale", f"image {url}: {res.reason}; using the"
-                                      f" copy cached on {rec.get('fetched_at', '?')}",
-                                      *self._where(a))
-            else:
-                self._fail(a, res.reason)
+        with self._progress_bar("Fetching images", len(requests)) as advance:
+            def done(res: fetch_mod.FetchResult) -> None:
+                # Checked and written to the cache as each arrives; the bytes are then dropped.
+                self._fetched(by_url[res.url], records[res.url], res)
+                res.data = b""
+                advance()
+
+            fetch_mod.fetch_many(requests, fs, on_done=done)
+
+    def _fetched(self, a: Asset, rec: dict | None, res: fetch_mod.FetchResult) -> None:
+        url = a.url
+        cached = self._object_path(rec["sha256"]) if rec else None
+        if res.not_modified and cached and cached.is_file():
+            rec["fetched_at"] = _now()
+            self._write_json(self._record_path(url), rec)
+            self._accept(a, cached.read_bytes(), rec)
+        elif res.ok:
+            self._accept(a, res.data, None, res)
+        elif cached and cached.is_file():
+            # The cache exists so that a vanished image doesn't vanish from the book.
+            self._accept(a, cached.read_bytes(), rec)
+            self.diagnostics.info("asset-stale", f"image {url}: {res.reason}; using the"
+                                  f" copy cached on {rec.get('fetched_at', '?')}",
+                                  *self._where(a))
+        else:
+            self._fail(a, res.reason)
 
     def _accept(self, asset: Asset, data: bytes, record: dict | None = None,
                 res: fetch_mod.FetchResult | None = None) -> None:
@@ -376,7 +386,8 @@ class AssetStore:
         s = self.settings
         if profile == "epub":
             return images.Box(longest=s.epub_max_size)
-        return images.Box(width=round(s.print_dpi * s.print_width),
+        width = s.print_width if s.print_width > 0 else self.print_text_width
+        return images.Box(width=round(s.print_dpi * width),
                           height=round(s.print_dpi * s.print_height))
 
     def _quality(self, profile: str) -> int:

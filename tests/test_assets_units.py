@@ -1,0 +1,249 @@
+"""Unit tests of the asset store's parts: the fetcher's time, size and retry limits, reference
+resolution, SVG sanitizing, image safety checks, the processed-variant cache and stale-cache use."""
+
+from __future__ import annotations
+
+import base64
+import os
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from assets_fixtures import images as fx
+from assets_fixtures.server import ImageServer
+from pubpipe.assets import fetch, images, svg
+from pubpipe.assets.store import AssetStore
+from pubpipe.config import AssetsSection
+from pubpipe.document import Severity
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = ImageServer(trickle_seconds=15).start()
+    yield s
+    s.stop()
+
+
+def _fetch(url: str, **kw) -> fetch.FetchResult:
+    settings = fetch.FetchSettings(**{"backoff": 0.05, **kw})
+    return fetch.fetch_many([fetch.FetchRequest(url)], settings)[url]
+
+
+# ---- fetcher ---------------------------------------------------------------------------------
+
+def test_wall_clock_deadline_stops_a_trickling_server(server):
+    t0 = time.monotonic()
+    res = _fetch(server.url("/trickle.jpg"), total_timeout=2.0, read_timeout=10.0)
+    assert not res.ok and "gave up after 2 s" in res.reason
+    assert time.monotonic() - t0 < 3.5
+
+
+def test_only_transient_failures_are_retried(server):
+    for path, expected_hits, ok in (("/503.png", 3, False), ("/404.png", 1, False),
+                                    ("/500.jpg", 1, False), ("/icon.png", 1, True)):
+        before = server.hits[path]
+        res = _fetch(server.url(path), retries=2)
+        assert res.ok is ok
+        assert server.hits[path] - before == expected_hits, path
+    assert "503" in _fetch(server.url("/503.png"), retries=0).reason
+
+
+def test_size_cap_and_redirect_limit(server):
+    res = _fetch(server.url("/big.jpg"), max_bytes=10_000)
+    assert not res.ok and "too large" in res.reason
+    res = _fetch(server.url("/redirect"), max_redirects=1)
+    assert res.ok and res.final_url == server.url("/target.png")
+    res = _fetch(server.url("/loop-a"), max_redirects=10)
+    assert not res.ok and "redirect loop" in res.reason
+    # a chain longer than the limit fails even without a loop
+    assert "more than 0 redirects" in _fetch(server.url("/redirect"), max_redirects=0).reason
+
+
+def test_unresolvable_host_fails_fast():
+    t0 = time.monotonic()
+    res = _fetch("http://nothing-here.invalid/a.png")
+    assert not res.ok and "cannot connect" in res.reason
+    assert time.monotonic() - t0 < 10
+
+
+def test_revalidation_sends_validators(server):
+    first = _fetch(server.url("/icon.png"))
+    etag = first.headers["etag"]
+    url = server.url("/icon.png")
+    res = fetch.fetch_many([fetch.FetchRequest(url, etag=etag)], fetch.FetchSettings())[url]
+    assert res.not_modified and not res.data
+
+
+# ---- resolving references --------------------------------------------------------------------
+
+@pytest.fixture
+def book(tmp_path):
+    root = tmp_path / "book"
+    (root / "posts" / "sub").mkdir(parents=True)
+    (root / "posts" / "a b.png").write_bytes(fx.icon_png())
+    (root / "posts" / "100%.png").write_bytes(fx.small_png())
+    (tmp_path / "secret.png").write_bytes(fx.small_png((5, 5, 5)))
+    os.symlink(tmp_path / "secret.png", root / "posts" / "link.png")
+    return root
+
+
+def _store(root: Path, tmp: Path, offline=False, **kw) -> AssetStore:
+    return AssetStore(root, tmp / "cache", AssetsSection(**kw), offline=offline, progress=False)
+
+
+def test_resolving(book, tmp_path):
+    store = _store(book, tmp_path)
+    base = book / "posts"
+    cases = {
+        "a%20b.png": "ok", "a b.png": "ok", "./sub/../a%20b.png?x=1#y": "ok", "100%.png": "ok",
+        "link.png": "refused", "../../secret.png": "refused", "/etc/passwd": "refused",
+        "C:\\Windows\\x.png": "refused", "file:///etc/passwd": "refused",
+        "javascript:alert(1)": "refused", "": "refused", "nope.png": "failed",
+    }
+    assets = {ref: store.register(ref, base=base) for ref in cases}
+    store.fetch_all()
+    for ref, status in cases.items():
+        a = store.canonical(assets[ref])
+        assert a.status == status, (ref, a.status, a.reason)
+    # three spellings of one file are one asset
+    assert len({store.canonical(assets[r]).id for r in ("a%20b.png", "a b.png",
+                                                        "./sub/../a%20b.png?x=1#y")}) == 1
+    assert "outside the book" in assets["link.png"].reason  # symlinks are followed, then judged
+    assert store.register("//cdn.example.org/x.png").url == "https://cdn.example.org/x.png"
+    assert store.register("https://h.example/x.png#frag").url == "https://h.example/x.png"
+    assert store.requests_made == 0
+
+
+def test_data_uris(book, tmp_path):
+    store = _store(book, tmp_path)
+    good = "data:image/png;base64," + base64.b64encode(fx.icon_png()).decode()
+    svg_uri = "data:image/svg+xml," + fx.SVG_CLEAN.decode().replace("#", "%23")
+    cases = {good: "ok", svg_uri: "ok", "data:image/png;base64,!!!": "failed",
+             "data:image/png;base64": "failed", "data:text/html,<b>hi</b>": "failed"}
+    assets = {u: store.register(u) for u in cases}
+    store.fetch_all()
+    for u, status in cases.items():
+        assert assets[u].status == status, (u, assets[u].reason)
+
+
+def test_add_bytes_for_generated_images(book, tmp_path):
+    store = _store(book, tmp_path)
+    a = store.add_bytes(fx.graphic_png(), "image/png", "cover")
+    assert a.ok and a.id.startswith("img-")
+    assert store.add_bytes(fx.graphic_png(), "image/png", "again").id == a.id
+    v = store.process(a, "epub")
+    assert v.media_type == "image/png" and v.path.is_file()
+    bad = store.add_bytes(b"not an image", "image/png", "junk")
+    assert bad.status == "failed" and store.process(bad, "epub") is None
+
+
+# ---- SVG ---------------------------------------------------------------------------------------
+
+def test_svg_sanitizer():
+    clean = svg.sanitize(fx.SVG_CLEAN)
+    assert not clean.removed and (clean.width, clean.height) == (120, 60)
+    dirty = svg.sanitize(fx.SVG_WITH_SCRIPT)
+    assert {"<script>", "<foreignObject>", "event handlers"} <= set(dirty.removed)
+    out = dirty.data.decode()
+    assert "alert" not in out and "evil.invalid" not in out and "<circle" in out
+    for bad, why in ((fx.SVG_DTD, "DTD"), (b"<svg><rect/></svg>", "namespace"),
+                     (b"<svg xmlns='http://www.w3.org/2000/svg'><rect></svg>", "well-formed")):
+        with pytest.raises(svg.SvgRefused, match=why):
+            svg.sanitize(bad)
+    xxe = (b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+           b'<svg xmlns="http://www.w3.org/2000/svg"><text>&x;</text></svg>')
+    with pytest.raises(svg.SvgRefused):
+        svg.sanitize(xxe)
+
+
+# ---- images ------------------------------------------------------------------------------------
+
+def test_sniffing_ignores_names_and_types():
+    assert images.sniff(fx.big_jpeg()) == "image/jpeg"
+    assert images.sniff(fx.webp()) == "image/webp"
+    assert images.sniff(fx.SVG_CLEAN) == "image/svg+xml"
+    assert images.sniff(fx.FAKE_JPEG) == "" and "HTML" in images.describe(fx.FAKE_JPEG)
+    assert images.sniff(b"%PDF-1.7") == ""
+
+
+def test_bombs_and_damaged_images_are_refused():
+    with pytest.raises(images.ImageRefused, match="decompression bomb"):
+        images.probe(fx.bomb_png())
+    with pytest.raises(images.ImageRefused, match="decompression bomb"), \
+            pytest.warns(Image.DecompressionBombWarning):  # off the main thread: checked by hand
+        images.process(fx.bomb_png(), images.Box(longest=100), 85)
+    with pytest.raises(images.ImageRefused, match="damaged"):
+        images.process(fx.truncated_jpeg(), images.Box(longest=100), 85)
+    # decoders are limited: a format Pillow knows but we don't accept
+    import io
+
+    buf = io.BytesIO()
+    Image.new("RGB", (10, 10)).save(buf, "PCX")
+    with pytest.raises(images.ImageRefused):
+        images.probe(buf.getvalue())
+
+
+def test_cmyk_without_profile_uses_a_real_profile():
+    out = images.process(fx.cmyk_jpeg(), images.Box(longest=100), 90)
+    im = Image.open(__import__("io").BytesIO(out.data))
+    assert im.mode == "RGB"
+    expected = fx.srgb_of_cmyk_cyan()
+    if expected is None:
+        pytest.skip("no CMYK ICC profile on this system")
+    got = im.getpixel((5, 5))
+    assert all(abs(a - b) <= 12 for a, b in zip(got, expected)), (got, expected)
+
+
+def test_draft_mode_keeps_quality_and_size():
+    out = images.process(fx.big_jpeg(), images.Box(longest=500), 85)
+    assert (out.width, out.height) == (500, 375) and out.media_type == "image/jpeg"
+
+
+# ---- the processed-variant cache ---------------------------------------------------------------
+
+def test_variants_cached_by_content_profile_and_settings(book, tmp_path):
+    (book / "posts" / "big.jpg").write_bytes(fx.big_jpeg())
+
+    def run(**kw):
+        store = _store(book, tmp_path, **kw)
+        a = store.register("big.jpg", base=book / "posts")
+        store.fetch_all()
+        store.process_all([a], ("epub", "print"))
+        return store, store.canonical(a)
+
+    s1, a1 = run()
+    assert s1.images_processed == 2
+    s2, a2 = run()
+    assert s2.images_processed == 0 and a2.variants["epub"].sha256 == a1.variants["epub"].sha256
+    s3, a3 = run(epub_max_size=800)
+    assert s3.images_processed == 1 and a3.variants["epub"].width == 800  # print variant reused
+    assert a3.variants["print"].sha256 == a1.variants["print"].sha256
+
+
+def test_stale_cache_is_used_when_the_image_is_gone(httpserver, book, tmp_path):
+    httpserver.expect_request("/vanishing.png").respond_with_data(fx.icon_png(),
+                                                                 content_type="image/png")
+    url = httpserver.url_for("/vanishing.png")
+    s1 = _store(book, tmp_path)
+    a = s1.register(url)
+    s1.fetch_all()
+    assert a.ok
+    httpserver.clear()
+    httpserver.expect_request("/vanishing.png").respond_with_data("gone", status=404)
+    s2 = _store(book, tmp_path)
+    b = s2.register(url, file=book / "p.md", line=3)
+    s2.fetch_all()
+    assert b.ok and b.sha256 == a.sha256
+    stale = [d for d in s2.diagnostics if d.code == "asset-stale"]
+    assert stale and stale[0].severity == Severity.INFO and "404" in stale[0].message
+    assert stale[0].line == 3
+
+
+def test_progress_bar_does_not_break_quiet_runs(book, tmp_path, server, capsys):
+    store = AssetStore(book, tmp_path / "cache", AssetsSection(), progress=True)
+    a = store.register(server.url("/icon.png"))
+    store.fetch_all()
+    store.process_all([a], ("epub",))
+    assert store.canonical(a).variants["epub"].width == 16
