@@ -15,6 +15,7 @@ markers plus a ``page-list`` — from the PDF writer's layout of the same book, 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -22,6 +23,7 @@ import json
 import os
 import re
 import urllib.parse
+import unicodedata
 import uuid
 import zipfile
 from dataclasses import dataclass, field
@@ -204,6 +206,15 @@ class _TocEntry:
     title: str
     href: str
     children: list["_TocEntry"] = field(default_factory=list)
+
+
+@dataclass
+class _PageStart:
+    """Where a printed page begins: its first block (path into the chapter body) and words."""
+
+    path: tuple[int, ...]
+    label: str  # the folio printed on the page
+    words: list[str] = field(default_factory=list)  # first words on the page, normalized
 
 
 @dataclass
@@ -417,9 +428,9 @@ class EpubBuilder:
             return _rel(file, self._image(asset, variant))
 
         body = prepare_body(src_ch, self.book, profile="epub", asset_src=asset_src)
+        self._clean(ch, body)
         if markers is not None:
             self._insert_markers(body, markers, file)
-        self._clean(ch, body)
         self._alt_text(ch, body)
         self._heading_ids(body, file)
         return body
@@ -466,6 +477,8 @@ class EpubBuilder:
                 href = el.get("href") or ""
                 if re.match(r"^\s*(javascript|vbscript|data|file):", href, re.I):
                     del el.attrib["href"]
+
+        _repair_lists(body)
 
     def _image_to_link(self, ch: Chapter, img: etree._Element) -> None:
         """An image the asset store did not resolve: a link to it (never a remote resource)."""
@@ -615,8 +628,14 @@ class EpubBuilder:
 
     # ---- print page numbers ------------------------------------------------------------------
 
-    def _page_markers(self) -> dict[int, list[tuple[tuple[int, ...], str]]]:
-        """Per chapter index, [(block path, folio)] of the print edition; {} when not wanted."""
+    def _page_markers(self) -> dict[int, list[_PageStart]]:
+        """Per chapter index, where each printed page begins; {} when page numbers are not wanted.
+
+        From the PDF writer's ``print_layout`` (the block each page begins with), refined by the
+        first words printed on each page, so a page that begins mid-paragraph gets its marker at
+        the right word. Cached in the build cache by a hash of all that shapes the layout, so a
+        plain EPUB rebuild does no print layout at all.
+        """
         cfg = self.book.config
         if cfg is None or not getattr(cfg, "has_pdf_section", False):
             return {}
@@ -628,35 +647,51 @@ class EpubBuilder:
             return {}
         if not hasattr(pdf, "print_layout"):
             return {}
-        key = self._layout_key()
-        cached = self._cache_path("page-layout", key + ".json")
+        book = self._print_book()
+        cached = self._cache_path("page-layout", self._layout_key(book) + ".json")
         layout = None
         if cached is not None and cached.is_file():
             try:
-                layout = {k: [(tuple(p), str(lab)) for p, lab in v]
+                layout = {k: [_PageStart(tuple(p), str(lab), list(w)) for p, lab, w in v]
                           for k, v in json.loads(cached.read_text("utf-8")).items()}
             except (OSError, ValueError, TypeError):
                 layout = None
         if layout is None:
             try:
-                layout = pdf.print_layout(self.book, self.store)
+                raw = pdf.print_layout(book, self.store)
             except Exception as e:  # the EPUB is still good without page numbers
                 self.book.diagnostics.warn("epub-page-numbers", f"print page numbers left out:"
                                            f" laying out the print edition failed ({e})")
                 return {}
+            words = _printed_words(pdf, book)
+            layout = {slug: [_PageStart(tuple(p), str(lab), words.get(str(lab), []))
+                             for p, lab in entries] for slug, entries in raw.items()}
             if cached is not None:
-                _write_atomic(cached, json.dumps({k: [[list(p), lab] for p, lab in v]
-                                                  for k, v in layout.items()}).encode())
-        out: dict[int, list] = {}
-        for i, ch in enumerate(self.book.chapters):
-            if ch.slug in layout:
-                out[i] = layout[ch.slug]
-        return out
+                _write_atomic(cached, json.dumps(
+                    {k: [[list(ps.path), ps.label, ps.words] for ps in v]
+                     for k, v in layout.items()}).encode())
+        return {i: layout[ch.slug] for i, ch in enumerate(self.book.chapters)
+                if ch.slug in layout}
 
-    def _layout_key(self) -> str:
+    def _print_book(self) -> Book:
+        """The book as the PDF writer sees it: every image with its print variant.
+
+        An EPUB-only build processes images for the screen only; the print layout needs the
+        print variants (their sizes shape the pages). The store caches them on disk.
+        """
+        assets = {}
+        for aid, asset in self.book.assets.items():
+            if "print" not in asset.variants and self.store is not None and asset.ok:
+                variant = self.store.process(asset, "print")
+                if variant is not None:
+                    asset = dataclasses.replace(asset, variants={**asset.variants,
+                                                                 "print": variant})
+            assets[aid] = asset
+        return dataclasses.replace(self.book, assets=assets)
+
+    def _layout_key(self, b: Book) -> str:
         """Hash of everything the print layout depends on: chapters, assets, settings, styles."""
         h = hashlib.sha256(f"v{PAGE_CACHE_VERSION}".encode())
-        b = self.book
         h.update(json.dumps([b.meta.title, b.meta.subtitle, b.meta.authors, b.meta.date,
                              b.meta.language, b.meta.publisher, b.meta.rights,
                              b.meta.description], ensure_ascii=False).encode())
@@ -685,26 +720,50 @@ class EpubBuilder:
             pass
         return h.hexdigest()[:32]
 
-    def _insert_markers(self, body: etree._Element, markers, file: str) -> None:
-        """A pagebreak span where each printed page begins (per the print layout's block paths)."""
+    def _insert_markers(self, body: etree._Element, starts: list[_PageStart],
+                        file: str) -> None:
+        """A pagebreak span where each printed page begins, in reading order."""
         by_path: dict[str, etree._Element] = {}
         for el in body.iter():
-            if isinstance(el.tag, str) and el.get("data-pp-block"):
+            if isinstance(el.tag, str) and el.get("data-pp-block") is not None:
                 by_path[el.attrib.pop("data-pp-block")] = el
+        stream = _TextStream(body)
         stem = Path(file).stem
-        placed: dict[int, int] = {}  # id(element) -> markers already put before it
-        for path, label in markers:
-            key = ".".join(map(str, path))
-            span = etree.Element("span", {"id": f"page-{_safe_id(label)}-{stem}",
-                                          "role": "doc-pagebreak", "aria-label": label,
+        lo = 0
+        placements: list[tuple[int, int, _PageStart]] = []  # (token index, order, start)
+        if any(ps.words for ps in starts):
+            # a trailing page without a word is the blank verso before the next chapter:
+            # it has no place in this chapter's text
+            while starts and not starts[-1].words and len(starts) > 1:
+                starts = starts[:-1]
+        for k, ps in enumerate(starts):
+            block = body if not ps.path else by_path.get(".".join(map(str, ps.path)))
+            if block is None:  # the block is not in the EPUB (print-only): the next one
+                block = _next_block(by_path, ps.path)
+            hint = stream.first_token(block) if block is not None else None
+            at = stream.find(ps.words, lo) if ps.words else None
+            if at is None:
+                at = hint if hint is not None and hint >= lo else lo
+            if not ps.path and k == 0 and at == stream.first_token(body):
+                at = -1  # the chapter's first page: before everything, the opening included
+            placements.append((at, k, ps))
+            lo = max(lo, at)
+        # insert from the end, so earlier positions in the same text stay valid
+        for at, k, ps in sorted(placements, key=lambda t: (t[0], t[1]), reverse=True):
+            span = etree.Element("span", {"id": f"page-{_safe_id(ps.label)}-{stem}",
+                                          "role": "doc-pagebreak", "aria-label": ps.label,
                                           "class": "pp-pagebreak"})
             span.set(EPUB_TYPE, "pagebreak")
-            target = body if not path else by_path.get(key)
-            if target is None:  # the block is not in the EPUB (print-only): the next one
-                target = _next_block(by_path, path) or body
-            _place_marker(target, span, body)
-            placed[id(target)] = placed.get(id(target), 0) + 1
-            self.pages.append((f"{file}#{span.get('id')}", label))
+            if at < 0 or at >= len(stream.tokens):
+                if at < 0 or not len(body):
+                    span.tail, body.text = body.text, None
+                    body.insert(0, span)
+                else:
+                    body.append(span)
+            else:
+                stream.insert_before(at, span)
+        for at, k, ps in placements:
+            self.pages.append((f"{file}#page-{_safe_id(ps.label)}-{stem}", ps.label))
 
     # ---- navigation --------------------------------------------------------------------------
 
@@ -1121,6 +1180,49 @@ def _sections(body: etree._Element, file: str, title_h1) -> list[_TocEntry]:
     return root
 
 
+_LIST_ITEMS = {"ul": ("li",), "ol": ("li",), "menu": ("li",), "dl": ("dt", "dd", "div"),
+               "tr": ("td", "th")}
+
+
+def _repair_lists(body: etree._Element) -> None:
+    """Lists and rows may hold only their items: stray <br/>s go, other content joins an item.
+
+    Old blog editors write ``<li>..</li><br/>``; an HTML parser keeps that, XHTML forbids it.
+    """
+    for parent in list(body.iter(*_LIST_ITEMS)):
+        allowed = _LIST_ITEMS[parent.tag]
+        item_tag = allowed[0] if parent.tag != "dl" else "dd"
+        if parent.text and parent.text.strip():
+            li = etree.Element(item_tag)
+            li.text, parent.text = parent.text, None
+            parent.insert(0, li)
+        for child in list(parent):
+            if not isinstance(child.tag, str):
+                continue
+            if child.tag in allowed or child.tag in ("script", "template"):
+                if child.tail and child.tail.strip():  # text between items joins the item
+                    child.append(etree.Element("br"))
+                    child[-1].tail = child.tail
+                    child.tail = None
+                continue
+            prev = child.getprevious()
+            while prev is not None and not isinstance(prev.tag, str):
+                prev = prev.getprevious()
+            if child.tag == "br":
+                tail = (child.tail or "").strip()
+                if tail and prev is not None:
+                    prev.append(child)  # keep the break and its text inside the item
+                    continue
+                _remove(child)
+                continue
+            if prev is not None and prev.tag in allowed:
+                prev.append(child)  # the tail travels with it
+            else:
+                item = etree.Element(item_tag)
+                child.addprevious(item)
+                item.append(child)
+
+
 def _next_block(by_path: dict[str, etree._Element], path: tuple[int, ...]):
     """The first marked block after path in document order (for blocks the EPUB leaves out)."""
     later = [tuple(int(x) for x in k.split(".")) for k in by_path]
@@ -1128,34 +1230,124 @@ def _next_block(by_path: dict[str, etree._Element], path: tuple[int, ...]):
     return by_path[".".join(map(str, later[0]))] if later else None
 
 
-# Where a pagebreak span may stand: phrasing content inside these; before them otherwise.
-_PHRASING_HOSTS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "dd", "dt", "td", "th",
-                   "figcaption", "pre", "blockquote", "div", "section", "aside", "header",
-                   "footer", "article", "figure", "caption", "summary"}
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold())
 
 
-def _place_marker(target: etree._Element, span: etree._Element, body: etree._Element) -> None:
-    """Put span at the start of target's content, where flow and phrasing content both allow it."""
-    if target is body:
-        span.tail = body.text
-        body.text = None
-        body.insert(0, span)
-        return
-    tag = target.tag
-    if tag in ("table", "ul", "ol", "dl", "tr", "tbody", "thead", "tfoot", "hr", "img") \
-            or not isinstance(tag, str) or tag.startswith("{"):
-        # content model forbids a span here: before the element (flow parents allow it)
-        parent = target.getparent()
-        if parent is not None and parent.tag in ("ul", "ol", "dl", "table", "tbody", "tr"):
-            return _place_marker(parent, span, body)
-        target.addprevious(span)
-        return
-    if tag in ("pre",):
-        target.addprevious(span)
-        return
-    span.tail = target.text
-    target.text = None
-    target.insert(0, span)
+_NO_SPAN_CHILD = {"ul", "ol", "dl", "menu", "table", "thead", "tbody", "tfoot", "tr", "colgroup",
+                  "select", "optgroup", "datalist", "hgroup", "picture", "ruby"}
+_DRAWN = {"img", "svg", f"{{{SVG_NS}}}svg", "video", "audio", "object", "canvas", "math",
+          f"{{{MATHML_NS}}}math", "hr", "table"}
+
+
+def _drawn_before(el: etree._Element, node: etree._Element, which: str) -> bool:
+    """Whether el holds something drawn (an image, a rule...) before the text node."""
+    for d in el.iter():
+        if d is node and which == "text":
+            return False
+        if d.tag in _DRAWN:
+            return True
+        if d is node:  # a tail: everything inside node came before it
+            return any(x.tag in _DRAWN for x in node.iter())
+    return False
+
+
+def _printed_words(pdf_mod, book: Book, limit: int = 40) -> dict[str, list[str]]:
+    """The first words printed on each page of the PDF edition, by folio ({} if unavailable)."""
+    try:
+        from pypdf import PdfReader
+
+        result = pdf_mod.render(book, pdf_mod.settings_for(book))
+        labels = list(result.page_labels)
+        reader = PdfReader(io.BytesIO(result.pdf))
+        out = {}
+        for i, page in enumerate(reader.pages):
+            if i < len(labels):
+                text = page.extract_text() or ""
+                # words broken at the line end by hyphenation are one word again
+                text = re.sub(r"[\u2010\u00ad-]\s*\n\s*(?=\w)", "", text)
+                out[labels[i]] = _words(text)[:limit]
+        return out
+    except Exception:  # block-level positions are still right at most pages
+        return {}
+
+
+class _TextStream:
+    """The words of a chapter body in reading order, each tied to the text node it sits in.
+
+    Only text where a <span> may stand is included (not inside SVG or MathML).
+    """
+
+    def __init__(self, body: etree._Element):
+        self.tokens: list[tuple[str, etree._Element, str, int]] = []  # word, node, which, offset
+        self._enter: dict[int, int] = {}  # id(element) -> index of its first token
+        self._walk(body)
+
+    def _walk(self, el: etree._Element) -> None:
+        self._enter[id(el)] = len(self.tokens)
+        if not isinstance(el.tag, str) or el.tag.startswith("{"):
+            return  # comments, foreign content
+        self._add(el, "text", el.text)
+        for child in el:
+            if isinstance(child.tag, str):
+                self._walk(child)
+            self._add(child, "tail", child.tail)
+
+    def _add(self, node, which: str, text: str | None) -> None:
+        if not text:
+            return
+        norm = unicodedata.normalize("NFKC", text)
+        if len(norm) != len(text):  # offsets must refer to the raw text: tokenise it as it is
+            norm = text
+        for m in re.finditer(r"\w+", norm):
+            self.tokens.append((m.group().casefold(), node, which, m.start()))
+
+    def first_token(self, el: etree._Element | None) -> int | None:
+        return None if el is None else self._enter.get(id(el))
+
+    def _hoist(self, index: int) -> etree._Element | None:
+        """The outermost element that begins with this word (nothing drawn before it, or a
+        figure: its image and caption share a page), if a span may stand before it."""
+        _, node, which, _ = self.tokens[index]
+        el = node if which == "text" else node.getparent()
+        best = None
+        while el is not None and el.getparent() is not None:
+            if self._enter.get(id(el)) != index:
+                break
+            if el.tag != "figure" and _drawn_before(el, node, which):
+                break
+            if el.getparent().tag not in _NO_SPAN_CHILD:
+                best = el
+            el = el.getparent()
+        return best
+
+    def find(self, words: list[str], lo: int) -> int | None:
+        """Index of the first token at or after lo where a run of the page's words begins."""
+        toks = [t[0] for t in self.tokens]
+        for j in range(min(15, len(words))):
+            run = words[j:j + 5]
+            if len(run) < 3:
+                break
+            n = len(run)
+            for i in range(lo, len(toks) - n + 1):
+                if toks[i] == run[0] and toks[i:i + n] == run:
+                    return i
+        return None
+
+    def insert_before(self, index: int, span: etree._Element) -> None:
+        host = self._hoist(index)
+        if host is not None:  # a page that begins with a block: the marker goes before it
+            host.addprevious(span)
+            return
+        _, node, which, offset = self.tokens[index]
+        if which == "text":
+            span.tail = node.text[offset:]
+            node.text = node.text[:offset]
+            node.insert(0, span)
+        else:
+            span.tail = node.tail[offset:]
+            node.tail = node.tail[:offset]
+            node.addnext(span)
 
 
 def _animated(data: bytes) -> bool:
