@@ -88,7 +88,8 @@ def test_default_book_pdf(built):
     info = reader.metadata
     assert "China" in (info.title or "") and "Yves Wienecke" in (info.author or "")
     pages = [p.extract_text() or "" for p in reader.pages]
-    numbered = sum(1 for i, t in enumerate(pages, 1) if re.search(rf"(^|\s){i}(\s|$)", t))
+    folio = re.compile(r"^\s*([0-9]+|[ivxlc]+)\s*$", re.I)
+    numbered = sum(1 for t in pages if any(folio.match(line) for line in t.splitlines()))
     assert numbered >= 0.6 * len(pages), f"{numbered}/{len(pages)} pages show their number"
     text = pdf_text(pdf)
     ratio, missing = kept_ratio(source_words(CONTENT / "blog-post-2.md"), text)
