@@ -204,3 +204,55 @@ def test_qr_element_is_an_img_with_data_uri():
     assert img.tag == "img" and img.get("src").startswith("data:image/svg+xml")
     assert "https://www.youtube.com/watch?v=YrpK90bHO2U" in img.get("alt")
     assert "0.80in" in img.get("style")
+
+
+# --- odd input -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("html", [
+    '<iframe src="javascript:alert(1)"></iframe>',
+    '<iframe src="data:text/html,<b>hi</b>"></iframe>',
+    '<video poster="javascript:x()" src="javascript:y()">Fallback words</video>',
+    '<iframe src="https://example.org/a page/ü?q=a b"></iframe>',
+    '<iframe src="   "></iframe>',
+    '<object></object>',
+    '<blockquote class="twitter-tweet"><p>No status link at all</p></blockquote>',
+    '<blockquote class="instagram-media"></blockquote>',
+    '<p class="codepen">no slug</p>',
+    '<pp-shortcode data-name="youtube"></pp-shortcode>',
+    '<pp-shortcode data-name="gist" data-args="&quot;unbalanced"></pp-shortcode>',
+])
+def test_odd_markup_never_raises_and_keeps_text(html):
+    book = book_of("<p>Before.</p>" + html + "<p>After.</p>")
+    detect(book)
+    render(book, None)
+    body = book.chapters[0].body
+    text = " ".join(" ".join(body.itertext()).split())
+    assert "Before." in text and "After." in text
+    for word in ("Fallback words", "No status link at all", "no slug"):
+        if word in html:
+            assert word in text
+    for a in body.iter("a"):
+        assert a.get("href", "").startswith("https://"), a.get("href")
+        assert " " not in a.get("href") and "ü" not in a.get("href")
+    for img in body.iter("img"):
+        assert not img.get("src", "").startswith("javascript")
+
+
+def test_card_inside_a_link_has_no_nested_links():
+    book = book_of('<p><a href="https://example.org/">Watch <iframe src="https://youtu.be/'
+                   'YrpK90bHO2U"></iframe></a></p>')
+    detect(book)
+    render(book, None)
+    outer = book.chapters[0].body.find(".//a")
+    assert outer.get("href") == "https://example.org/"
+    assert not outer.findall(".//a") and "youtube.com/watch?v=YrpK90bHO2U" in "".join(outer.itertext())
+
+
+def test_card_in_list_item_and_heading():
+    book = book_of('<ul><li><iframe src="https://youtu.be/YrpK90bHO2U"></iframe></li></ul>'
+                   '<h2>Title <iframe src="https://youtu.be/YrpK90bHO2U"></iframe></h2>')
+    detect(book)
+    render(book, None)
+    body = book.chapters[0].body
+    assert body.find("ul/li/figure") is not None
+    assert {el.tag for el in body.find("h2").iter()} <= {"h2", "span", "a", "img"}

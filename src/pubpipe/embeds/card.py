@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import re
+from urllib.parse import quote
 
 from lxml import etree
 
@@ -37,6 +38,11 @@ def label(e: Embed) -> str:
 
 def is_linkable(url: str) -> bool:
     return bool(re.match(r"^https?://[^\s/]+", url or "", re.I))
+
+
+def safe_href(url: str) -> str:
+    """url with spaces, non-ASCII and other characters invalid in a URL percent-encoded."""
+    return quote(url.strip(), safe=":/?#[]@!$&'()*+,;=%~")
 
 
 class _B:
@@ -99,6 +105,8 @@ def build(e: Embed, *, inline: bool = False, in_figure: bool = False,
                 para.tag = "span"
                 para.set("class", "pp-embed-para")
             for a in para.iter("a"):
+                if a.get("href"):
+                    a.set("href", safe_href(a.get("href")))
                 if not links:
                     a.tag = "span"
                     a.attrib.pop("href", None)
@@ -113,7 +121,9 @@ def build(e: Embed, *, inline: bool = False, in_figure: bool = False,
     if e.url:
         line = b.sub(info, "p", "pp-embed-link")
         if url_ok and links:
-            a = etree.SubElement(line, "a", {"href": e.url, "class": "pp-embed-url"})
+            # The address is the link's text already: the PDF writer need not print it again.
+            a = etree.SubElement(line, "a", {"href": safe_href(e.url),
+                                             "class": "pp-embed-url pp-no-url"})
             a.text = e.url
         else:
             b.sub(line, "span", "pp-embed-url", e.url)

@@ -56,6 +56,7 @@ class _Detector:
         return ph
 
     def replace(self, el: etree._Element, e: Embed, needle: str = "") -> None:
+        _safe_urls(e)
         ph = self.placeholder(e, el, needle)
         ph.tail = el.tail
         el.getparent().replace(el, ph)
@@ -171,6 +172,7 @@ class _Detector:
             e = p.from_shortcode(key, Args(positional=[v])) if p else None
         if e is None:
             return []
+        _safe_urls(e)
         ph = self.placeholder(e, None, needle=v[:60])
         return [ph]
 
@@ -214,6 +216,18 @@ def _remove(el: etree._Element) -> None:
         else:
             parent.text = (parent.text or "") + el.tail
     parent.remove(el)
+
+
+def _safe_urls(e: Embed) -> None:
+    """Only web addresses (or paths inside the book) are shown, linked or fetched: a
+    ``javascript:`` or ``data:`` URL from an iframe is nothing a reader can open."""
+    if e.url and re.match(r"^[a-z][a-z0-9+.-]*:", e.url, re.I) and \
+            not re.match(r"^https?://", e.url, re.I):
+        e.extra.setdefault("dropped_url", e.url[:80])
+        e.url = ""
+    if e.thumbnail and re.match(r"^[a-z][a-z0-9+.-]*:", e.thumbnail, re.I) and \
+            not re.match(r"^(https?://|data:image/)", e.thumbnail, re.I):
+        e.thumbnail = ""
 
 
 def _nearest_line(text: str, needle: str, hint: int | None) -> int | None:
