@@ -16,3 +16,23 @@ def slugify(text: str, max_len: int = 60) -> str:
 def text_of(el) -> str:
     """All text inside an lxml element, whitespace folded."""
     return " ".join("".join(el.itertext()).split())
+
+
+def remove_keep_tail(el) -> None:
+    """Remove an lxml element but keep the text that follows it (its tail) in place."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    if el.tail:
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
+
+
+def replace_with_text(el, text: str) -> None:
+    """Replace an lxml element by plain text (followed by its tail)."""
+    el.tail = text + (el.tail or "")
+    remove_keep_tail(el)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..config import Config
 from ..document import Book, BookMeta, Chapter, Diagnostics
-from ..util import slugify, text_of
+from ..util import remove_keep_tail, slugify, text_of
 from . import frontmatter, opening
 from .markdown import annotate_lines, parse_fragment, render_html
 
@@ -63,7 +63,7 @@ def read_chapter(path: Path, diags: Diagnostics) -> Chapter:
     title = str(meta.get("title") or "").strip()
     found = opening.extract(body, meta)
     for el in found.get("remove", []):
-        _drop(el)
+        remove_keep_tail(el)
     if "title_el" in found:
         found["title_el"].getparent().remove(found["title_el"])
     title = title or found.get("title", "")
@@ -103,15 +103,6 @@ def _join(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def _drop(el) -> None:
-    parent = el.getparent()
-    if el.tail and el.tail.strip():
-        prev = el.getprevious()
-        if prev is not None:
-            prev.tail = (prev.tail or "") + el.tail
-        else:
-            parent.text = (parent.text or "") + el.tail
-    parent.remove(el)
 
 
 def _unique_slugs(chapters: list[Chapter]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from lxml import etree
 
 from ..document import EPUB_TYPE, Book, Chapter
+from ..util import remove_keep_tail
 
 
 def run(book: Book) -> None:
@@ -39,7 +40,7 @@ def convert(chapter: Chapter) -> None:
             backrefs = [a for a in li.iter("a") if "footnote-backref" in (a.get("class") or "")]
             first_ref = backrefs[0].get("href") if backrefs else None
             for a in backrefs:
-                _remove_keep_tail(a)
+                remove_keep_tail(a)
             aside.text = li.text
             for child in list(li):
                 aside.append(child)
@@ -76,13 +77,3 @@ def convert(chapter: Chapter) -> None:
         if sup is not None and sup.tag == "sup" and sup.get("id") and not a.get("id"):
             a.set("id", sup.attrib.pop("id"))
 
-
-def _remove_keep_tail(el: etree._Element) -> None:
-    parent = el.getparent()
-    prev = el.getprevious()
-    tail = el.tail or ""
-    if prev is not None:
-        prev.tail = (prev.tail or "") + tail
-    else:
-        parent.text = (parent.text or "") + tail
-    parent.remove(el)

@@ -18,6 +18,7 @@ from lxml import etree
 
 from ..document import Book, Chapter
 from ..readers.markdown import parse_fragment
+from ..util import remove_keep_tail, replace_with_text
 
 TAGS = {
     "a", "abbr", "address", "article", "aside", "b", "bdi", "bdo", "blockquote", "br", "caption",
@@ -131,10 +132,10 @@ def _before(body: etree._Element) -> None:
             name, args = el.get("data-name", ""), el.get("data-args", "")
             text = (f"{{% {name} {args} %}}" if el.get("data-syntax") == "liquid"
                     else f"{{{{< {name} {args} >}}}}")
-            _replace_with_text(el, text.replace("  ", " "))
+            replace_with_text(el, text.replace("  ", " "))
         elif tag == "input" and el.get("type") == "checkbox":
-            mark = "\u2611 " if el.get("checked") is not None else "\u2610 "
-            _replace_with_text(el, mark)
+            mark = "\u2611" if el.get("checked") is not None else "\u2610"
+            replace_with_text(el, mark if (el.tail or "").startswith(" ") else mark + " ")
         elif tag == "a" and el.get("name") and not el.get("id"):
             el.set("id", el.get("name"))
         elif tag in ("td", "th") and el.get("align") in ("left", "center", "right"):
@@ -157,24 +158,13 @@ def _before(body: etree._Element) -> None:
                 el.tail = None
 
 
-def _replace_with_text(el: etree._Element, text: str) -> None:
-    parent = el.getparent()
-    if parent is None:
-        return
-    text = text + (el.tail or "")
-    prev = el.getprevious()
-    if prev is not None:
-        prev.tail = (prev.tail or "") + text
-    else:
-        parent.text = (parent.text or "") + text
-    parent.remove(el)
 
 
 def _after(body: etree._Element) -> None:
     """Content-model repairs and tidying after the allowlist."""
     for img in list(body.iter("img")):
         if not img.get("src"):
-            _replace_with_text(img, img.get("alt") or "")
+            replace_with_text(img, img.get("alt") or "")
     for a in body.iter("a"):
         href = a.get("href") or ""
         if href.lower().startswith("file:"):
@@ -184,7 +174,7 @@ def _after(body: etree._Element) -> None:
         _trim_breaks(p)
         if not "".join(p.itertext()).strip() and not len(p.findall(".//img")) and \
                 not len(p.findall(".//pp-embed")):
-            _drop_keep_tail(p)
+            remove_keep_tail(p)
 
 
 def _trim_breaks(p: etree._Element) -> None:
@@ -201,17 +191,6 @@ def _trim_breaks(p: etree._Element) -> None:
         p.text = p.text.rstrip()
 
 
-def _drop_keep_tail(el: etree._Element) -> None:
-    parent = el.getparent()
-    if parent is None:
-        return
-    if el.tail and el.tail.strip():
-        prev = el.getprevious()
-        if prev is not None:
-            prev.tail = (prev.tail or "") + el.tail
-        else:
-            parent.text = (parent.text or "") + el.tail
-    parent.remove(el)
 
 
 def _fix_content_models(body: etree._Element) -> None:
@@ -274,4 +253,4 @@ def split_paragraph_at(p: etree._Element, block: etree._Element) -> None:
         _trim_breaks(after)
     _trim_breaks(p)
     if not "".join(p.itertext()).strip() and not len(p):
-        _drop_keep_tail(p)
+        remove_keep_tail(p)

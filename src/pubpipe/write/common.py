@@ -14,6 +14,7 @@ from collections.abc import Callable
 from lxml import etree
 
 from ..document import Asset, Book, Chapter, Variant
+from ..util import remove_keep_tail
 
 XHTML_NS = "http://www.w3.org/1999/xhtml"
 EPUB_NS = "http://www.idpf.org/2007/ops"
@@ -34,7 +35,7 @@ def prepare_body(chapter: Chapter, book: Book, *, profile: str, asset_src: Asset
         if not isinstance(el.tag, str):
             continue
         if drop in (el.get("class") or "").split():
-            _remove(el)
+            remove_keep_tail(el)
     for img in list(body.iter("img")):
         asset_id = img.get("data-pp-asset")
         if asset_id is None:
@@ -43,7 +44,7 @@ def prepare_body(chapter: Chapter, book: Book, *, profile: str, asset_src: Asset
         variant = asset.variants.get(profile) if asset else None
         del img.attrib["data-pp-asset"]
         if asset is None or variant is None:
-            _remove(img)  # the assets transform already left a placeholder for failures
+            remove_keep_tail(img)  # the assets transform already left a placeholder for failures
             continue
         img.set("src", asset_src(asset, variant))
         if variant.width and variant.height:
@@ -54,25 +55,13 @@ def prepare_body(chapter: Chapter, book: Book, *, profile: str, asset_src: Asset
         if url is None:
             continue
         if qr is None:
-            _remove(span)
+            remove_keep_tail(span)
         else:
             span.addprevious(qr(url))
-            _remove(span)
+            remove_keep_tail(span)
     return body
 
 
-def _remove(el: etree._Element) -> None:
-    """Remove el but keep its tail text in place."""
-    parent = el.getparent()
-    if parent is None:
-        return
-    if el.tail:
-        prev = el.getprevious()
-        if prev is not None:
-            prev.tail = (prev.tail or "") + el.tail
-        else:
-            parent.text = (parent.text or "") + el.tail
-    parent.remove(el)
 
 
 def to_xhtml(el: etree._Element) -> etree._Element:
