@@ -120,6 +120,8 @@ def build(e: Embed, *, inline: bool = False, in_figure: bool = False,
         b.sub(info, "p", "pp-embed-caption", e.caption)
     if e.url:
         line = b.sub(info, "p", "pp-embed-link")
+        if e.extra.get("link_label"):  # the post's own words, e.g. "View this post on Instagram"
+            line.text = e.extra["link_label"] + ": "
         if url_ok and links:
             # The address is the link's text already: the PDF writer need not print it again.
             a = etree.SubElement(line, "a", {"href": safe_href(e.url),
@@ -127,10 +129,26 @@ def build(e: Embed, *, inline: bool = False, in_figure: bool = False,
             a.text = e.url
         else:
             b.sub(line, "span", "pp-embed-url", e.url)
+    alternates = [u for u in e.extra.get("alternates", []) if is_linkable(u) and u != e.url]
+    if alternates and links:  # other files of a <video>, the map as embedded...
+        line = b.sub(info, "p", "pp-embed-alternates")
+        line.text = e.extra.get("alternates_label", "Also") + ": "
+        for i, u in enumerate(alternates):
+            a = etree.SubElement(line, "a", {"href": safe_href(u), "class": "pp-no-url"})
+            a.text = e.extra.get("alternate_names", {}).get(u) or _short(u)
+            if i < len(alternates) - 1:
+                a.tail = ", "
     if url_ok:
         qr = b.sub(row, "div", "pp-embed-qr pp-print-only")
         etree.SubElement(qr, "span", {"class": "pp-qr", "data-pp-qr": e.url})
     return root
+
+
+def _short(url: str) -> str:
+    """The last path segment of a URL (a file name), or its host."""
+    path = re.sub(r"[?#].*$", "", url).rstrip("/")
+    tail = path.rsplit("/", 1)[-1]
+    return tail if tail and "." in tail and not tail.startswith("www.") else _host(url) or url
 
 
 def _quiet_link(a: etree._Element, e: Embed) -> bool:

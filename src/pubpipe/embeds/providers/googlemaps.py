@@ -41,6 +41,11 @@ class GoogleMaps(Provider):
         else:
             canonical = strip_query(url, keep=("pb", "ll", "z", "t"))
         e = self.make(canonical, title=place)
+        embed_url = strip_query(url, keep=("pb", "q", "ll", "z", "t", "center", "zoom", "output"))
+        if embed_url != canonical and "key=" not in embed_url:
+            e.extra["alternates"] = [embed_url]
+            e.extra["alternates_label"] = "As embedded"
+            e.extra["alternate_names"] = {embed_url: "the map in the post"}
         if lat and lng:
             e.extra["coordinates"] = (lat, lng)
         return e

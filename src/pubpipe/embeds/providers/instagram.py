@@ -47,6 +47,9 @@ class Instagram(Provider):
         if e is None:
             return None
         paras = []
+        for d in el.iter("div", "a"):
+            if text_of(d).lower() in ("view this post on instagram", "view this video on instagram"):
+                e.extra["link_label"] = text_of(d)
         for p in el.iter("p"):
             t = text_of(p)
             if not t:
@@ -62,6 +65,7 @@ class Instagram(Provider):
                     e.date = text_of(time) or e.date
                 continue
             if t.lower() in ("view this post on instagram", "view this video on instagram"):
+                e.extra["link_label"] = t
                 continue
             paras.append(p)
         if not e.handle and e.author.startswith("@"):

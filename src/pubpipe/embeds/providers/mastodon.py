@@ -50,6 +50,8 @@ class Mastodon(Provider):
             m = re.match(r"^Post by @(\S+)$", t, re.I)
             if m:
                 e.handle = m.group(1)
+            if t.lower() == "view on mastodon":
+                e.extra["link_label"] = t
             if t and not _SKIP.match(t) and c.tag == "p":
                 blocks.append(c)
         e.body = safe_body(blocks)

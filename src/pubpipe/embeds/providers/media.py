@@ -45,11 +45,15 @@ class Media(Provider):
             tag = "audio" if _AUDIO.search(el.get("src") or "") or \
                 (el.get("type") or "").startswith("audio") else "video"
         url = absolute(el.get("src") or "")
+        srcs = [absolute(s.get("src")) for s in el.iter("source") if s.get("src")]
         if not url:  # the first source, preferring MP4/MP3 (what most readers can open)
-            srcs = [absolute(s.get("src")) for s in el.iter("source") if s.get("src")]
             common = [u for u in srcs if re.search(r"\.(mp4|mp3)([?#]|$)", u, re.I)]
             url = (common or srcs or [""])[0]
         e = self._make(tag, url)
+        others = [u for u in dict.fromkeys(srcs) if u != url]
+        if others:
+            e.extra["alternates"] = others
+            e.extra["alternates_label"] = "Other formats"
         fill_from_element(e, el)
         if not e.title:
             e.title = " ".join((el.get("aria-label") or "").split())

@@ -46,6 +46,10 @@ class Vimeo(Provider):
                 e.title = e.title or text_of(links[0])
                 if len(links) >= 2:
                     e.author = text_of(links[1])
+                    # the line's own words: "from Author on Vimeo"
+                    rest = text[len(text_of(links[0])):].strip().rstrip(".")
+                    if rest.startswith("from "):
+                        e.extra["byline"] = rest
                 e.extra["consume"] = [nxt]
         return e
 
