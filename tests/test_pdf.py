@@ -296,3 +296,23 @@ def test_print_layout_shape(tmp_path):
     before = len(pdfw._CACHE)
     pdfw.write_pdf(book, store)
     assert len(pdfw._CACHE) == before
+
+
+@pytest.mark.slow
+def test_ingramspark_grayscale_output_intent_no_rgb(tmp_path):
+    src = _book(tmp_path / "ing", 'preset = "ingramspark"\n', chapters=1,
+                extra="Colour emoji too: 😀 and [a link](https://example.com/x).\n")
+    result, out = _build(src)
+    data = out.read_bytes()
+    report = preflight.colour_report(data)
+    assert report["output_intent"]  # the ICC profile is embedded as the PDF/X output intent
+    assert report["rgb_ops"] == 0 and report["rgb_images"] == 0
+    assert report["alpha_states"] == 0 and report["soft_masks"] == 0
+    reader = PdfReader(out)
+    assert reader.metadata["/GTS_PDFXVersion"].startswith("PDF/X-1a")
+    assert not [d for d in result.diagnostics.warnings if d.code in ("pdf-color",
+                                                                    "pdf-transparency")]
+    # the same book in RGB does have RGB operators: the check above can fail
+    rgb = _book(tmp_path / "rgb", "", chapters=1, extra="Colour emoji too: 😀\n")
+    _, out_rgb = _build(rgb)
+    assert preflight.colour_report(out_rgb.read_bytes())["rgb_images"] > 0

@@ -90,6 +90,11 @@ class PrintSettings:
     mark_room: float = 18.0  # room outside the bleed for crop marks
 
     @property
+    def flatten(self) -> bool:
+        """No transparency allowed: IngramSpark, and PDF/X-1a and X-3 forbid it."""
+        return self.preset == "ingramspark" or self.variant in ("pdf/x-1a", "pdf/x-3")
+
+    @property
     def media_w(self) -> float:
         return self.trim_w + {"none": 0, "all": 2, "outside": 1}[self.bleed_mode] * self.bleed \
             + (2 * self.mark_room if self.marks else 0)
@@ -576,22 +581,68 @@ def geometry_css(s: PrintSettings) -> str:
 
 
 class _SandboxFetcher:
-    """Serves the resolved asset files and data: URIs; everything else is refused."""
+    """Serves the resolved asset files and data: URIs; everything else is refused.
 
-    def __new__(cls, allowed: dict[str, tuple[Path, str]]):
+    With settings asking for grayscale, CMYK or no transparency, raster images are converted on
+    the way in (the cached assets stay as they are).
+    """
+
+    def __new__(cls, allowed: dict[str, tuple[Path, str]], settings: PrintSettings | None = None):
         from weasyprint.urls import URLFetcher, URLFetcherResponse
 
         class Fetcher(URLFetcher):
             def fetch(self, url, headers=None):
                 if url in allowed:
                     path, media_type = allowed[url]
-                    return URLFetcherResponse(url, body=Path(path).read_bytes(),
-                                              headers={"Content-Type": media_type})
-                if url.startswith("data:"):
-                    return super().fetch(url, headers)
-                raise ValueError(f"pubpipe: refused to fetch {url[:80]!r}")
+                    data = Path(path).read_bytes()
+                elif url.startswith("data:"):
+                    response = super().fetch(url, headers)
+                    data, media_type = response.read(), response.content_type
+                else:
+                    raise ValueError(f"pubpipe: refused to fetch {url[:80]!r}")
+                if settings is not None and media_type.startswith("image/"):
+                    data, media_type = convert_image(data, media_type, settings)
+                return URLFetcherResponse(url, body=data, headers={"Content-Type": media_type})
 
         return Fetcher(allowed_protocols={"data"}, allow_redirects=False)
+
+
+def convert_image(data: bytes, media_type: str, s: PrintSettings) -> tuple[bytes, str]:
+    """A raster image in the colour the print settings ask for, alpha flattened when needed."""
+    if media_type in ("image/svg+xml",) or (s.color == "rgb" and not s.flatten):
+        return data, media_type
+    from PIL import Image, ImageCms
+
+    try:
+        im = Image.open(io.BytesIO(data))
+        im.load()
+    except Exception:
+        return data, media_type
+    if im.mode in ("RGBA", "LA", "PA", "P", "1", "I;16", "I", "F") or "transparency" in im.info:
+        im = im.convert("RGBA")
+        flat = Image.new("RGB", im.size, (255, 255, 255))
+        flat.paste(im, mask=im.getchannel("A"))
+        im = flat
+    out = io.BytesIO()
+    if s.color == "grayscale":
+        im.convert("L").save(out, "PNG", optimize=False)
+        return out.getvalue(), "image/png"
+    if s.color == "cmyk":
+        im = im.convert("RGB")
+        icc = icc_profile("cmyk")
+        try:
+            if icc is None:
+                raise OSError("no CMYK profile")
+            im = ImageCms.profileToProfile(im, ImageCms.createProfile("sRGB"), str(icc),
+                                           outputMode="CMYK")
+        except Exception:
+            im = im.convert("CMYK")
+        im.save(out, "JPEG", quality=92)
+        return out.getvalue(), "image/jpeg"
+    if im.mode not in ("RGB", "L", "CMYK"):
+        im = im.convert("RGB")
+    im.save(out, "PNG")
+    return out.getvalue(), "image/png"
 
 
 @dataclass
@@ -630,7 +681,8 @@ def _color_profile_css(s: PrintSettings, res: dict) -> str:
         return ""
     url = ASSET_URL + "output-intent.icc"
     res[url] = (icc, "application/vnd.iccprofile")
-    return f"@color-profile device-cmyk {{ src: url({url}); }}"
+    return (f"@color-profile device-cmyk {{ src: url({url});"
+            " components: cyan, magenta, yellow, black; }}")
 
 
 def icc_profile(color: str) -> Path | None:
@@ -673,15 +725,17 @@ def _render_doc(doc: PrintDocument, css: list[str], s: PrintSettings) -> RenderR
     import weasyprint
     from weasyprint.text.fonts import FontConfiguration
 
-    fetcher = _SandboxFetcher(doc.resources)
+    fetcher = _SandboxFetcher(doc.resources, s)
     fonts = FontConfiguration()
+    profiles: dict = {}  # shared by every stylesheet: @color-profile (PDF/X output intent)
     logger = logging.getLogger("weasyprint")
     cap = _LogCapture()
     logger.addHandler(cap)
     try:
-        sheets = [weasyprint.CSS(string=c, url_fetcher=fetcher, font_config=fonts) for c in css if c]
+        sheets = [weasyprint.CSS(string=c, url_fetcher=fetcher, font_config=fonts,
+                                 color_profiles=profiles) for c in css if c]
         html = weasyprint.HTML(string=doc.html, base_url=ASSET_URL, url_fetcher=fetcher)
-        document = html.render(font_config=fonts, stylesheets=sheets)
+        document = html.render(font_config=fonts, stylesheets=sheets, color_profiles=profiles)
         layout, labels, chapter_pages, measures = _read_layout(document, doc, s)
         options = dict(full_fonts=s.full_fonts, pdf_variant=s.variant or None,
                        optimize_images=False)
@@ -810,6 +864,112 @@ def page_boxes(s: PrintSettings, index: int) -> dict[str, tuple[float, float, fl
             "BleedBox": (-bb, -bb, w + bb, h + bb)}
 
 
+def _gray(r: float, g: float, b: float) -> float:
+    return round(0.2126 * r + 0.7152 * g + 0.0722 * b, 4)
+
+
+def _cmyk(r: float, g: float, b: float) -> tuple[float, ...]:
+    """Naive RGB -> CMYK with full black generation: black text becomes 100% K."""
+    k = 1 - max(r, g, b)
+    if k >= 0.999:
+        return (0.0, 0.0, 0.0, 1.0)
+    return tuple(round(v, 4) for v in ((1 - r - k) / (1 - k), (1 - g - k) / (1 - k),
+                                       (1 - b - k) / (1 - k), k))
+
+
+def _recolor(writer, color: str) -> None:
+    """Rewrite RGB colour operators (rg/RG) as gray (g/G) or CMYK (k/K) in every content stream."""
+    from pypdf.generic import ContentStream, FloatObject, NameObject, StreamObject
+
+    done = set()
+
+    def fix_stream(obj):
+        stream = obj.get_object()
+        key = id(stream)
+        if key in done or not isinstance(stream, StreamObject):
+            return
+        done.add(key)
+        content = ContentStream(stream, writer)
+        changed = False
+        ops = []
+        for operands, op in content.operations:
+            if op in (b"rg", b"RG") and len(operands) == 3:
+                rgb = [float(v) for v in operands]
+                stroke = op == b"RG"
+                if color == "grayscale":
+                    operands, op = [FloatObject(_gray(*rgb))], b"G" if stroke else b"g"
+                else:
+                    operands, op = [FloatObject(v) for v in _cmyk(*rgb)], b"K" if stroke else b"k"
+                changed = True
+            ops.append((operands, op))
+        if changed:
+            content.operations = ops
+            stream.set_data(content.get_data())
+        res = stream.get("/Resources")
+        if res is not None:
+            fix_resources(res.get_object())
+
+    def fix_resources(res):
+        xobjects = res.get("/XObject")
+        for ref in (xobjects.get_object().values() if xobjects is not None else ()):
+            x = ref.get_object()
+            if x.get("/Subtype") == "/Form":
+                fix_stream(ref)
+        patterns = res.get("/Pattern")
+        for ref in (patterns.get_object().values() if patterns is not None else ()):
+            p = ref.get_object()
+            if isinstance(p, StreamObject):
+                fix_stream(ref)
+
+    for page in writer.pages:
+        contents = page.get("/Contents")
+        if contents is None:
+            continue
+        contents = contents.get_object()
+        for ref in (contents if isinstance(contents, list) else [page["/Contents"]]):
+            fix_stream(ref)
+        res = page.get("/Resources")
+        if res is not None:
+            fix_resources(res.get_object())
+    _ = NameObject
+
+
+def _convert_page_images(writer, s: PrintSettings) -> None:
+    """Images WeasyPrint makes itself (colour emoji glyphs) in the asked colour, alpha flattened."""
+    from PIL import Image
+
+    done = set()
+    for page in writer.pages:
+        for img in page.images:
+            x = img.indirect_reference
+            key = (x.idnum, x.generation) if x is not None else id(img)
+            if key in done:
+                continue
+            done.add(key)
+            obj = x.get_object() if x is not None else None
+            cs = str(obj.get("/ColorSpace")) if obj is not None else ""
+            wants = (s.color != "rgb" and cs == "/DeviceRGB") or (
+                s.flatten and obj is not None and "/SMask" in obj)
+            if not wants:
+                continue
+            try:
+                im = img.image
+                if im.mode in ("RGBA", "LA", "P", "PA"):
+                    im = im.convert("RGBA")
+                    flat = Image.new("RGB", im.size, (255, 255, 255))
+                    flat.paste(im, mask=im.getchannel("A"))
+                    im = flat
+                if s.color == "grayscale":
+                    im = im.convert("L")
+                elif s.color == "cmyk":
+                    im = im.convert("CMYK")
+                else:
+                    im = im.convert("RGB")
+                img.replace(im)
+            except Exception:  # a form pypdf cannot decode stays as it is; preflight reports it
+                continue
+
+
 _SUBSET_PREFIX = re.compile(r"^/?[A-Z]{6}\+")
 
 
@@ -853,6 +1013,10 @@ def postprocess(pdf: bytes, s: PrintSettings, labels: list[str]) -> bytes:
             del page[NameObject("/Annots")]
     if s.full_fonts:
         _unsubset_names(writer)
+    if s.color != "rgb":
+        _recolor(writer, s.color)
+    if s.color != "rgb" or s.flatten:
+        _convert_page_images(writer, s)
     root = writer._root_object
     if not s.bookmarks:
         for key in ("/Outlines",):

@@ -79,6 +79,19 @@ def run(book: Book, result, settings) -> None:
     if full:
         diags.info("pdf-fonts", f"embedded in full: {', '.join(full)}", cfg_file)
 
+    # colour and transparency, where the preset or variant rules them out
+    if settings.color != "rgb" or settings.flatten:
+        found = colour_report(result.pdf)
+        if settings.color != "rgb" and (found["rgb_ops"] or found["rgb_images"]):
+            diags.warn("pdf-color", f"RGB left in a {settings.color} PDF: {found['rgb_ops']}"
+                       f" colour operators, {found['rgb_images']} images", cfg_file)
+        if settings.flatten and (found["alpha_states"] or found["soft_masks"]):
+            diags.warn("pdf-transparency", f"transparency in a PDF that must have none"
+                       f" ({settings.preset or settings.variant}): {found['alpha_states']}"
+                       f" graphics states with alpha, {found['soft_masks']} soft masks", cfg_file)
+        diags.info("pdf-color", f"colour: {settings.color}; output intent:"
+                   f" {found['output_intent'] or 'none'}", cfg_file)
+
     # pages and spine
     minimum = MIN_PAGES.get(settings.preset)
     if minimum and n_pages < minimum:
@@ -132,6 +145,56 @@ def _locate(book, text: str):
         if needle and needle in (ch.source_text or ""):
             return ch.source, ch.find_line(needle)
     return None, None
+
+
+def colour_report(pdf: bytes) -> dict:
+    """RGB colour operators and images, alpha graphics states and soft masks, output intent."""
+    from pypdf import PdfReader
+    from pypdf.generic import ContentStream
+
+    reader = PdfReader(io.BytesIO(pdf))
+    out = {"rgb_ops": 0, "rgb_images": 0, "alpha_states": 0, "soft_masks": 0,
+           "output_intent": ""}
+    intents = reader.trailer["/Root"].get("/OutputIntents")
+    if intents:
+        out["output_intent"] = str(intents[0].get_object().get("/OutputConditionIdentifier", ""))
+    seen = set()
+
+    def walk_resources(res):
+        res = res.get_object() if res is not None else {}
+        for gs in (res.get("/ExtGState") or {}).values():
+            gs = gs.get_object()
+            if float(gs.get("/ca", 1)) < 1 or float(gs.get("/CA", 1)) < 1 or \
+                    str(gs.get("/SMask", "/None")) != "/None":
+                out["alpha_states"] += 1
+        for ref in (res.get("/XObject") or {}).values():
+            x = ref.get_object()
+            key = getattr(ref, "idnum", None) or id(x)
+            if key in seen:
+                continue
+            seen.add(key)
+            if x.get("/Subtype") == "/Image":
+                out["rgb_images"] += str(x.get("/ColorSpace")) == "/DeviceRGB"
+                out["soft_masks"] += "/SMask" in x
+            elif x.get("/Subtype") == "/Form":
+                walk_stream(x)
+                walk_resources(x.get("/Resources"))
+
+    def walk_stream(stream):
+        try:
+            ops = ContentStream(stream, reader).operations
+        except Exception:
+            return
+        out["rgb_ops"] += sum(1 for _, op in ops if op in (b"rg", b"RG"))
+
+    for page in reader.pages:
+        contents = page.get("/Contents")
+        if contents is not None:
+            contents = contents.get_object()
+            for c in (contents if isinstance(contents, list) else [contents]):
+                walk_stream(c.get_object())
+        walk_resources(page.get("/Resources"))
+    return out
 
 
 def pdf_fonts(pdf: bytes) -> dict[str, dict]:
