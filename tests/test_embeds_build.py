@@ -184,3 +184,30 @@ def test_corpus_embeds_become_cards():
             assert len(cards) == len(book.embeds), md.name
             for e in book.embeds.values():
                 assert any(a.get("href") == e.url for c in cards for a in c.iter("a")), e.url
+
+
+@pytest.mark.slow
+def test_video_poster_is_fetched_into_the_book(httpserver, tmp_path):
+    """Online, a <video poster> comes through the asset store; the drawn placeholder is still there
+    (CSS hides it after a poster) and nothing remote is left."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    buf = BytesIO()
+    Image.new("RGB", (320, 180), "navy").save(buf, "JPEG")
+    httpserver.expect_request("/poster.jpg").respond_with_data(buf.getvalue(),
+                                                               content_type="image/jpeg")
+    poster = httpserver.url_for("/poster.jpg")
+    md = tmp_path / "post.md"
+    md.write_text(f"# Clip\n\n<video src=\"https://example.org/clip.mp4\" poster=\"{poster}\">"
+                  "A clip of the harbour.</video>\n", encoding="utf-8")
+    cfg = config.load(md)
+    book, _ = pipeline.prepare(cfg, pipeline.BuildOptions(formats=("epub",), offline=False,
+                                                          cache_dir=tmp_path / "cache"))
+    body = book.chapters[0].body
+    img = body.find(".//img[@class='pp-embed-poster']")
+    assert img is not None and img.get("data-pp-asset") in book.assets
+    assert book.assets[img.get("data-pp-asset")].ok
+    assert img.getnext() is not None and "pp-embed-placeholder" in img.getnext().get("class")
+    assert "A clip of the harbour." in " ".join(" ".join(body.itertext()).split())

@@ -95,7 +95,7 @@ def build(e: Embed, *, inline: bool = False, in_figure: bool = False,
     if body is not None:
         quote = b.sub(info, "blockquote", "pp-embed-text")
         if url_ok and not inline:
-            quote.set("cite", e.url)
+            quote.set("cite", safe_href(e.url))
         if e.extra.get("lang"):
             quote.set("lang", e.extra["lang"])
         for p in body:

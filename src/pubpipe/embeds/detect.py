@@ -284,6 +284,8 @@ def _bare_url(p: etree._Element) -> str:
 def _values(value) -> list[str]:
     if isinstance(value, str):
         return [value]
+    if isinstance(value, int) and not isinstance(value, bool):  # YAML reads some ids as numbers
+        return [str(value)]
     if isinstance(value, (list, tuple)):
         out = []
         for v in value:
