@@ -187,8 +187,15 @@ def _validate(cfg: Config) -> None:
                           f" screen, not '{cfg.pdf.preset}'")
     if cfg.pdf.color not in ("rgb", "grayscale", "cmyk"):
         raise ConfigError(f"{where}: [pdf] color must be rgb, grayscale or cmyk")
-    for name in ("epub_max_size", "jpeg_quality", "print_dpi", "max_redirects", "concurrency"):
+    for name in ("epub_max_size", "jpeg_quality", "print_dpi", "max_redirects", "concurrency",
+                 "print_height", "print_jpeg_quality", "connect_timeout", "read_timeout",
+                 "total_timeout", "max_bytes"):
         if getattr(cfg.assets, name) <= 0:
             raise ConfigError(f"{where}: [assets] {name.replace('_', '-')} must be positive")
-    if not 1 <= cfg.assets.jpeg_quality <= 100:
-        raise ConfigError(f"{where}: [assets] jpeg-quality must be between 1 and 100")
+    for name in ("print_width", "retries"):
+        if getattr(cfg.assets, name) < 0:
+            raise ConfigError(f"{where}: [assets] {name.replace('_', '-')} must not be negative")
+    for name in ("jpeg_quality", "print_jpeg_quality"):
+        if not 1 <= getattr(cfg.assets, name) <= 100:
+            raise ConfigError(f"{where}: [assets] {name.replace('_', '-')} must be between 1"
+                              " and 100")

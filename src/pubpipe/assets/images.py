@@ -181,7 +181,7 @@ def process(data: bytes, box: Box, jpeg_quality: int) -> Output:
     im = ImageOps.exif_transpose(im) if orientation != 1 else im
     im = _to_srgb(im, icc)
     if im.size != target:
-        im = im.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        im = im.resize(target, Image.Resampling.LANCZOS, reducing_gap=2.0)
     has_alpha = im.mode == "RGBA" and im.getextrema()[3][0] < 255
     if im.mode == "RGBA" and not has_alpha:
         im = im.convert("RGB")
