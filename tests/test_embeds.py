@@ -256,3 +256,12 @@ def test_card_in_list_item_and_heading():
     body = book.chapters[0].body
     assert body.find("ul/li/figure") is not None
     assert {el.tag for el in body.find("h2").iter()} <= {"h2", "span", "a", "img"}
+
+
+def test_generic_embeds_are_reported_as_info_with_line():
+    src = "Text\n\n<iframe src=\"https://example.org/widget\"></iframe>\n"
+    book = book_of('<p>Text</p><iframe src="https://example.org/widget"></iframe>', source=src)
+    detect(book)
+    [d] = book.diagnostics
+    assert (d.code, d.severity.name, d.line) == ("embed-generic", "INFO", 3)
+    assert "https://example.org/widget" in d.message

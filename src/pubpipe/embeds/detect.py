@@ -58,6 +58,10 @@ class _Detector:
     def replace(self, el: etree._Element, e: Embed, needle: str = "") -> None:
         _safe_urls(e)
         ph = self.placeholder(e, el, needle)
+        if e.provider in ("iframe", "plugin"):  # worth a look: maybe a provider we should know
+            self.book.diagnostics.info(
+                "embed-generic", f"<{el.tag}> {e.url or '(no address)'} is no known embed; shown"
+                " as a card with its address", e.location.file, e.location.line)
         ph.tail = el.tail
         el.getparent().replace(el, ph)
         for extra in e.extra.pop("consume", []):  # e.g. SoundCloud's attribution line
