@@ -463,9 +463,15 @@ def _footnotes(cbody) -> None:
                 _drop_keep_tail(back)
         for label in [e for e in inner.iter("span") if "pp-note-label" in (e.get("class") or "")]:
             _drop_keep_tail(label)
-        fn.text = inner.text
+        # leading white space would put the footnote marker on a line of its own
+        fn.text = (inner.text or "").lstrip() or None
         for child in inner:
             fn.append(child)
+        first = fn[0] if len(fn) and not fn.text else None
+        while first is not None and isinstance(first.tag, str) and not first.text:
+            first = first[0] if len(first) else None
+        if first is not None and first.text:
+            first.text = first.text.lstrip()
         for el in fn.iter():
             if el is not fn and isinstance(el.tag, str) and el.tag in _BLOCKISH - {"img"}:
                 el.set("class", ((el.get("class") or "") + f" pp-fn-{el.tag}").strip())
@@ -515,6 +521,13 @@ def _print_fixes(cbody) -> None:
                    default=0)
         if cols >= 5:
             el.set("class", ((el.get("class") or "") + " pp-wide").strip())
+    for el in cbody.iter():
+        # line and paragraph separators: no font draws them; they are white space in HTML terms
+        if isinstance(el.tag, str):
+            for attr in ("text", "tail"):
+                v = getattr(el, attr)
+                if v and ("\u2028" in v or "\u2029" in v):
+                    setattr(el, attr, v.replace("\u2028", " ").replace("\u2029", " "))
     for img in cbody.iter("img"):
         # block images of some size print at column width (what a reader expects of a figure)
         try:

@@ -140,7 +140,7 @@ def _report_text(book, diags, items, labels, code, what) -> None:
 
 def _locate(book, text: str):
     """The chapter file (and line) whose source holds text, for the diagnostic's location."""
-    needle = text.strip()[:30]
+    needle = text.strip()[:30] or text[:30]
     for ch in book.chapters:
         if needle and needle in (ch.source_text or ""):
             return ch.source, ch.find_line(needle)
