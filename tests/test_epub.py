@@ -268,3 +268,13 @@ def test_author_cover_in_book_and_bad_cover_falls_back(tmp_path):
     z2 = _zip(write_epub(book2, None))
     assert Image.open(io.BytesIO(z2.read("EPUB/images/cover.jpg"))).size == (1600, 2560)
     assert [d.code for d in book2.diagnostics] == ["epub-cover"]
+
+
+def test_toc_depth_setting():
+    from pubpipe.config import Config, EpubSection
+
+    book = _simple_book()
+    book.config = Config(root=Path("/book"), epub=EpubSection(toc_depth=1))
+    nav = _xml(_zip(write_epub(book, None)), "EPUB/nav.xhtml")
+    labels = nav.xpath("//x:nav[@epub:type='toc']//x:a/text()", namespaces=NS)
+    assert labels == ["A Book", "One", "Two"]

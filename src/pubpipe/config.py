@@ -48,8 +48,8 @@ class PdfSection:
 
 @dataclass
 class EpubSection:
-    max_image_size: int = 1600  # longest side of images in the EPUB, in pixels
     page_numbers: bool = True  # carry the print edition's page numbers when [pdf] is set
+    toc_depth: int = 3  # heading levels in the EPUB contents: 1 chapters, 2 +h2, 3 +h3 ... 6
 
 
 @dataclass

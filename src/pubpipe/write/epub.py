@@ -620,7 +620,8 @@ class EpubBuilder:
                     self.facts.landmarks.setdefault(kind, f"{file}#{el.get('id')}")
         if i == 0:
             self.facts.landmarks.setdefault("bodymatter", file)
-        self.toc.append(_TocEntry(title, file, _sections(body, file, h1)))
+        depth = getattr(getattr(self.book.config, "epub", None), "toc_depth", 3)
+        self.toc.append(_TocEntry(title, file, _sections(body, file, h1, depth)))
         lang = ch.lang or self.lang
         doc.content = xhtml_document(title, lang, [section], self._css_hrefs(file),
                                      {"epub:type": "bodymatter"})
@@ -1159,15 +1160,15 @@ def _toc_list(ol: etree._Element, entries: list[_TocEntry]) -> None:
             _toc_list(etree.SubElement(li, "ol"), e.children)
 
 
-def _sections(body: etree._Element, file: str, title_h1) -> list[_TocEntry]:
-    """Nested contents of a chapter: its h2 and h3 (and further h1) headings."""
+def _sections(body: etree._Element, file: str, title_h1, depth: int = 3) -> list[_TocEntry]:
+    """Nested contents of a chapter: its headings down to level `depth` (h2, h3 by default)."""
     root: list[_TocEntry] = []
     stack: list[tuple[int, _TocEntry]] = []
     for h in body.iter(*_HEADINGS):
         if h is title_h1 or any(a.tag in _NOT_IN_TOC for a in h.iterancestors()):
             continue
         level = int(h.tag[1])
-        if level > 3:
+        if level > depth:
             continue
         text = _visible_text(h)
         if not text or not h.get("id"):
