@@ -718,11 +718,46 @@ def render(book: Book, settings: PrintSettings) -> RenderResult:
     key = _cache_key(doc, css, settings)
     if key in _CACHE:
         return _CACHE[key]
-    result = _render_doc(doc, css, settings)
+    result = _render_isolated(doc, css, settings)
     if len(_CACHE) > 4:
         _CACHE.pop(next(iter(_CACHE)))
     _CACHE[key] = result
     return result
+
+
+_POOL = None
+
+
+def _render_isolated(doc: PrintDocument, css: list[str], s: PrintSettings) -> RenderResult:
+    """Render in a child process: WeasyPrint's memory is not given back to the OS otherwise.
+
+    A forkserver (with WeasyPrint preloaded) starts each render from a clean, small process; set
+    PUBPIPE_PDF_INPROCESS=1 to render in this process (debugging, platforms without fork).
+    """
+    import os
+
+    if os.environ.get("PUBPIPE_PDF_INPROCESS") or os.name != "posix":
+        return _render_doc(doc, css, s)
+    import concurrent.futures
+    import multiprocessing
+
+    global _POOL
+    try:
+        if _POOL is None:
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["weasyprint", "pubpipe.write.pdf"])
+            # one task per worker: each render gets a fresh process, freed when it ends
+            _POOL = concurrent.futures.ProcessPoolExecutor(
+                max_workers=1, mp_context=ctx, max_tasks_per_child=1)
+        future = _POOL.submit(_render_doc, doc, css, s)
+    except (OSError, RuntimeError, ValueError):
+        _POOL = None
+        return _render_doc(doc, css, s)
+    try:
+        return future.result()
+    except concurrent.futures.process.BrokenProcessPool:
+        _POOL = None  # the child died (out of memory, a crash in a C library): try here once
+        return _render_doc(doc, css, s)
 
 
 class _LogCapture(logging.Handler):
