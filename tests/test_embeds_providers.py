@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pubpipe.embeds import detect, resolve_url, registry
+from pubpipe.embeds import detect, registry, render, resolve_url
 from test_embeds import book_of, one, tags
 
 
@@ -281,3 +281,105 @@ def test_locations_point_at_the_source_line():
     detect(book)
     e = next(iter(book.embeds.values()))
     assert e.location.line == 5 and str(e.location.file) == "post.md"
+
+
+# --- more providers --------------------------------------------------------------------------
+
+def test_bluesky_blockquote():
+    html = ('<blockquote class="bluesky-embed" data-bluesky-uri="at://did:plc:abc/app.bsky.feed.post/'
+            '3kxyz" data-bluesky-cid="bafy"><p lang="en">Hello from the sky <a href="https://example.org">'
+            'example.org</a></p>&mdash; Jay (<a href="https://bsky.app/profile/did:plc:abc?ref_src=embed">'
+            '@jay.bsky.team</a>) <a href="https://bsky.app/profile/did:plc:abc/post/3kxyz?ref_src=embed">'
+            'May 2, 2024 at 10:00</a></blockquote><script async src="https://embed.bsky.app/static/'
+            'embed.js" charset="utf-8"></script>')
+    book, e = one(html)
+    assert (e.provider, e.url) == ("bluesky", "https://bsky.app/profile/did:plc:abc/post/3kxyz")
+    assert (e.author, e.handle, e.date) == ("Jay", "jay.bsky.team", "May 2, 2024 at 10:00")
+    assert e.text == "Hello from the sky example.org"
+    assert "script" not in tags(book)
+
+
+def test_facebook_post_div_and_iframe():
+    html = ('<div class="fb-post" data-href="https://www.facebook.com/20531316728/posts/10154009990506729/"'
+            ' data-width="500"><blockquote cite="https://www.facebook.com/20531316728/posts/1015/" '
+            'class="fb-xfbml-parse-ignore"><p>Our new office is open.</p>Posted by <a href="https://www.'
+            'facebook.com/facebook/">Facebook</a> on <a href="https://www.facebook.com/20531316728/posts/'
+            '1015/">Thursday, 27 August 2015</a></blockquote></div>'
+            '<script async defer src="https://connect.facebook.net/en_US/sdk.js#xfbml=1"></script>')
+    book, e = one(html)
+    assert e.url == "https://www.facebook.com/20531316728/posts/10154009990506729/"
+    assert e.text == "Our new office is open."
+    assert e.extra["byline"] == "Posted by Facebook on Thursday, 27 August 2015"
+    assert "script" not in tags(book)
+    _, e = one('<iframe src="https://www.facebook.com/plugins/video.php?href=https%3A%2F%2Fwww.facebook'
+               '.com%2Ffacebook%2Fvideos%2F10153231379946729%2F&width=500"></iframe>')
+    assert (e.kind, e.url) == ("video", "https://www.facebook.com/facebook/videos/10153231379946729/")
+
+
+def test_reddit_blockquote():
+    html = ('<blockquote class="reddit-embed-bq" style="height:500px" data-embed-height="740"><a '
+            'href="https://www.reddit.com/r/rust/comments/abc123/some_title/">Some title</a><br> by<a '
+            'href="https://www.reddit.com/user/ferris/">u/ferris</a> in<a href="https://www.reddit.com/r/'
+            'rust/">rust</a></blockquote><script async src="https://embed.reddit.com/widgets.js" '
+            'charset="UTF-8"></script>')
+    book, e = one(html)
+    assert (e.provider, e.url, e.title) == ("reddit", "https://www.reddit.com/r/rust/comments/abc123/"
+                                            "some_title/", "Some title")
+    assert "script" not in tags(book)
+
+
+@pytest.mark.parametrize("src, provider, url", [
+    ("https://cdn.embedly.com/widgets/media.html?src=https%3A%2F%2Fwww.youtube.com%2Fembed%2FYrpK90bHO2U"
+     "&url=http%3A%2F%2Fwww.youtube.com%2Fwatch%3Fv%3DYrpK90bHO2U&type=text%2Fhtml&schema=youtube",
+     "youtube", "https://www.youtube.com/watch?v=YrpK90bHO2U"),
+    ("https://www.dailymotion.com/embed/video/x7tgad0", "dailymotion",
+     "https://www.dailymotion.com/video/x7tgad0"),
+    ("https://player.twitch.tv/?video=v123456&parent=example.org", "twitch",
+     "https://www.twitch.tv/videos/123456"),
+    ("https://www.loom.com/embed/0281766fa2d04bb788eaf19e65135184", "loom",
+     "https://www.loom.com/share/0281766fa2d04bb788eaf19e65135184"),
+    ("https://embed.ted.com/talks/ken_robinson_do_schools_kill_creativity", "ted",
+     "https://www.ted.com/talks/ken_robinson_do_schools_kill_creativity"),
+    ("https://codesandbox.io/embed/new?fontsize=14", "codesandbox", "https://codesandbox.io/s/new"),
+    ("//jsfiddle.net/user1/a1b2c3/embedded/js,result/", "jsfiddle", "https://jsfiddle.net/user1/a1b2c3/"),
+    ("https://embed.podcasts.apple.com/us/podcast/the-daily/id1200361736?i=1000650000000",
+     "applepodcasts", "https://podcasts.apple.com/us/podcast/the-daily/id1200361736?i=1000650000000"),
+    ("https://www.linkedin.com/embed/feed/update/urn:li:share:7100000000000000000", "linkedin",
+     "https://www.linkedin.com/feed/update/urn:li:share:7100000000000000000/"),
+])
+def test_more_iframe_providers(src, provider, url):
+    _, e = one(f'<iframe src="{src}" width="500" height="300"></iframe>')
+    assert (e.provider, e.url) == (provider, url)
+
+
+def test_bandcamp_fallback_link_names_the_album():
+    _, e = one('<iframe style="border: 0; width: 350px; height: 470px;" src="https://bandcamp.com/'
+               'EmbeddedPlayer/album=1234567/size=large/" seamless><a href="https://artist.bandcamp.com/'
+               'album/record">Record by Artist</a></iframe>')
+    assert (e.provider, e.url, e.title) == ("bandcamp", "https://artist.bandcamp.com/album/record",
+                                            "Record by Artist")
+
+
+def test_generic_iframe_keeps_its_fallback_link():
+    _, e = one('<iframe src="https://example.org/w"><p>See <a href="https://example.org/page">the '
+               'chart</a>.</p></iframe>')
+    assert e.provider == "iframe" and e.text == "See the chart."
+
+
+def test_lite_youtube_and_lite_vimeo():
+    book = book_of('<lite-youtube videoid="ogfYd705cRs" params="start=10" playlabel="Play: Keynote">'
+                   '</lite-youtube><lite-vimeo videoid="364402896"></lite-vimeo>')
+    detect(book)
+    assert [e.url for e in book.embeds.values()] == [
+        "https://www.youtube.com/watch?v=ogfYd705cRs&t=10s", "https://vimeo.com/364402896"]
+
+
+def test_wordpress_embed_block_keeps_its_caption():
+    book = book_of('<figure class="wp-block-embed is-type-video is-provider-youtube wp-block-embed-'
+                   'youtube"><div class="wp-block-embed__wrapper">\nhttps://www.youtube.com/watch?v='
+                   'YrpK90bHO2U\n</div><figcaption>The episode</figcaption></figure>')
+    detect(book)
+    render(book, None)
+    fig = book.chapters[0].body.find("figure")
+    assert fig[0].tag == "div" and "pp-embed-youtube" in fig[0].get("class")
+    assert fig.find("figcaption").text == "The episode"

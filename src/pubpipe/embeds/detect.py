@@ -119,6 +119,16 @@ class _Detector:
             el.sourceline or self.chapter.find_line(el.get("data-args") or ""))
 
     def bare_links(self, root: etree._Element) -> None:
+        # WordPress embed blocks: <figure class="wp-block-embed ..."><div class="wp-block-embed__
+        # wrapper">URL</div><figcaption>...</figcaption></figure>; the author asked for an embed.
+        for div in list(root.iter("div")):
+            if "wp-block-embed__wrapper" in (div.get("class") or "").split() and \
+                    not any(isinstance(c.tag, str) and c.tag not in ("a", "br") for c in div):
+                url = text_of(div)
+                if looks_like_url(url) and " " not in url:
+                    e = resolve_url(absolute(url))
+                    if e is not None:
+                        self.replace(div, e, needle=_needle(url))
         bare = [p for p in registry.providers() if p.bare_links]
         for para in list(root.iter("p")):
             url = _bare_url(para)

@@ -35,6 +35,13 @@ class Iframe(Provider):
             if body is not None:
                 e.body = safe_body([body])
                 e.text = plain_text(e.body)
+        raw = el.text or ""  # html5lib keeps an iframe's fallback markup as raw text
+        if "<a" in raw and e.body is None:
+            doc = html5lib.parse(raw, treebuilder="lxml", namespaceHTMLElements=False)
+            body = doc.getroot().find("body")
+            if body is not None and text_of(body):
+                e.body = safe_body([body])
+                e.text = plain_text(e.body)
         if not e.url and not e.text and not e.title:
             e.extra["label"] = "Embedded content (no address given)"
         return e

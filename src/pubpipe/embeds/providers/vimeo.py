@@ -13,6 +13,7 @@ class Vimeo(Provider):
     kind = "video"
     priority = 10
     oembed = "https://vimeo.com/api/oembed.json?url={url}"
+    tags = ("iframe", "embed", "object", "lite-vimeo")
     shortcodes = ("vimeo", "vimeo_video", "vimeoplayer")
     bare_links = True
     widget_scripts = (r"player\.vimeo\.com/api/player\.js",)
@@ -29,6 +30,9 @@ class Vimeo(Provider):
         return self.make(canonical, extra={"video_id": vid})
 
     def from_element(self, el):
+        if el.tag == "lite-vimeo":
+            vid = el.get("videoid") or ""
+            return self.from_url(f"https://vimeo.com/{vid}") if vid.isdigit() else None
         e = super().from_element(el)
         if e is None:
             return None

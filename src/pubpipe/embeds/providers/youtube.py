@@ -30,6 +30,7 @@ class YouTube(Provider):
     kind = "video"
     priority = 10
     oembed = "https://www.youtube.com/oembed?format=json&url={url}"
+    tags = ("iframe", "embed", "object", "lite-youtube")
     shortcodes = ("youtube", "yt", "youtube_video", "youtubeplayer", "youtube-embed")
     bare_links = True
     widget_scripts = (r"youtube\.com/iframe_api", r"youtube\.com/player_api",)
@@ -58,6 +59,22 @@ class YouTube(Provider):
         canonical = f"https://www.youtube.com/watch?v={vid}" + (f"&t={start}s" if start else "")
         return self.make(canonical, thumbnail=f"https://i.ytimg.com/vi/{vid}/hqdefault.jpg",
                          extra={"video_id": vid, "start": start})
+
+    def from_element(self, el):
+        if el.tag == "lite-youtube":  # the lite-youtube-embed web component
+            vid = el.get("videoid") or ""
+            e = self.from_url(f"https://youtu.be/{vid}") if _ID.match(vid) else None
+            if e is not None:
+                params = el.get("params") or ""
+                m = re.search(r"(?:^|&)start=(\d+)", params)
+                if m:
+                    e.extra["start"] = int(m.group(1))
+                    e.url += f"&t={m.group(1)}s"
+                e.title = el.get("videotitle") or el.get("playlabel") or ""
+                if e.title.lower().startswith("play"):
+                    e.title = ""
+            return e
+        return super().from_element(el)
 
     def from_shortcode(self, name, args: Args):
         v = args.get("id", "video", "video_id", "videoid", "youtube_id", "youtubeid", "vid", "src",
