@@ -316,7 +316,3 @@ def fallback_content(el, skip: tuple[str, ...]) -> etree._Element:
         else:
             _append_text(holder, c.tail)
     return holder
-
-
-def clone(el):
-    return copy.deepcopy(el) if el is not None else None

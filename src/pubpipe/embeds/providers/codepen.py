@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ..base import Provider, has_class, plain_text, safe_body, split, text_of
+from ..base import Provider, has_class, plain_text, safe_body, split
 
 
 class CodePen(Provider):

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from ..base import fallback_content, Args, Provider, absolute, fill_from_element, plain_text, safe_body, split, text_of
+from ..base import (Args, Provider, absolute, fallback_content, fill_from_element, plain_text,
+                    safe_body, split)
 
 _VIDEO = re.compile(r"\.(mp4|m4v|webm|ogv|mov|mkv|avi|m3u8|mpd)$", re.I)
 _AUDIO = re.compile(r"\.(mp3|m4a|aac|oga|ogg|opus|wav|flac|weba)$", re.I)

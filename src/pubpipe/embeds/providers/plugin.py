@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from ..base import fallback_content, Provider, element_url, fill_from_element, plain_text, safe_body, split, text_of
+from ..base import (Provider, element_url, fallback_content, fill_from_element, plain_text,
+                    safe_body, split)
 
 
 class Plugin(Provider):
