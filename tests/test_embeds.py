@@ -265,3 +265,13 @@ def test_generic_embeds_are_reported_as_info_with_line():
     [d] = book.diagnostics
     assert (d.code, d.severity.name, d.line) == ("embed-generic", "INFO", 3)
     assert "https://example.org/widget" in d.message
+
+
+def test_card_directly_in_a_list_becomes_an_item():
+    book = book_of('<ul><li>one</li><iframe src="https://youtu.be/YrpK90bHO2U"></iframe></ul>'
+                   '<dl><dt>t</dt><iframe src="https://youtu.be/YrpK90bHO2U"></iframe></dl>')
+    detect(book)
+    render(book, None)
+    body = book.chapters[0].body
+    assert [c.tag for c in body.find("ul")] == ["li", "li"]
+    assert [c.tag for c in body.find("dl")] == ["dt", "dd"]

@@ -16,6 +16,8 @@ from .detect import detect, resolve_url
 
 __all__ = ["detect", "render", "resolve_url"]
 
+_LIST_ITEM = {"ul": "li", "ol": "li", "menu": "li", "dl": "dd"}
+
 
 def render(book: Book, store=None) -> None:
     """Replace every ``pp-embed`` placeholder by its static card (offline: from the post alone).
@@ -39,6 +41,11 @@ def render(book: Book, store=None) -> None:
                             links="a" not in ancestors)
             if ph.sourceline:
                 el.sourceline = ph.sourceline
+            wrapper = _LIST_ITEM.get(ph.getparent().tag)
+            if wrapper:  # a list holds only items: the card becomes one
+                item = etree.Element(wrapper)
+                item.append(el)
+                el = item
             _replace(ph, el)
 
 
