@@ -278,3 +278,15 @@ def test_toc_depth_setting():
     nav = _xml(_zip(write_epub(book, None)), "EPUB/nav.xhtml")
     labels = nav.xpath("//x:nav[@epub:type='toc']//x:a/text()", namespaces=NS)
     assert labels == ["A Book", "One", "Two"]
+
+
+def test_right_to_left_book_and_odd_urls():
+    ch = _chapter("ar", "فصل", "<h1>فصل</h1><p>مرحبا <a href='https://example.org/a b'>رابط</a></p>")
+    book = _book(ch, language="ar", title="كتاب")
+    z = _zip(write_epub(book, None))
+    doc = _xml(z, "EPUB/text/ar.xhtml")
+    assert doc.get("lang") == "ar"
+    assert doc.find("{%s}body" % NS["x"]).get("dir") == "rtl"
+    assert doc.xpath("//x:a/@href", namespaces=NS) == ["https://example.org/a%20b"]
+    opf = _xml(z, "EPUB/content.opf")
+    assert opf.find("{%s}spine" % NS["opf"]).get("page-progression-direction") == "rtl"

@@ -51,6 +51,10 @@ def _edge_case_epubs(folder: Path) -> list[Path]:
         "h", "H", "<h1>H</h1><ul><li>a</li><br/><li>b</li>text<br/></ul><p>x<img"
         " src='https://e.example/t.gif' alt='t'/></p><svg viewBox='0 0 1 1'><circle r='1'/></svg>"
         "<math><mi>x</mi></math><table><tr><td>c</td></tr></table>"))
+    books["rtl"] = t._book(t._chapter(
+        "ar", "فصل", "<h1 id='ar-chapter'>فصل</h1><p id='page-1'>مرحبا <a href='https://example.org/a b'>"
+        "رابط</a> <a href='#nowhere'>x</a> <a href='other.md'>y</a></p>"), language="ar",
+        title="كتاب")
     paths = []
     for name, book in books.items():
         p = folder / f"{name}.epub"

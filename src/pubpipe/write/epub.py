@@ -275,6 +275,12 @@ class EpubBuilder:
     def _css_hrefs(self, doc_file: str) -> list[str]:
         return [_rel(doc_file, c) for c in self.css]
 
+    def _document(self, title: str, lang: str, children, file: str, attrs: dict) -> bytes:
+        """An XHTML document of the package: lang, title, our stylesheet, text direction."""
+        if _rtl(lang):
+            attrs = {**attrs, "dir": "rtl"}
+        return xhtml_document(title, lang, children, self._css_hrefs(file), attrs)
+
     # ---- cover and title page ----------------------------------------------------------------
 
     def _cover(self) -> _Doc | None:
@@ -295,7 +301,7 @@ class EpubBuilder:
         img.set("role", "doc-cover")
         img.set("width", str(made.width))
         img.set("height", str(made.height))
-        doc.content = xhtml_document("Cover", self.lang, [section], self._css_hrefs(doc.file),
+        doc.content = self._document("Cover", self.lang, [section], doc.file,
                                      {"epub:type": "frontmatter", "class": "pp-cover-page"})
         self.facts.landmarks.setdefault("cover", doc.file)
         return doc
@@ -381,8 +387,8 @@ class EpubBuilder:
         if meta.description:
             p = etree.SubElement(section, "p", {"class": "pp-description"})
             p.text = meta.description
-        doc.content = xhtml_document(self.title, self.lang, [section],
-                                     self._css_hrefs(doc.file), {"epub:type": "frontmatter"})
+        doc.content = self._document(self.title, self.lang, [section], doc.file,
+                                     {"epub:type": "frontmatter"})
         self.facts.landmarks.setdefault("titlepage", doc.file)
         return doc
 
@@ -477,6 +483,12 @@ class EpubBuilder:
                 href = el.get("href") or ""
                 if re.match(r"^\s*(javascript|vbscript|data|file):", href, re.I):
                     del el.attrib["href"]
+                elif href:
+                    fixed = _valid_url(href)
+                    if fixed is None:
+                        del el.attrib["href"]
+                    elif fixed != href:
+                        el.set("href", fixed)
 
         _repair_lists(body)
 
@@ -583,12 +595,12 @@ class EpubBuilder:
         if h1 is None:
             h1 = etree.Element("h1", {"class": "pp-chapter-title"})
             h1.text = title
-            h1.set("id", f"{Path(file).stem}-title")
+            h1.set("id", _unique_id(body, f"{Path(file).stem}-title"))
             section.insert(0, h1)
             h1.tail, section.text = section.text, None
         section.set("aria-labelledby", h1.get("id"))
         if section.get("id") is None:
-            section.set("id", f"{Path(file).stem}-chapter")
+            section.set("id", _unique_id(body, f"{Path(file).stem}-chapter"))
 
         # facts for metadata and landmarks
         for el in body.iter():
@@ -623,8 +635,7 @@ class EpubBuilder:
         depth = getattr(getattr(self.book.config, "epub", None), "toc_depth", 3)
         self.toc.append(_TocEntry(title, file, _sections(body, file, h1, depth)))
         lang = ch.lang or self.lang
-        doc.content = xhtml_document(title, lang, [section], self._css_hrefs(file),
-                                     {"epub:type": "bodymatter"})
+        doc.content = self._document(title, lang, [section], file, {"epub:type": "bodymatter"})
         return doc
 
     # ---- print page numbers ------------------------------------------------------------------
@@ -729,7 +740,6 @@ class EpubBuilder:
             if isinstance(el.tag, str) and el.get("data-pp-block") is not None:
                 by_path[el.attrib.pop("data-pp-block")] = el
         stream = _TextStream(body)
-        stem = Path(file).stem
         lo = 0
         placements: list[tuple[int, int, _PageStart]] = []  # (token index, order, start)
         if any(ps.words for ps in starts):
@@ -749,9 +759,18 @@ class EpubBuilder:
                 at = -1  # the chapter's first page: before everything, the opening included
             placements.append((at, k, ps))
             lo = max(lo, at)
+        taken = {el.get("id") for el in body.iter() if isinstance(el.tag, str) and el.get("id")}
+        ids = []
+        for _, _, ps in placements:
+            base = f"page-{_safe_id(ps.label)}"
+            new, n = base, 2
+            while new in taken:
+                new, n = f"{base}-{n}", n + 1
+            taken.add(new)
+            ids.append(new)
         # insert from the end, so earlier positions in the same text stay valid
         for at, k, ps in sorted(placements, key=lambda t: (t[0], t[1]), reverse=True):
-            span = etree.Element("span", {"id": f"page-{_safe_id(ps.label)}-{stem}",
+            span = etree.Element("span", {"id": ids[k],
                                           "role": "doc-pagebreak", "aria-label": ps.label,
                                           "class": "pp-pagebreak"})
             span.set(EPUB_TYPE, "pagebreak")
@@ -764,7 +783,7 @@ class EpubBuilder:
             else:
                 stream.insert_before(at, span)
         for at, k, ps in placements:
-            self.pages.append((f"{file}#page-{_safe_id(ps.label)}-{stem}", ps.label))
+            self.pages.append((f"{file}#{ids[k]}", ps.label))
 
     # ---- navigation --------------------------------------------------------------------------
 
@@ -816,7 +835,7 @@ class EpubBuilder:
                 a = etree.SubElement(li, "a", href=href)
                 a.text = label
             children.append(pl)
-        doc.content = xhtml_document("Contents", self.lang, children, self._css_hrefs(doc.file),
+        doc.content = self._document("Contents", self.lang, children, doc.file,
                                      {"epub:type": "frontmatter"})
         return doc
 
@@ -895,6 +914,8 @@ class EpubBuilder:
         eb.set_identifier(self.identifier)
         eb.title = self.title
         eb.language = self.lang
+        if _rtl(self.lang):  # pages turn right to left
+            eb.set_direction("rtl")
         eb.add_metadata("DC", "title", self.title, {"id": "title"})
         eb.add_metadata(None, "meta", "main", {"refines": "#title", "property": "title-type"})
         if meta.subtitle:
@@ -1108,6 +1129,26 @@ def _rel(from_file: str, to_file: str) -> str:
 def _item_id(name: str) -> str:
     stem = re.sub(r"[^A-Za-z0-9_.-]", "-", name)
     return "i-" + stem
+
+
+_RTL_LANGS = {"ar", "he", "iw", "fa", "ur", "yi", "ps", "dv", "ckb", "sd", "ug", "syr"}
+
+
+def _rtl(lang: str) -> bool:
+    primary = (lang or "").split("-")[0].lower()
+    return primary in _RTL_LANGS or "-arab" in (lang or "").lower() and primary in ("ku", "pa")
+
+
+def _valid_url(href: str) -> str | None:
+    """href as a valid URL (EPUBCheck rejects spaces and other raw characters), None if hopeless."""
+    href = href.strip()
+    try:
+        parts = urllib.parse.urlsplit(href)
+        if parts.port is not None and not 0 < parts.port < 65536:
+            return None
+    except ValueError:
+        return None
+    return urllib.parse.quote(href, safe=":/?#[]@!$&'()*+,;=%~")
 
 
 def _unique_id(body: etree._Element, base: str) -> str:
