@@ -316,3 +316,20 @@ def test_ingramspark_grayscale_output_intent_no_rgb(tmp_path):
     rgb = _book(tmp_path / "rgb", "", chapters=1, extra="Colour emoji too: 😀\n")
     _, out_rgb = _build(rgb)
     assert preflight.colour_report(out_rgb.read_bytes())["rgb_images"] > 0
+
+
+@pytest.mark.slow
+def test_layout_measures_catch_overflow_and_live_area():
+    s = pdfw.resolve_settings(PdfSection())
+    html = ("<html><body><p style='white-space: nowrap'>" + "unbreakable " * 40 + "</p>"
+            "<p style='margin-left: -60pt'>Edgeword near the trim</p><p>Fine text.</p>"
+            "<p style='margin-right: -20pt; text-align: right'>Pastmargin</p>"
+            "</body></html>")
+    doc = pdfw.PrintDocument(html=html, resources={}, chapter_ids=[])
+    result = pdfw._render_doc(doc, pdfw.stylesheets(s), s)
+    past = result.measures["past_margin"]
+    outside = result.measures["outside_live"]
+    assert [text for _, text in past] == ["Pastmargin"]
+    assert any("Edgeword" in text for _, text in outside)
+    assert any("unbreakable" in text for _, text in outside)
+    assert not any("Fine" in text for _, text in past + outside)

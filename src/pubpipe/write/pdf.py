@@ -584,8 +584,6 @@ def geometry_css(s: PrintSettings) -> str:
         lines.append(f"html {{ font-family: {fams}, {FALLBACK_FONTS}, serif; }}")
     if not s.links:
         lines.append("a[href] { -weasy-link: none; }")
-    if s.color == "grayscale":
-        lines.append("img, svg { filter: grayscale(1); }")
     return "\n".join(lines)
 
 
