@@ -247,3 +247,38 @@ def test_progress_bar_does_not_break_quiet_runs(book, tmp_path, server, capsys):
     store.fetch_all()
     store.process_all([a], ("epub",))
     assert store.canonical(a).variants["epub"].width == 16
+
+
+def test_embedded_profiles_are_converted_and_metadata_dropped():
+    import io
+
+    from PIL import ImageCms
+
+    a98 = Path("/usr/share/color/icc/ghostscript/a98.icc")
+    if not a98.is_file():
+        pytest.skip("no Adobe RGB profile on this system")
+    src_profile = ImageCms.ImageCmsProfile(str(a98))
+    im = Image.new("RGB", (64, 48), (60, 150, 90))
+    exif = Image.Exif()
+    exif[0x010F] = "SecretCam"  # camera make; GPS would be dropped the same way
+    for fmt in ("PNG", "JPEG"):
+        buf = io.BytesIO()
+        im.save(buf, fmt, icc_profile=src_profile.tobytes(), exif=exif.tobytes())
+        out = images.process(buf.getvalue(), images.Box(longest=100), 95)
+        got = Image.open(io.BytesIO(out.data))
+        assert "icc_profile" not in got.info and "exif" not in got.info, fmt
+        expected = ImageCms.profileToProfile(im, src_profile, ImageCms.createProfile("sRGB"))
+        want = expected.getpixel((5, 5))
+        have = got.convert("RGB").getpixel((5, 5))
+        assert all(abs(x - y) <= 6 for x, y in zip(have, want)), (fmt, have, want)
+        assert want != (60, 150, 90)  # the conversion did something
+
+
+def test_cmyk_with_embedded_profile():
+    import io
+
+    if fx.srgb_of_cmyk_cyan() is None:
+        pytest.skip("no CMYK ICC profile on this system")
+    out = images.process(fx.cmyk_jpeg(embed_profile=True), images.Box(longest=100), 90)
+    got = Image.open(io.BytesIO(out.data)).getpixel((5, 5))
+    assert all(abs(a - b) <= 12 for a, b in zip(got, fx.srgb_of_cmyk_cyan()))

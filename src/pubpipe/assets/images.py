@@ -187,6 +187,9 @@ def process(data: bytes, box: Box, jpeg_quality: int) -> Output:
         im = im.convert("RGB")
     photo = not has_alpha and (fmt == "JPEG" or (fmt == "WEBP" and not _webp_lossless(data))
                                or _many_colors(im))
+    # Pillow copies .info (ICC profile, EXIF, text chunks) from image to image and the PNG
+    # encoder writes it: start clean, or a P3 profile would be stamped on sRGB pixels.
+    im.info = {}
     out = io.BytesIO()
     if photo:
         im.convert("RGB").save(out, "JPEG", quality=jpeg_quality, optimize=True,

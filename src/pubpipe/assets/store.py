@@ -56,7 +56,7 @@ from . import fetch as fetch_mod
 from . import images, svg
 
 PROFILES = ("epub", "print")
-PROCESS_VERSION = 1  # bump when processing changes, so cached variants are remade
+PROCESS_VERSION = 2  # bump when processing changes, so cached variants are remade
 _WINDOWS_ABS = re.compile(r"^[A-Za-z]:[\\/]")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 
