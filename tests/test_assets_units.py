@@ -282,3 +282,14 @@ def test_cmyk_with_embedded_profile():
     out = images.process(fx.cmyk_jpeg(embed_profile=True), images.Box(longest=100), 90)
     got = Image.open(io.BytesIO(out.data)).getpixel((5, 5))
     assert all(abs(a - b) <= 12 for a, b in zip(got, fx.srgb_of_cmyk_cyan()))
+
+
+def test_a_slow_host_costs_one_budget_not_one_per_image(server):
+    # 12 trickling images on one host, 3 at a time: without the host breaker this takes 4 budgets
+    urls = [server.url(f"/trickle.jpg?n={i}") for i in range(12)]
+    settings = fetch.FetchSettings(total_timeout=1.5, concurrency=3)
+    t0 = time.monotonic()
+    results = fetch.fetch_many([fetch.FetchRequest(u) for u in urls], settings)
+    assert time.monotonic() - t0 < 3.5
+    assert not any(r.ok for r in results.values())
+    assert sum("not tried" in r.reason for r in results.values()) == 9

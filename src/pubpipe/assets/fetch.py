@@ -8,7 +8,8 @@ a read timeout, so each attempt is also cancelled by ``asyncio.wait_for`` when t
 Redirects are followed by hand (so a loop or a hop to another scheme is reported by name), bodies
 are streamed and cut off at ``max-bytes``, and only transient failures (connection errors, 429,
 502, 503, 504) are retried, with exponential backoff that never outlives the budget. A cached copy
-is revalidated with ``If-None-Match`` / ``If-Modified-Since``.
+is revalidated with ``If-None-Match`` / ``If-Modified-Since``. When a host times out or cannot be
+reached, the requests still queued for it fail at once, so one slow server costs one budget.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -49,6 +51,7 @@ class FetchResult:
     headers: dict[str, str] = field(default_factory=dict)
     reason: str = ""  # why it failed, for the author
     transient: bool = False  # failed in a way that might work next time (used for cache fallback)
+    host_down: bool = False  # the host timed out or could not be reached at all
     attempts: int = 0
     elapsed: float = 0.0
 
@@ -66,11 +69,13 @@ class FetchSettings:
 
 
 class _Failure(Exception):
-    def __init__(self, reason: str, transient: bool = False, status: int = 0):
+    def __init__(self, reason: str, transient: bool = False, status: int = 0,
+                 host_down: bool = False):
         super().__init__(reason)
         self.reason = reason
         self.transient = transient
         self.status = status
+        self.host_down = host_down
 
 
 def fetch_many(requests: list[FetchRequest], settings: FetchSettings,
@@ -117,9 +122,20 @@ async def _fetch_all(requests, settings, on_done):
     async with httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False,
                                  headers={"User-Agent": USER_AGENT,
                                           "Accept": "image/*,*/*;q=0.5"}) as client:
+        # A host that timed out or could not be reached fails the images still queued for it at
+        # once: one slow server costs one budget, not one per image it serves.
+        down: dict[str, str] = {}
+
         async def one(req: FetchRequest):
+            host = urllib.parse.urlsplit(req.url).netloc
             async with sem:
-                res = await _fetch_one(client, req, settings)
+                if host in down:
+                    res = FetchResult(url=req.url, reason=f"not tried: {host} {down[host]}"
+                                      " for another image", transient=True)
+                else:
+                    res = await _fetch_one(client, req, settings)
+                    if res.host_down and host not in down:
+                        down[host] = f"failed ({res.reason})"
             results[req.url] = res
             if on_done:
                 on_done(res)
@@ -146,10 +162,11 @@ async def _fetch_one(client: httpx.AsyncClient, req: FetchRequest,
         except asyncio.TimeoutError:
             res.reason = (f"gave up after {settings.total_timeout:g} s"
                           f" (server too slow or not answering)")
-            res.transient = True
+            res.transient = res.host_down = True
             break
         except _Failure as f:
             res.reason, res.transient, res.status_code = f.reason, f.transient, f.status
+            res.host_down = f.host_down
             retry_left = res.attempts <= settings.retries
             # Retry only what may work next time, and only if the wait fits in the budget.
             if not (f.transient and retry_left and time.monotonic() + delay < deadline - 0.5):
@@ -221,9 +238,10 @@ async def _attempt(client: httpx.AsyncClient, req: FetchRequest, settings: Fetch
             # Name-resolution failures are not transient in practice: don't hammer the resolver.
             dns = any(s in msg for s in ("Name or service not known", "nodename nor servname",
                                           "getaddrinfo", "No address associated"))
-            raise _Failure(f"cannot connect: {msg}", transient=not dns) from None
+            raise _Failure(f"cannot connect: {msg}", transient=not dns, host_down=True) from None
         except httpx.TimeoutException as e:
-            raise _Failure(f"timed out ({type(e).__name__})", transient=False) from None
+            raise _Failure(f"timed out ({type(e).__name__})", transient=False,
+                           host_down=True) from None
         except httpx.RemoteProtocolError as e:
             raise _Failure(f"broken response: {e}", transient=True) from None
         except (httpx.ReadError, httpx.WriteError) as e:
