@@ -333,3 +333,23 @@ def test_layout_measures_catch_overflow_and_live_area():
     assert any("Edgeword" in text for _, text in outside)
     assert any("unbreakable" in text for _, text in outside)
     assert not any("Fine" in text for _, text in past + outside)
+
+
+@needs_poppler
+@pytest.mark.slow
+def test_footnote_at_the_foot_of_its_page(bled_book):
+    src, result, out = bled_book
+    reader = PdfReader(out)
+    for i in range(len(reader.pages)):
+        words = _words(out, i + 1)
+        texts = [w[4] for w in words]
+        if "claim" in texts:
+            break
+    else:
+        pytest.fail("the sentence with the note call is not in the PDF")
+    note = [w for w in words if w[4] in ("foot", "note,")]
+    call = next(w for w in words if w[4] == "claim")
+    assert note, "the note is not on the page of its call"
+    off = float(reader.pages[i].mediabox.top) - float(reader.pages[i].trimbox.top)
+    assert all(w[1] > call[1] and w[1] > off + 648 * 0.6 for w in note)
+    assert "↩" not in " ".join(texts)  # no back link on paper

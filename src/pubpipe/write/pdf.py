@@ -189,6 +189,9 @@ def resolve_settings(pdf: PdfSection | None, diagnostics=None, where: Path | Non
         s.update(bleed=bleed or 9.0, bleed_mode="all", marks=True)
     elif preset == "screen":
         s.update(bleed=0.0, bleed_mode="none", marks=False, link_color=True, for_print=False)
+    if s["variant"] in ("pdf/x-1a", "pdf/x-3") and s["color"] == "rgb":
+        info("pdf-color", f"[pdf] variant {s['variant']} allows no RGB: printing in CMYK")
+        s["color"] = "cmyk"
     if s["variant"]:
         from weasyprint.pdf import VARIANTS
         if s["variant"] not in VARIANTS:
@@ -528,6 +531,7 @@ def _print_fixes(cbody) -> None:
                 v = getattr(el, attr)
                 if v and ("\u2028" in v or "\u2029" in v):
                     setattr(el, attr, v.replace("\u2028", " ").replace("\u2029", " "))
+    _wrap_bare_urls(cbody)
     for img in cbody.iter("img"):
         # block images of some size print at column width (what a reader expects of a figure)
         try:
@@ -551,6 +555,47 @@ def _print_fixes(cbody) -> None:
         if href.startswith(("http://", "https://")) and text_of(a) != href and \
                 "pp-no-url" not in (a.get("class") or ""):
             a.set("data-pp-href", href)
+
+
+_URL = re.compile(r"https?://[^\s<>\"]+[^\s<>\".,;:!?)\]]")
+_NO_URL_WRAP = {"a", "pre", "code", "kbd", "samp", "script", "style", "svg", "math"}
+
+
+def _wrap_bare_urls(root) -> None:
+    """URLs written as plain text go in <span class="pp-url">: never hyphenated, broken anywhere."""
+
+    def split(text):
+        parts, pos = [], 0
+        for m in _URL.finditer(text):
+            parts.append(text[pos:m.start()])
+            parts.append(m.group(0))
+            pos = m.end()
+        parts.append(text[pos:])
+        return parts
+
+    for el in list(root.iter()):
+        if not isinstance(el.tag, str) or el.tag in _NO_URL_WRAP or any(
+                a.tag in _NO_URL_WRAP for a in el.iterancestors()):
+            continue
+        if el.text and "://" in el.text:
+            parts = split(el.text)
+            if len(parts) > 1:
+                el.text = parts[0]
+                for k in range(1, len(parts), 2):
+                    span = etree.Element("span", {"class": "pp-url"})
+                    span.text, span.tail = parts[k], parts[k + 1]
+                    el.insert((k - 1) // 2, span)
+        for child in list(el):
+            if isinstance(child.tag, str) and child.tail and "://" in child.tail:
+                parts = split(child.tail)
+                if len(parts) > 1:
+                    child.tail = parts[0]
+                    anchor = child
+                    for k in range(1, len(parts), 2):
+                        span = etree.Element("span", {"class": "pp-url"})
+                        span.text, span.tail = parts[k], parts[k + 1]
+                        anchor.addnext(span)
+                        anchor = span
 
 
 # --------------------------------------------------------------------------------------------
@@ -1052,6 +1097,7 @@ def postprocess(pdf: bytes, s: PrintSettings, labels: list[str]) -> bytes:
 
     reader = PdfReader(io.BytesIO(pdf))
     writer = PdfWriter(clone_from=reader)
+    writer.pdf_header = reader.pdf_header  # keep the version the variant needs (PDF/A, PDF/X)
     for i, page in enumerate(writer.pages):
         for name, box in page_boxes(s, i).items():
             page[NameObject(f"/{name}")] = ArrayObject(FloatObject(round(v, 3)) for v in box)
