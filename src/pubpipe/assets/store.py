@@ -111,8 +111,8 @@ class AssetStore:
             ref = "https:" + ref
             low = ref.lower()
         if _WINDOWS_ABS.match(ref) or ref.startswith(("/", "\\")):
-            return "none", "none:" + ref, ("absolute paths are not allowed (only paths relative to"
-                                           " the post, inside the book folder)")
+            return "none", "none:" + ref, ("absolute paths are not allowed: put the file in the"
+                                           " book folder and refer to it relative to the post")
         m = _SCHEME.match(ref)
         if m:
             scheme = m.group(1).lower()
@@ -460,10 +460,13 @@ class _RichProgress:
     """A transient rich progress bar (only used when attached to a terminal)."""
 
     def __init__(self, label: str, total: int):
+        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+        # stderr: the CLI asks for a bar when stderr is a terminal; stdout may be piped.
         self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                  MofNCompleteColumn(), transient=True)
+                                  MofNCompleteColumn(), transient=True,
+                                  console=Console(stderr=True))
         self._task = self._progress.add_task(label, total=total)
 
     def __enter__(self):

@@ -20,6 +20,11 @@ from ..document import Asset, Book, Chapter
 FLOW_PARENTS = {"div", "figure", "section", "article", "aside", "blockquote", "li", "dd", "td",
                 "th", "main", "header", "footer", "nav", "details", "body"}
 _DATA_PREVIEW = 48
+# The placeholder's label in the chapter's language (English for any other).
+LABELS = {"en": "Image not available", "de": "Bild nicht verfügbar",
+          "fr": "Image non disponible", "es": "Imagen no disponible",
+          "it": "Immagine non disponibile", "nl": "Afbeelding niet beschikbaar",
+          "pt": "Imagem indisponível"}
 
 
 def run(book: Book, store: AssetStore, profiles: tuple[str, ...]) -> None:
@@ -67,7 +72,8 @@ def run(book: Book, store: AssetStore, profiles: tuple[str, ...]) -> None:
                               f"image {_show(asset.ref)} {'refused' if refused else 'not available'}:"
                               f" {reason}; a placeholder stands in its place",
                               chapter.source, line)
-        _replace_with_placeholder(img, asset)
+        lang = (chapter.lang or book.meta.language or "en").split("-")[0].lower()
+        _replace_with_placeholder(img, asset, LABELS.get(lang, LABELS["en"]))
 
 
 def text_block_width(book: Book) -> float:
@@ -114,7 +120,8 @@ def _caption_of(img: etree._Element) -> str:
     return img.get("title") or ""
 
 
-def _replace_with_placeholder(img: etree._Element, asset: Asset) -> None:
+def _replace_with_placeholder(img: etree._Element, asset: Asset,
+                              label_text: str = LABELS["en"]) -> None:
     parent = img.getparent()
     ancestors = [a.tag for a in img.iterancestors()]
     in_link = "a" in ancestors
@@ -126,7 +133,7 @@ def _replace_with_placeholder(img: etree._Element, asset: Asset) -> None:
     outer.set("class", "pp-missing")
     outer.set("role", "note")
     label = etree.SubElement(outer, "span", {"class": "pp-missing-label"})
-    label.text = "Image not available"
+    label.text = label_text
     alt = " ".join((img.get("alt") or "").split())
     if alt:
         el = etree.SubElement(outer, "span", {"class": "pp-missing-alt"})
