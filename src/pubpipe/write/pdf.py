@@ -624,6 +624,8 @@ def geometry_css(s: PrintSettings) -> str:
         lines.append(f"@page :right {{ margin-left: {inside}pt; margin-right: {outside}pt; }}")
         lines.append(f"@page :left {{ margin-left: {outside}pt; margin-right: {inside}pt; }}")
     lines.append(f":root {{ font-size: {s.font_size}; }}")
+    # an image never taller than the text block (room left for a caption); it keeps its shape
+    lines.append(f"img {{ max-height: {round((h - top - bottom) * 0.82, 1)}pt; }}")
     if s.fonts:
         fams = ", ".join(f'"{f}"' for f in s.fonts)
         lines.append(f"html {{ font-family: {fams}, {FALLBACK_FONTS}, serif; }}")

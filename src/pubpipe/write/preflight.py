@@ -38,13 +38,17 @@ def run(book: Book, result, settings) -> None:
         facts = result.images.get(src)
         if not facts or w_pt <= 0 or not facts.get("width"):
             continue
+        # object-fit: contain draws the image at the tighter of the two scales
         ppi = facts["width"] / (w_pt / 72.0)
+        if facts.get("height") and h_pt > 0:
+            ppi = max(ppi, facts["height"] / (h_pt / 72.0))
+        shown_w, shown_h = facts["width"] * 72.0 / ppi, (facts.get("height") or 0) * 72.0 / ppi
         if settings.for_print and ppi < MIN_PPI - 0.5 and (src, page) not in seen:
             seen.add((src, page))
             diags.warn("pdf-image-resolution",
                        f"image '{facts['ref']}' prints at {ppi:.0f} ppi on page {labels[page]}"
-                       f" ({facts['width']}x{facts['height']} px over {w_pt / 72:.2f}x"
-                       f"{h_pt / 72:.2f} in); print wants {MIN_PPI} ppi",
+                       f" ({facts['width']}x{facts['height']} px over {shown_w / 72:.2f}x"
+                       f"{shown_h / 72:.2f} in); print wants {MIN_PPI} ppi",
                        facts.get("file"), facts.get("line"))
 
     # characters no font could draw
