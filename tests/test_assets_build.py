@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -161,3 +162,17 @@ def test_strict_fails_without_writing(run):
     assert "Traceback" not in strict.stderr
     out = run["root"] / "strict"
     assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.skipif(not (shutil.which("pdftoppm") and shutil.which("zbarimg")),
+                    reason="needs poppler-utils and zbar-tools")
+def test_pdf_placeholders_carry_readable_qr_codes(run, tmp_path):
+    pdf = run["root"] / "out" / "images-everywhere.pdf"
+    subprocess.run(["pdftoppm", "-png", "-r", "150", str(pdf), str(tmp_path / "p")], check=True)
+    r = subprocess.run(["zbarimg", "-q", "--raw", *map(str, sorted(tmp_path.glob("p*.png")))],
+                       capture_output=True, text=True)
+    decoded = set(r.stdout.split())
+    server = run["server"]
+    for p in BAD:
+        assert server.url(p) in decoded, p
+    assert "http://no-such-host.invalid/x.jpg" in decoded
