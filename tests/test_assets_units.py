@@ -293,3 +293,18 @@ def test_a_slow_host_costs_one_budget_not_one_per_image(server):
     assert time.monotonic() - t0 < 3.5
     assert not any(r.ok for r in results.values())
     assert sum("not tried" in r.reason for r in results.values()) == 9
+
+
+def test_retry_after_is_honoured_within_the_budget(httpserver):
+    httpserver.expect_oneshot_request("/ra.png").respond_with_data(
+        "busy", status=503, headers={"Retry-After": "1"})
+    httpserver.expect_request("/ra.png").respond_with_data(fx.icon_png(), content_type="image/png")
+    t0 = time.monotonic()
+    res = _fetch(httpserver.url_for("/ra.png"))
+    assert res.ok and res.attempts == 2 and time.monotonic() - t0 >= 1.0
+    httpserver.clear()
+    httpserver.expect_request("/later.png").respond_with_data(
+        "busy", status=503, headers={"Retry-After": "3600"})
+    t0 = time.monotonic()
+    res = _fetch(httpserver.url_for("/later.png"))
+    assert not res.ok and res.attempts == 1 and time.monotonic() - t0 < 2  # too long: no wait

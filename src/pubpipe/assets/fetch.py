@@ -70,8 +70,9 @@ class FetchSettings:
 
 class _Failure(Exception):
     def __init__(self, reason: str, transient: bool = False, status: int = 0,
-                 host_down: bool = False):
+                 host_down: bool = False, retry_after: float = 0.0):
         super().__init__(reason)
+        self.retry_after = retry_after
         self.reason = reason
         self.transient = transient
         self.status = status
@@ -169,9 +170,10 @@ async def _fetch_one(client: httpx.AsyncClient, req: FetchRequest,
             res.host_down = f.host_down
             retry_left = res.attempts <= settings.retries
             # Retry only what may work next time, and only if the wait fits in the budget.
-            if not (f.transient and retry_left and time.monotonic() + delay < deadline - 0.5):
+            wait = max(delay, f.retry_after)  # a server's Retry-After, if it fits the budget
+            if not (f.transient and retry_left and time.monotonic() + wait < deadline - 0.5):
                 break
-            await asyncio.sleep(delay)
+            await asyncio.sleep(wait)
             delay *= 2
     res.elapsed = time.monotonic() - start
     if res.ok:
@@ -215,9 +217,11 @@ async def _attempt(client: httpx.AsyncClient, req: FetchRequest, settings: Fetch
                     return
                 if resp.status_code != 200:
                     phrase = resp.reason_phrase or ""
+                    retry_after = resp.headers.get("retry-after", "").strip()
                     raise _Failure(f"HTTP {resp.status_code} {phrase}".strip(),
                                    transient=resp.status_code in TRANSIENT_STATUS,
-                                   status=resp.status_code)
+                                   status=resp.status_code,
+                                   retry_after=float(retry_after) if retry_after.isdigit() else 0)
                 declared = resp.headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > settings.max_bytes:
                     raise _Failure(f"too large ({int(declared)} bytes; the limit is"
