@@ -203,7 +203,7 @@ def test_qr_element_is_an_img_with_data_uri():
     img = qr_element("https://www.youtube.com/watch?v=YrpK90bHO2U")
     assert img.tag == "img" and img.get("src").startswith("data:image/svg+xml")
     assert "https://www.youtube.com/watch?v=YrpK90bHO2U" in img.get("alt")
-    assert "0.80in" in img.get("style")
+    assert "width: 0.9" in img.get("style")
 
 
 # --- odd input -------------------------------------------------------------------------------
