@@ -153,6 +153,7 @@ async def _fetch_one(client: httpx.AsyncClient, req: FetchRequest,
     delay = settings.backoff
     while True:
         res.attempts += 1
+        res.reason, res.transient, res.host_down = "", False, False  # a retry starts afresh
         remaining = deadline - time.monotonic()
         try:
             if remaining <= 0:
