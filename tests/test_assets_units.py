@@ -101,6 +101,7 @@ def test_resolving(book, tmp_path):
         "link.png": "refused", "../../secret.png": "refused", "/etc/passwd": "refused",
         "C:\\Windows\\x.png": "refused", "file:///etc/passwd": "refused",
         "javascript:alert(1)": "refused", "": "refused", "nope.png": "failed",
+        "a\x00b.png": "refused", "x" * 5000 + ".png": "refused", "sub": "failed",
     }
     assets = {ref: store.register(ref, base=base) for ref in cases}
     store.fetch_all()

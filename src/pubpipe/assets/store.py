@@ -135,12 +135,16 @@ class AssetStore:
             candidates.append(raw)  # a file whose name really contains '%'
         path = None
         for cand in candidates:
-            p = (base / cand).resolve()
+            try:
+                p = (base / cand).resolve()
+                exists = p.exists()
+            except (OSError, ValueError) as e:  # NUL bytes, names too long, loops
+                return "none", "none:" + ref, f"not a usable path ({e})"
             if not p.is_relative_to(self.root):
                 return "none", "none:" + ref, "the path leads outside the book folder"
-            if path is None or p.exists():
+            if path is None or exists:
                 path = p
-            if p.exists():
+            if exists:
                 break
         return "local", path.as_uri(), ""
 
