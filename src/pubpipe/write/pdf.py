@@ -282,25 +282,28 @@ def build_print_html(book: Book, settings: PrintSettings) -> PrintDocument:
     if meta.date:
         etree.SubElement(head, "meta", name="dcterms.created", content=meta.date)
     body = etree.SubElement(root, "body")
+    # The writer's own styling hooks are data-ppw attributes: the sanitizer lets no author
+    # markup carry data-* attributes, so no post can restyle the book by borrowing a class.
     body.set("class", " ".join(c for c in (
-        "pp-book", f"pp-preset-{settings.preset}" if settings.preset else "",
-        "pp-links" if settings.link_color else "", f"pp-{settings.color}") if c))
+        "pp-book", f"pp-preset-{settings.preset}" if settings.preset else "") if c))
+    if settings.link_color:
+        body.set("data-ppw-links", "")
 
     # Title page
-    tp = etree.SubElement(body, "section", {"class": "pp-titlepage"})
-    h = etree.SubElement(tp, "h1", {"class": "pp-book-title"})
+    tp = etree.SubElement(body, "section", {"class": "pp-titlepage", "data-ppw": "titlepage"})
+    h = etree.SubElement(tp, "h1", {"class": "pp-book-title", "data-ppw": "book-title"})
     h.text = meta.title or "Untitled"
     if meta.subtitle:
-        etree.SubElement(tp, "p", {"class": "pp-book-subtitle"}).text = meta.subtitle
+        etree.SubElement(tp, "p", {"data-ppw": "book-subtitle"}).text = meta.subtitle
     if meta.authors:
-        etree.SubElement(tp, "p", {"class": "pp-book-authors"}).text = ", ".join(meta.authors)
+        etree.SubElement(tp, "p", {"data-ppw": "book-authors"}).text = ", ".join(meta.authors)
     if meta.date:
-        etree.SubElement(tp, "p", {"class": "pp-book-date"}).text = _long_date(meta.date, lang)
+        etree.SubElement(tp, "p", {"data-ppw": "book-date"}).text = _long_date(meta.date, lang)
     if meta.publisher:
-        etree.SubElement(tp, "p", {"class": "pp-book-publisher"}).text = meta.publisher
+        etree.SubElement(tp, "p", {"data-ppw": "book-publisher"}).text = meta.publisher
 
     # Verso of the title page: rights, publisher, date, identifier
-    cp = etree.SubElement(body, "section", {"class": "pp-copyright"})
+    cp = etree.SubElement(body, "section", {"class": "pp-copyright", "data-ppw": "copyright"})
     for text in (f"Copyright \u00a9 {meta.rights}" if meta.rights and "\u00a9" not in meta.rights
                  and not meta.rights.lower().startswith(("copyright", "cc", "public")) else
                  meta.rights, meta.publisher,
@@ -313,8 +316,8 @@ def build_print_html(book: Book, settings: PrintSettings) -> PrintDocument:
 
     chapter_ids = [_chapter_id(i, ch) for i, ch in enumerate(book.chapters, 1)]
     # Contents
-    toc = etree.SubElement(body, "nav", {"class": "pp-contents"})
-    th = etree.SubElement(toc, "h2", {"class": "pp-contents-title"})
+    toc = etree.SubElement(body, "nav", {"class": "pp-contents", "data-ppw": "contents"})
+    th = etree.SubElement(toc, "h2", {"data-ppw": "contents-title"})
     th.text = "Contents"
     ol = etree.SubElement(toc, "ol")
     for cid, ch in zip(chapter_ids, book.chapters):
@@ -322,14 +325,16 @@ def build_print_html(book: Book, settings: PrintSettings) -> PrintDocument:
         a = etree.SubElement(li, "a", href=f"#{cid}")
         etree.SubElement(a, "span", {"class": "pp-toc-text"}).text = _chapter_title(ch)
 
-    matter = etree.SubElement(body, "div", {"class": "pp-bodymatter"})
+    matter = etree.SubElement(body, "div", {"class": "pp-bodymatter", "data-ppw": "bodymatter"})
     doc = PrintDocument(html="", resources=res, chapter_ids=chapter_ids, images=images)
     slugs = {ch.slug: cid for cid, ch in zip(chapter_ids, book.chapters) if ch.slug}
     for n, (cid, ch) in enumerate(zip(chapter_ids, book.chapters)):
         marked = mark_blocks(ch)
         cbody = prepare_body(marked, book, profile="print", asset_src=asset_src, qr=_qr_element)
         sec = etree.SubElement(matter, "section", {
-            "class": "pp-chapter pp-first" if n == 0 else "pp-chapter", "id": cid})
+            "class": "pp-chapter", "id": cid, "data-ppw": "chapter"})
+        if n == 0:
+            sec.set("data-ppw-first", "")
         sec.set("data-pp-slug", ch.slug or cid)
         if ch.lang and ch.lang != lang:
             sec.set("lang", ch.lang)
@@ -402,10 +407,10 @@ def _chapter_opening(sec, cbody, ch: Chapter) -> None:
         if ch.authors:
             etree.SubElement(header, "p", {"class": "byline"}).text = ", ".join(ch.authors)
         cbody.insert(0, header)
-    header.set("class", (header.get("class") or "") + " pp-chapter-opening")
+    header.set("data-ppw", "opening")
     h1 = header.find("h1")
     if h1 is not None:
-        h1.set("class", (h1.get("class") or "") + " pp-chapter-title")
+        h1.set("data-ppw", "chapter-title")
         running = title if len(title) <= 60 else title[:57].rsplit(" ", 1)[0] + "\u2026"
         h1.set("data-pp-running", running)  # string-set reads the plain title (no markup, no notes)
 
@@ -454,7 +459,7 @@ def _footnotes(cbody) -> None:
         if note is None or target in used:
             continue
         used.add(target)
-        fn = etree.Element("span", {"class": "pp-footnote", "id": target})
+        fn = etree.Element("span", {"data-ppw": "footnote", "id": target})
         inner = copy.deepcopy(note)
         # back links make no sense on paper
         for back in list(inner.iter("a")):
@@ -477,7 +482,7 @@ def _footnotes(cbody) -> None:
             first.text = first.text.lstrip()
         for el in fn.iter():
             if el is not fn and isinstance(el.tag, str) and el.tag in _BLOCKISH - {"img"}:
-                el.set("class", ((el.get("class") or "") + f" pp-fn-{el.tag}").strip())
+                el.set("data-ppw-fn", el.tag)
                 el.tag = "span"
             if el is not fn and isinstance(el.tag, str):
                 el.attrib.pop("id", None)
@@ -523,7 +528,7 @@ def _print_fixes(cbody) -> None:
         cols = max((len([c for c in tr if isinstance(c.tag, str)]) for tr in el.iter("tr")),
                    default=0)
         if cols >= 5:
-            el.set("class", ((el.get("class") or "") + " pp-wide").strip())
+            el.set("data-ppw", "wide")
     for el in cbody.iter():
         # line and paragraph separators: no font draws them; they are white space in HTML terms
         if isinstance(el.tag, str):
@@ -542,14 +547,14 @@ def _print_fixes(cbody) -> None:
         alone = parent is not None and (parent.tag in ("figure", "a", "div") or (
             parent.tag == "p" and not text_of(parent) and len(parent) == 1))
         if alone and w >= 240:
-            img.set("class", ((img.get("class") or "") + " pp-full").strip())
+            img.set("data-ppw", "full")
     for a in cbody.iter("a"):
         if a.get("role") == "doc-backlink" and (a.get("href") or "").startswith("#"):
             # "back to the citation" becomes the page it is on (print.css draws the number)
             for child in list(a):
                 a.remove(child)
             a.text = None
-            a.set("class", ((a.get("class") or "") + " pp-pageref").strip())
+            a.set("data-ppw", "pageref")
             continue
         href = a.get("href") or ""
         if href.startswith(("http://", "https://")) and text_of(a) != href and \
@@ -582,7 +587,7 @@ def _wrap_bare_urls(root) -> None:
             if len(parts) > 1:
                 el.text = parts[0]
                 for k in range(1, len(parts), 2):
-                    span = etree.Element("span", {"class": "pp-url"})
+                    span = etree.Element("span", {"data-ppw": "url"})
                     span.text, span.tail = parts[k], parts[k + 1]
                     el.insert((k - 1) // 2, span)
         for child in list(el):
@@ -592,7 +597,7 @@ def _wrap_bare_urls(root) -> None:
                     child.tail = parts[0]
                     anchor = child
                     for k in range(1, len(parts), 2):
-                        span = etree.Element("span", {"class": "pp-url"})
+                        span = etree.Element("span", {"data-ppw": "url"})
                         span.text, span.tail = parts[k], parts[k + 1]
                         anchor.addnext(span)
                         anchor = span
