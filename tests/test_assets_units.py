@@ -309,3 +309,36 @@ def test_retry_after_is_honoured_within_the_budget(httpserver):
     t0 = time.monotonic()
     res = _fetch(httpserver.url_for("/later.png"))
     assert not res.ok and res.attempts == 1 and time.monotonic() - t0 < 2  # too long: no wait
+
+
+def test_redirect_to_another_scheme_is_refused(httpserver):
+    httpserver.expect_request("/to-file").respond_with_data(
+        "", status=302, headers={"Location": "file:///etc/passwd"})
+    res = _fetch(httpserver.url_for("/to-file"))
+    assert not res.ok and "refused scheme" in res.reason and not res.data
+
+
+def test_no_reference_resolves_outside_the_book(book, tmp_path):
+    from hypothesis import given, settings as hsettings
+    from hypothesis import strategies as st
+
+    store = _store(book, tmp_path)
+    parts = st.sampled_from(["..", ".", "posts", "sub", "a b.png", "%2e%2e", "%2F", "link.png",
+                             "~", "\\", "/", "C:", "file:", "%00", "x.png", "..%2f", "?", "#"])
+    refs = st.one_of(st.lists(parts, min_size=1, max_size=6).map("/".join),
+                     st.lists(parts, min_size=1, max_size=6).map("".join), st.text(max_size=30))
+
+    @hsettings(max_examples=300, deadline=None)
+    @given(refs)
+    def check(ref):
+        asset = store.register(ref, base=book / "posts")
+        if asset.url.startswith("file:"):
+            path = Path(urllib.parse.unquote(urllib.parse.urlsplit(asset.url).path)).resolve()
+            assert path.is_relative_to(book.resolve()), (ref, path)
+        else:
+            assert asset.status in ("refused", "pending") and not asset.url.startswith("file:")
+
+    import urllib.parse
+
+    check()
+    store.fetch_all()  # reading them all must not raise either
