@@ -275,3 +275,10 @@ def test_card_directly_in_a_list_becomes_an_item():
     body = book.chapters[0].body
     assert [c.tag for c in body.find("ul")] == ["li", "li"]
     assert [c.tag for c in body.find("dl")] == ["dt", "dd"]
+
+
+def test_start_time_is_shown():
+    book = book_of('<iframe src="//www.youtube.com/embed/pga5kyweM9g?start=6175"></iframe>')
+    detect(book)
+    render(book, None)
+    assert "Starts at 1:42:55" in " ".join(book.chapters[0].body.itertext())

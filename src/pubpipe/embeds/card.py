@@ -116,6 +116,8 @@ def build(e: Embed, *, inline: bool = False, in_figure: bool = False,
     byline = _byline(e)
     if byline:
         b.sub(info, "p", "pp-embed-byline", byline)
+    if e.extra.get("start"):  # a video linked at a moment: say which
+        b.sub(info, "p", "pp-embed-byline", f"Starts at {_clock(int(e.extra['start']))}")
     if e.caption:
         b.sub(info, "p", "pp-embed-caption", e.caption)
     if e.url:
@@ -142,6 +144,12 @@ def build(e: Embed, *, inline: bool = False, in_figure: bool = False,
         qr = b.sub(row, "div", "pp-embed-qr pp-print-only")
         etree.SubElement(qr, "span", {"class": "pp-qr", "data-pp-qr": e.url})
     return root
+
+
+def _clock(seconds: int) -> str:
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def _short(url: str) -> str:
