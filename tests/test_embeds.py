@@ -282,3 +282,13 @@ def test_start_time_is_shown():
     detect(book)
     render(book, None)
     assert "Starts at 1:42:55" in " ".join(book.chapters[0].body.itertext())
+
+
+def test_language_tags_are_kept_only_when_well_formed():
+    book, e = one('<blockquote class="twitter-tweet" data-lang="en_US"><p lang="x y" dir="RTL">Hi '
+                  '<span lang="zh-Hant">你好</span></p>&mdash; A (@a) <a href="https://twitter.com/a/'
+                  'status/1">May 1</a></blockquote>')
+    assert e.extra["lang"] == "en-US"
+    p = e.body[0]
+    assert p.get("lang") is None and p.get("dir") == "rtl"
+    assert p.find("span").get("lang") == "zh-Hant"

@@ -228,7 +228,6 @@ def has_class(el: etree._Element, name: str) -> bool:
 
 _SAFE_INLINE = {"a", "br", "em", "strong", "b", "i", "u", "s", "code", "span", "sub", "sup",
                 "small", "mark", "abbr", "cite", "q", "time"}
-_SAFE_ATTRS = {"lang", "dir"}
 _DROP_WITH_CONTENT = {"script", "style", "svg", "noscript", "template", "iframe", "object",
                       "embed", "video", "audio", "img", "picture", "source", "math", "button"}
 _SAFE_HREF = re.compile(r"^(https?:|mailto:)", re.I)
@@ -248,9 +247,7 @@ def safe_body(paragraphs: list[etree._Element], clean_href=None) -> etree._Eleme
             wrapper[0].tail = None
             src = wrapper
         p = etree.SubElement(out, "p")
-        for name in ("lang", "dir"):
-            if src.get(name):
-                p.set(name, src.get(name))
+        _copy_safe_attrs(src, p)
         _copy_inline(src, p, out, clean_href)
     for p in list(out):  # drop empty paragraphs
         if not text_of(p) and not len(p):
@@ -273,9 +270,7 @@ def _copy_inline(src, dst, out, clean_href) -> None:
             continue
         if tag in _SAFE_INLINE:
             new = etree.SubElement(dst, tag)
-            for name in _SAFE_ATTRS:
-                if child.get(name):
-                    new.set(name, child.get(name))
+            _copy_safe_attrs(child, new)
             if tag == "a":
                 href = absolute(child.get("href") or "")
                 if _SAFE_HREF.match(href):
@@ -292,6 +287,23 @@ def _copy_inline(src, dst, out, clean_href) -> None:
             _copy_inline(child, dst, out, clean_href)
             _append_text(dst, " ")
             _append_text(dst, child.tail)
+
+
+_LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+
+
+def valid_lang(value: str | None) -> str:
+    """value when it is a well-formed language tag ("en", "zh-Hant"), else "" (never "en_US")."""
+    value = (value or "").strip().replace("_", "-")
+    return value if _LANG.match(value) else ""
+
+
+def _copy_safe_attrs(src, dst) -> None:
+    lang = valid_lang(src.get("lang"))
+    if lang:
+        dst.set("lang", lang)
+    if (src.get("dir") or "").lower() in ("ltr", "rtl", "auto"):
+        dst.set("dir", src.get("dir").lower())
 
 
 def _append_text(el, text) -> None:

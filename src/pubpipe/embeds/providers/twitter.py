@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 
-from ..base import Args, Provider, has_class, plain_text, safe_body, split, strip_query, text_of
+from ..base import (Args, Provider, has_class, plain_text, safe_body, split, strip_query,
+                    text_of, valid_lang)
 
 _STATUS = re.compile(r"^/(?:#!/)?(\w{1,30})/status(?:es)?/(\d+)")
 _HOSTS = ("twitter.com", "x.com")
@@ -73,7 +74,7 @@ class Twitter(Provider):
         body = safe_body(paras, clean_href=_clean_href)
         e.body = body
         e.text = plain_text(body)
-        lang = el.get("data-lang") or (paras[0].get("lang") if paras else "")
+        lang = valid_lang(el.get("data-lang") or (paras[0].get("lang") if paras else ""))
         if lang:
             e.extra["lang"] = lang
         return e
