@@ -353,3 +353,32 @@ def test_footnote_at_the_foot_of_its_page(bled_book):
     off = float(reader.pages[i].mediabox.top) - float(reader.pages[i].trimbox.top)
     assert all(w[1] > call[1] and w[1] > off + 648 * 0.6 for w in note)
     assert "↩" not in " ".join(texts)  # no back link on paper
+
+
+def test_unknown_font_family_is_a_warning():
+    from pubpipe.document import Diagnostics
+
+    if not pdfw.installed_families():
+        pytest.skip("fontconfig's fc-list is not installed")
+    d = Diagnostics()
+    s = pdfw.resolve_settings(PdfSection(fonts=["DejaVu Serif", "No Such Font Family"]), d)
+    assert s.fonts == ("DejaVu Serif", "No Such Font Family")
+    assert [w.message for w in d.warnings if w.code == "pdf-font"] == [
+        "[pdf] fonts: 'No Such Font Family' is not an installed font family; the next one"
+        " (or Noto Serif) is used"]
+    assert 'html { font-family: "DejaVu Serif"' in pdfw.geometry_css(s)
+
+
+@pytest.mark.slow
+def test_author_classes_cannot_restyle_the_book(tmp_path):
+    evil = ('<div class="pp-chapter pp-titlepage"><p>Inside a div.</p></div>\n\n'
+            '<span class="pp-footnote">Not a footnote.</span>\n\n'
+            '<h1 class="pp-chapter-title">Fake title</h1>\n\n')
+    src = _book(tmp_path, 'page-size = "A5"\n', chapters=1, image=False, extra=evil)
+    result, out = _build(src)
+    reader = PdfReader(out)
+    titles = [o.title for o in reader.outline if not isinstance(o, list)]
+    assert "Fake title" not in titles
+    page = next(p for p in reader.pages if "Inside a div" in p.extract_text())
+    text = page.extract_text()
+    assert "Not a footnote." in text and "Fake title" in text  # in place, on the same page

@@ -189,6 +189,12 @@ def resolve_settings(pdf: PdfSection | None, diagnostics=None, where: Path | Non
         s.update(bleed=bleed or 9.0, bleed_mode="all", marks=True)
     elif preset == "screen":
         s.update(bleed=0.0, bleed_mode="none", marks=False, link_color=True, for_print=False)
+    if pdf.fonts and diagnostics is not None:
+        known = installed_families()
+        for fam in pdf.fonts:
+            if known and fam.lower() not in known:
+                warn("pdf-font", f"[pdf] fonts: '{fam}' is not an installed font family;"
+                     f" the next one (or Noto Serif) is used")
     if s["variant"] in ("pdf/x-1a", "pdf/x-3") and s["color"] == "rgb":
         info("pdf-color", f"[pdf] variant {s['variant']} allows no RGB: printing in CMYK")
         s["color"] = "cmyk"
@@ -199,6 +205,21 @@ def resolve_settings(pdf: PdfSection | None, diagnostics=None, where: Path | Non
                  f"{', '.join(sorted(VARIANTS))}); writing a plain PDF")
             s["variant"] = ""
     return PrintSettings(**s)
+
+
+def installed_families() -> set[str]:
+    """Font families fontconfig knows (lowercase); empty when fc-list is not there."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("fc-list"):
+        return set()
+    try:
+        out = subprocess.run(["fc-list", ":", "family"], capture_output=True, text=True,
+                             timeout=20).stdout
+    except (OSError, subprocess.SubprocessError):
+        return set()
+    return {name.strip().lower() for line in out.splitlines() for name in line.split(",")}
 
 
 # --------------------------------------------------------------------------------------------
@@ -412,7 +433,8 @@ def _chapter_opening(sec, cbody, ch: Chapter) -> None:
     if h1 is not None:
         h1.set("data-ppw", "chapter-title")
         running = title if len(title) <= 60 else title[:57].rsplit(" ", 1)[0] + "\u2026"
-        h1.set("data-pp-running", running)  # string-set reads the plain title (no markup, no notes)
+        h1.set("data-pp-running", running)
+        h1.set("data-pp-title", title)  # string-set reads the plain title (no markup, no notes)
 
 
 def _namespace_ids(cbody, cid: str, slugs: dict[str, str]) -> None:
@@ -634,6 +656,7 @@ def geometry_css(s: PrintSettings) -> str:
     if s.fonts:
         fams = ", ".join(f'"{f}"' for f in s.fonts)
         lines.append(f"html {{ font-family: {fams}, {FALLBACK_FONTS}, serif; }}")
+        lines.append(f"@page {{ font-family: {fams}, {FALLBACK_FONTS}, serif; }}")
     if not s.links:
         lines.append("a[href] { -weasy-link: none; }")
     return "\n".join(lines)
