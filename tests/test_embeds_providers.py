@@ -383,3 +383,12 @@ def test_wordpress_embed_block_keeps_its_caption():
     fig = book.chapters[0].body.find("figure")
     assert fig[0].tag == "div" and "pp-embed-youtube" in fig[0].get("class")
     assert fig.find("figcaption").text == "The episode"
+
+
+def test_more_url_variants():
+    assert resolve_url("https://twitter.com/i/web/status/1020194136710819841").url == \
+        "https://twitter.com/i/status/1020194136710819841"
+    assert resolve_url("https://vimeo.com/showcase/7654321/embed").url == \
+        "https://vimeo.com/showcase/7654321"
+    assert resolve_url("https://www.youtube.com/embed/videoseries?list=PLx0sYbCqOb8TBPRdmBHs5Iftvv9TPboYG"
+                       ).url == "https://www.youtube.com/playlist?list=PLx0sYbCqOb8TBPRdmBHs5Iftvv9TPboYG"

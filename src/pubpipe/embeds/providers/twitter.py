@@ -9,7 +9,7 @@ import re
 from ..base import (Args, Provider, has_class, plain_text, safe_body, split, strip_query,
                     text_of, valid_lang)
 
-_STATUS = re.compile(r"^/(?:#!/)?(\w{1,30})/status(?:es)?/(\d+)")
+_STATUS = re.compile(r"^/(?:#!/)?(\w{1,30})/(?:web/)?status(?:es)?/(\d+)")
 _HOSTS = ("twitter.com", "x.com")
 
 

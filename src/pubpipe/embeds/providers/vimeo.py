@@ -22,6 +22,8 @@ class Vimeo(Provider):
         host, path, q = split(url)
         if host not in ("vimeo.com", "player.vimeo.com"):
             return None
+        if re.match(r"^/(showcase|album|event)/\d+", path):  # collections keep their own address
+            return self.make(f"https://vimeo.com{path.split('/embed')[0]}")
         m = re.search(r"(?:^|/)(?:video/|videos/)?(\d{5,})(?:/([0-9a-f]{6,}))?(?:/|$)", path)
         if not m:
             return None
