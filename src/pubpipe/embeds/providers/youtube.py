@@ -49,7 +49,7 @@ class YouTube(Provider):
             m = re.match(r"^/(?:embed|v|e|shorts|live)/([A-Za-z0-9_-]{11})(?:[/?&]|$)", path)
             if m:
                 vid = m.group(1)
-        if not _ID.match(vid or ""):
+        if vid == "videoseries" or not _ID.match(vid or ""):  # "videoseries": an 11-letter word
             lst = q.get("list")
             if lst and re.match(r"^[\w-]+$", lst):
                 return self.make(f"https://www.youtube.com/playlist?list={lst}",
