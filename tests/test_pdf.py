@@ -382,3 +382,24 @@ def test_author_classes_cannot_restyle_the_book(tmp_path):
     page = next(p for p in reader.pages if "Inside a div" in p.extract_text())
     text = page.extract_text()
     assert "Not a footnote." in text and "Fake title" in text  # in place, on the same page
+
+
+@pytest.mark.slow
+def test_right_to_left_book(tmp_path):
+    para = "هذا نص عربي طويل لاختبار اتجاه الكتابة من اليمين إلى اليسار في الكتاب المطبوع. " * 12
+    for i in (1, 2):
+        (tmp_path / f"c{i}.md").write_text(f"# الفصل {i}\n\n" + "\n\n".join([para] * 9) + "\n",
+                                           encoding="utf-8")
+    (tmp_path / "book.toml").write_text(
+        '[book]\ntitle = "كتاب"\nauthors = ["مؤلف"]\nlanguage = "ar"\n\n'
+        '[pdf]\nbleed = "0.125in"\npreset = "kdp"\n', encoding="utf-8")
+    result, out = _build(tmp_path)
+    reader = PdfReader(out)
+    # page 1 of a right-to-left book is a left-hand page: its outside edge (the bleed) is left
+    assert [float(v) for v in reader.pages[0].trimbox] == [9.0, 9.0, 441.0, 657.0]
+    assert [float(v) for v in reader.pages[1].trimbox] == [0.0, 9.0, 432.0, 657.0]
+    settings = pdfw.settings_for(result.book)
+    assert settings.rtl
+    html = pdfw.build_print_html(result.book, settings).html
+    assert 'dir="rtl"' in html and "المحتويات" in html  # contents in the book's language
+    assert not [d for d in result.diagnostics.warnings if d.code == "pdf-missing-glyph"]

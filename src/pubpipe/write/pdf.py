@@ -87,6 +87,7 @@ class PrintSettings:
     for_print: bool = True  # image resolution matters (every preset but screen)
     font_size: str = "10.5pt"
     fonts: tuple[str, ...] = ()
+    rtl: bool = False  # a right-to-left book: page 1 is a left-hand page, versos on the right
     mark_room: float = 18.0  # room outside the bleed for crop marks
 
     @property
@@ -144,8 +145,11 @@ def parse_page_size(text: str) -> tuple[float, float] | None:
 PRESETS = ("kdp", "lulu", "ingramspark", "proof", "screen")
 
 
-def resolve_settings(pdf: PdfSection | None, diagnostics=None, where: Path | None = None
-                     ) -> PrintSettings:
+RTL_LANGUAGES = {"ar", "he", "iw", "fa", "ur", "yi", "ps", "sd", "ug", "dv", "ckb", "syr"}
+
+
+def resolve_settings(pdf: PdfSection | None, diagnostics=None, where: Path | None = None,
+                     language: str = "") -> PrintSettings:
     """[pdf] keys plus the preset's rules. Bad values fall back to defaults with a warning."""
     pdf = pdf or PdfSection()
 
@@ -172,7 +176,8 @@ def resolve_settings(pdf: PdfSection | None, diagnostics=None, where: Path | Non
     s: dict[str, Any] = dict(
         trim_w=size[0], trim_h=size[1], bleed=bleed, bleed_mode="all" if bleed else "none",
         marks=bool(pdf.crop_marks), color=pdf.color, variant=pdf.variant.lower(), preset=preset,
-        paper=pdf.paper, font_size=pdf.font_size or "10.5pt", fonts=tuple(pdf.fonts))
+        paper=pdf.paper, font_size=pdf.font_size or "10.5pt", fonts=tuple(pdf.fonts),
+        rtl=(language or "").lower().split("-")[0] in RTL_LANGUAGES)
     if preset == "kdp":
         if pdf.crop_marks:
             info("pdf-preset", "preset kdp: crop marks left out (KDP refuses them)")
@@ -289,6 +294,8 @@ def build_print_html(book: Book, settings: PrintSettings) -> PrintDocument:
 
     E = etree.Element
     root = E("html", lang=lang)
+    if settings.rtl:
+        root.set("dir", "rtl")
     head = etree.SubElement(root, "head")
     etree.SubElement(head, "meta", charset="utf-8")
     etree.SubElement(head, "title").text = meta.title or "Untitled"
@@ -328,7 +335,8 @@ def build_print_html(book: Book, settings: PrintSettings) -> PrintDocument:
     for text in (f"Copyright \u00a9 {meta.rights}" if meta.rights and "\u00a9" not in meta.rights
                  and not meta.rights.lower().startswith(("copyright", "cc", "public")) else
                  meta.rights, meta.publisher,
-                 meta.date and f"Published {_long_date(meta.date, lang)}",
+                 meta.date and (f"Published {_long_date(meta.date, lang)}"
+                                if lang.lower().startswith("en") else meta.date),
                  meta.identifier):
         if text:
             etree.SubElement(cp, "p").text = text
@@ -339,7 +347,7 @@ def build_print_html(book: Book, settings: PrintSettings) -> PrintDocument:
     # Contents
     toc = etree.SubElement(body, "nav", {"class": "pp-contents", "data-ppw": "contents"})
     th = etree.SubElement(toc, "h2", {"data-ppw": "contents-title"})
-    th.text = "Contents"
+    th.text = CONTENTS_LABEL.get(lang.lower().split("-")[0], "Contents")
     ol = etree.SubElement(toc, "ol")
     for cid, ch in zip(chapter_ids, book.chapters):
         li = etree.SubElement(ol, "li")
@@ -359,6 +367,9 @@ def build_print_html(book: Book, settings: PrintSettings) -> PrintDocument:
         sec.set("data-pp-slug", ch.slug or cid)
         if ch.lang and ch.lang != lang:
             sec.set("lang", ch.lang)
+            rtl = ch.lang.lower().split("-")[0] in RTL_LANGUAGES
+            if rtl != settings.rtl:
+                sec.set("dir", "rtl" if rtl else "ltr")
         _chapter_opening(sec, cbody, ch)
         _namespace_ids(cbody, cid, slugs)
         _footnotes(cbody)
@@ -390,6 +401,14 @@ def build_print_html(book: Book, settings: PrintSettings) -> PrintDocument:
     doc.html = "<!DOCTYPE html>\n" + lxml_html.tostring(root, encoding="unicode", method="html")
     return doc
 
+
+CONTENTS_LABEL = {
+    "en": "Contents", "de": "Inhalt", "fr": "Table des matières", "es": "Índice", "it": "Indice",
+    "pt": "Sumário", "nl": "Inhoud", "sv": "Innehåll", "da": "Indhold", "nb": "Innhold",
+    "no": "Innhold", "fi": "Sisällys", "pl": "Spis treści", "cs": "Obsah", "ru": "Содержание",
+    "uk": "Зміст", "el": "Περιεχόμενα", "tr": "İçindekiler", "ar": "المحتويات",
+    "he": "תוכן העניינים", "fa": "فهرست", "zh": "目录", "ja": "目次", "ko": "목차",
+}
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")
@@ -650,6 +669,9 @@ def geometry_css(s: PrintSettings) -> str:
                      f" margin-bottom: {bottom}pt;{extra} }}")
         lines.append(f"@page :right {{ margin-left: {inside}pt; margin-right: {outside}pt; }}")
         lines.append(f"@page :left {{ margin-left: {outside}pt; margin-right: {inside}pt; }}")
+    if s.rtl:  # versos are right-hand pages: the book title goes there, chapter titles left
+        lines.append("@page :left { @top-left { content: string(pp-chapter-title); } }")
+        lines.append("@page :right { @top-right { content: string(pp-book-title); } }")
     lines.append(f":root {{ font-size: {s.font_size}; }}")
     # an image never taller than the text block (room left for a caption); it keeps its shape
     lines.append(f"img {{ max-height: {round((h - top - bottom) * 0.82, 1)}pt; }}")
@@ -973,7 +995,7 @@ def page_boxes(s: PrintSettings, index: int) -> dict[str, tuple[float, float, fl
     """TrimBox/BleedBox/MediaBox of page index (0-based), in the coordinates WeasyPrint uses."""
     w, h, b = s.trim_w, s.trim_h, s.bleed
     if s.bleed_mode == "outside":
-        right = index % 2 == 0  # page 1 is a right-hand page
+        right = (index % 2 == 0) != s.rtl  # page 1 is a right-hand page (left in RTL books)
         x0 = 0.0 if right else b
         return {"MediaBox": (0.0, 0.0, w + b, h + 2 * b),
                 "TrimBox": (x0, b, x0 + w, b + h),
@@ -1169,14 +1191,15 @@ def postprocess(pdf: bytes, s: PrintSettings, labels: list[str]) -> bytes:
 
 def settings_for(book: Book) -> PrintSettings:
     cfg = book.config
-    return resolve_settings(getattr(cfg, "pdf", None), None)
+    return resolve_settings(getattr(cfg, "pdf", None), None, None, book.meta.language)
 
 
 def write_pdf(book: Book, store=None) -> bytes:
     """The book as a PDF (bytes); preflight findings go to book.diagnostics."""
     cfg = book.config
     where = getattr(cfg, "config_file", None)
-    settings = resolve_settings(getattr(cfg, "pdf", None), book.diagnostics, where)
+    settings = resolve_settings(getattr(cfg, "pdf", None), book.diagnostics, where,
+                                book.meta.language)
     result = render(book, settings)
     from . import preflight
 
