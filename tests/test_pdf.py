@@ -255,6 +255,16 @@ def test_kdp_and_lulu(tmp_path):
         assert (float(p.mediabox.width), float(p.mediabox.height)) == (450.0, 666.0)
         assert (float(p.trimbox.width), float(p.trimbox.height)) == (432.0, 648.0)
 
+    # screen: no bleed even when asked, links and bookmarks kept, no resolution warnings
+    src = _book(tmp_path / "screen", 'bleed = "0.125in"\npreset = "screen"\n', chapters=1,
+                extra="See [the site](https://example.com/).\n")
+    result, out = _build(src)
+    reader = PdfReader(out)
+    assert {(float(p.mediabox.width), float(p.mediabox.height)) for p in reader.pages} == {
+        (432.0, 648.0)}
+    assert reader.outline and any("/Annots" in p for p in reader.pages)
+    assert not [d for d in result.diagnostics.warnings if d.code == "pdf-image-resolution"]
+
 
 @pytest.mark.slow
 def test_every_script_drawn_and_missing_glyph_reported(tmp_path):
