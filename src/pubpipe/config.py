@@ -9,6 +9,7 @@ document it in the README.
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,8 @@ class EpubSection:
 @dataclass
 class AssetsSection:
     cache_dir: str = ""  # default: <book>/.pubpipe-cache
+    static_dir: str = ""  # folder in the book where site-relative paths ('/img/x.png') are found
+    site_url: str = ""  # the blog's address, to fetch site-relative paths from
     epub_max_size: int = 1600
     jpeg_quality: int = 85
     print_dpi: int = 300
@@ -195,6 +198,12 @@ def _validate(cfg: Config) -> None:
     for name in ("print_width", "retries"):
         if getattr(cfg.assets, name) < 0:
             raise ConfigError(f"{where}: [assets] {name.replace('_', '-')} must not be negative")
+    if cfg.assets.static_dir and not (cfg.root / cfg.assets.static_dir).resolve().is_relative_to(
+            cfg.root):
+        raise ConfigError(f"{where}: [assets] static-dir must be a folder inside the book")
+    if cfg.assets.site_url and not re.match(r"^https?://[^/\s]+", cfg.assets.site_url):
+        raise ConfigError(f"{where}: [assets] site-url must be an http(s) address,"
+                          f" not '{cfg.assets.site_url}'")
     for name in ("jpeg_quality", "print_jpeg_quality"):
         if not 1 <= getattr(cfg.assets, name) <= 100:
             raise ConfigError(f"{where}: [assets] {name.replace('_', '-')} must be between 1"

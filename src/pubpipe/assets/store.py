@@ -110,7 +110,22 @@ class AssetStore:
         if ref.startswith("//"):
             ref = "https:" + ref
             low = ref.lower()
-        if _WINDOWS_ABS.match(ref) or ref.startswith(("/", "\\")):
+        if ref.startswith("/") and not ref.startswith("//"):
+            # Site-relative ('/img/x.jpg', as static-site generators write): look in the book's
+            # static folder, else on the site, when the book says where those are.
+            static_dir, site_url = self.settings.static_dir, self.settings.site_url
+            if static_dir:
+                found = self._resolve(ref.lstrip("/"), self.root / static_dir)
+                if not site_url or (found[0] == "local" and Path(urllib.parse.unquote(
+                        urllib.parse.urlsplit(found[1]).path)).exists()):
+                    return found
+            if site_url:
+                return self._resolve(urllib.parse.urljoin(site_url.rstrip("/") + "/",
+                                                          ref.lstrip("/")), base)
+            return "none", "none:" + ref, ("absolute paths are not allowed; for a site-relative"
+                                           " path set [assets] static-dir (a folder in the book)"
+                                           " or site-url in book.toml")
+        if _WINDOWS_ABS.match(ref) or ref.startswith("\\"):
             return "none", "none:" + ref, ("absolute paths are not allowed: put the file in the"
                                            " book folder and refer to it relative to the post")
         m = _SCHEME.match(ref)
