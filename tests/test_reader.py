@@ -80,9 +80,10 @@ def test_sections_move_below_the_chapter_title(tmp_path):
 
 
 def test_line_numbers_follow_the_source(tmp_path):
-    ch, _ = _chapter(tmp_path, "# T\n\nfirst para\n\n\n![alt](pic.png)\n\nlast words here\n")
-    img = next(ch.body.iter("img"))
-    assert img.sourceline == 6
+    ch, _ = _chapter(tmp_path, "# T\n\nfirst para\n\n\n![alt](pic.png)\n\nlast words here\n\n"
+                     "![again](pic.png)\n")
+    first, second = ch.body.iter("img")
+    assert (first.sourceline, second.sourceline) == (6, 10)
     last = [p for p in ch.body.iter("p") if "last" in "".join(p.itertext())][0]
     assert last.sourceline == 8
 

@@ -83,6 +83,7 @@ def annotate_lines(root: etree._Element, source: str) -> None:
 
     cursor = 0
     last_line = 1
+    url_seen: dict[str, int] = {}
 
     def find_words(probe: list[str]) -> int | None:
         nonlocal cursor
@@ -104,8 +105,12 @@ def annotate_lines(root: etree._Element, source: str) -> None:
         for attr in _URL_ATTRS:
             value = el.get(attr)
             if value and len(value) > 3 and not value.startswith("#"):
-                pos = source.find(value)
+                # The same URL may stand twice: each use takes the next occurrence.
+                pos = source.find(value, url_seen.get(value, 0))
+                if pos < 0:
+                    pos = source.find(value)
                 if pos >= 0:
+                    url_seen[value] = pos + len(value)
                     line = source.count("\n", 0, pos) + 1
                     break
         if line is None and el.tag in _BLOCKS:  # inline elements stand where their block does
