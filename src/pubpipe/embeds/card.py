@@ -69,6 +69,8 @@ def build(e: Embed, *, inline: bool = False, in_figure: bool = False,
     root = etree.Element(root_tag)
     root.set("class", f"pp-embed pp-embed-{e.kind} pp-embed-{_token(e.provider)}")
     root.set("data-pp-provider", e.provider)
+    if not inline:  # names the card for screen readers (it has no caption of its own)
+        root.set("aria-label", f"{label(e)}: {e.title}" if e.title else label(e))
     url_ok = is_linkable(e.url)
     if e.kind in _MEDIA_KINDS or e.thumbnail:
         media = b.sub(root, "div", "pp-embed-media")
