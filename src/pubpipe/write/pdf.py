@@ -29,7 +29,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import hashlib
-import html as htmllib
 import io
 import logging
 import re
@@ -375,7 +374,8 @@ def build_print_html(book: Book, settings: PrintSettings) -> PrintDocument:
         _footnotes(cbody)
         _print_fixes(cbody)
         # block ids: one anchor per block so the layout tells where each page begins
-        sec.set("data-pp-block-ch", str(n))
+        doc.block_ids[cid] = (ch.slug or cid, ())
+        doc.block_seq[cid] = len(doc.block_seq)  # before its blocks: it wins ties on a page
         k = 0
         for el in cbody.iter():
             if not isinstance(el.tag, str):
@@ -389,8 +389,6 @@ def build_print_html(book: Book, settings: PrintSettings) -> PrintDocument:
                 k += 1
             doc.block_ids[el.get("id")] = (ch.slug or cid, path)
             doc.block_seq[el.get("id")] = len(doc.block_seq)
-        doc.block_ids[cid] = (ch.slug or cid, ())
-        doc.block_seq[cid] = len(doc.block_seq)
         for child in list(cbody):
             sec.append(child)
         if cbody.text and cbody.text.strip():
@@ -679,8 +677,6 @@ def geometry_css(s: PrintSettings) -> str:
         fams = ", ".join(f'"{f}"' for f in s.fonts)
         lines.append(f"html {{ font-family: {fams}, {FALLBACK_FONTS}, serif; }}")
         lines.append(f"@page {{ font-family: {fams}, {FALLBACK_FONTS}, serif; }}")
-    if not s.links:
-        lines.append("a[href] { -weasy-link: none; }")
     return "\n".join(lines)
 
 
@@ -915,7 +911,7 @@ def _read_layout(document, doc: PrintDocument, s: PrintSettings):
     for i, page in enumerate(document.pages):
         begins = [(a, pos) for a, pos in page.anchors.items() if a in doc.block_ids]
         # the topmost anchor that begins on this page is where the page begins
-        begins.sort(key=lambda item: (item[1][1], item[1][0]))
+        begins.sort(key=lambda item: (round(item[1][1], 2), doc.block_seq[item[0]]))
         for cid in doc.chapter_ids:
             if cid in page.anchors:
                 chapter_pages[cid] = i
