@@ -1196,6 +1196,10 @@ def write_pdf(book: Book, store=None) -> bytes:
     where = getattr(cfg, "config_file", None)
     settings = resolve_settings(getattr(cfg, "pdf", None), book.diagnostics, where,
                                 book.meta.language)
+    if settings.variant.startswith("pdf/x") and icc_profile(settings.color) is None:
+        book.diagnostics.warn("pdf-output-intent", f"{settings.variant} without an output"
+                              " intent: no CMYK ICC profile found (install libgs-common or put"
+                              " one in styles/icc/cmyk.icc)", where)
     result = render(book, settings)
     from . import preflight
 
