@@ -41,7 +41,7 @@ from .common import XHTML_NS, prepare_body, xhtml_document
 SVG_NS = "http://www.w3.org/2000/svg"
 MATHML_NS = "http://www.w3.org/1998/Math/MathML"
 CONFORMS_TO = "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"
-PAGE_CACHE_VERSION = 1
+PAGE_CACHE_VERSION = 4
 
 # Elements that never reach an EPUB (the sanitizer removes them already; this is a safety net).
 _FORBIDDEN = {"script", "noscript", "style", "iframe", "object", "embed", "applet", "frame",
@@ -215,6 +215,7 @@ class _PageStart:
     path: tuple[int, ...]
     label: str  # the folio printed on the page
     words: list[str] = field(default_factory=list)  # first words on the page, normalized
+    loose: list[str] = field(default_factory=list)  # the same without print-only link URLs
 
 
 @dataclass
@@ -664,7 +665,8 @@ class EpubBuilder:
         layout = None
         if cached is not None and cached.is_file():
             try:
-                layout = {k: [_PageStart(tuple(p), str(lab), list(w)) for p, lab, w in v]
+                layout = {k: [_PageStart(tuple(p), str(lab), list(w), list(lw))
+                              for p, lab, w, lw in v]
                           for k, v in json.loads(cached.read_text("utf-8")).items()}
             except (OSError, ValueError, TypeError):
                 layout = None
@@ -676,11 +678,11 @@ class EpubBuilder:
                                            f" laying out the print edition failed ({e})")
                 return {}
             words = _printed_words(pdf, book)
-            layout = {slug: [_PageStart(tuple(p), str(lab), words.get(str(lab), []))
+            layout = {slug: [_PageStart(tuple(p), str(lab), *words.get(str(lab), ([], [])))
                              for p, lab in entries] for slug, entries in raw.items()}
             if cached is not None:
                 _write_atomic(cached, json.dumps(
-                    {k: [[list(ps.path), ps.label, ps.words] for ps in v]
+                    {k: [[list(ps.path), ps.label, ps.words, ps.loose] for ps in v]
                      for k, v in layout.items()}).encode())
         return {i: layout[ch.slug] for i, ch in enumerate(self.book.chapters)
                 if ch.slug in layout}
@@ -724,12 +726,17 @@ class EpubBuilder:
                     h.update(p.name.encode() + p.read_bytes())
         except (OSError, FileNotFoundError):
             pass
-        try:  # the print writer's own code shapes the layout too
-            from . import pdf
+        try:  # the print writer's own code (and WeasyPrint's) shapes the layout too
+            import weasyprint
 
-            h.update(Path(pdf.__file__).read_bytes())
-        except (ImportError, OSError):
+            from . import common, pdf
+
+            h.update(weasyprint.__version__.encode())
+            for module in (pdf, common):
+                h.update(Path(module.__file__).read_bytes())
+        except (ImportError, OSError, AttributeError):
             pass
+        h.update(str(PAGE_CACHE_VERSION).encode())
         return h.hexdigest()[:32]
 
     def _insert_markers(self, body: etree._Element, starts: list[_PageStart],
@@ -752,7 +759,7 @@ class EpubBuilder:
             if block is None:  # the block is not in the EPUB (print-only): the next one
                 block = _next_block(by_path, ps.path)
             hint = stream.first_token(block) if block is not None else None
-            at = stream.find(ps.words, lo) if ps.words else None
+            at = stream.find(ps.words, ps.loose, lo) if ps.words else None
             if at is None:
                 at = hint if hint is not None and hint >= lo else lo
             if not ps.path and k == 0 and at == stream.first_token(body):
@@ -1007,7 +1014,7 @@ class EpubBuilder:
         if f.images and all_described:
             features.append("alternativeText")
         if self.pages:
-            features += ["printPageNumbers", "pageNavigation"]
+            features += ["printPageNumbers", "pageBreakMarkers", "pageNavigation"]
         if f.mathml:
             features.append("MathML")
         out += [("schema:accessibilityFeature", x) for x in features]
@@ -1016,6 +1023,10 @@ class EpubBuilder:
         else:
             out.append(("schema:accessibilityHazard", "none"))
         out.append(("schema:accessibilitySummary", self._summary(described, all_described)))
+        if self.pages:  # EPUB Accessibility 1.1: name the source of the page breaks
+            size = getattr(getattr(self.book.config, "pdf", None), "page_size", "") or ""
+            out.append(("a11y:pageBreakSource",
+                        f"{self.title}, print edition (PDF{', ' + size if size else ''})"))
         if self._conforms():
             out.append(("dcterms:conformsTo", CONFORMS_TO))
         return out
@@ -1294,8 +1305,10 @@ def _drawn_before(el: etree._Element, node: etree._Element, which: str) -> bool:
     return False
 
 
-def _printed_words(pdf_mod, book: Book, limit: int = 40) -> dict[str, list[str]]:
-    """The first words printed on each page of the PDF edition, by folio ({} if unavailable)."""
+def _printed_words(pdf_mod, book: Book, limit: int = 40
+                   ) -> dict[str, tuple[list[str], list[str]]]:
+    """The first words printed on each page of the PDF edition, by folio ({} if unavailable):
+    as printed, and without the URLs print shows after link texts."""
     try:
         from pypdf import PdfReader
 
@@ -1308,7 +1321,9 @@ def _printed_words(pdf_mod, book: Book, limit: int = 40) -> dict[str, list[str]]
                 text = page.extract_text() or ""
                 # words broken at the line end by hyphenation are one word again
                 text = re.sub(r"[\u2010\u00ad-]\s*\n\s*(?=\w)", "", text)
-                out[labels[i]] = _words(text)[:limit]
+                # "<https://…>" after a link's text is print-only (the EPUB keeps it in href)
+                loose = re.sub(r"<[a-z][a-z0-9+.-]*:[^<>]*>", " ", text, flags=re.I)
+                out[labels[i]] = (_words(text)[:limit], _words(loose)[:limit])
         return out
     except Exception:  # block-level positions are still right at most pages
         return {}
@@ -1363,16 +1378,39 @@ class _TextStream:
             el = el.getparent()
         return best
 
-    def find(self, words: list[str], lo: int) -> int | None:
-        """Index of the first token at or after lo where a run of the page's words begins."""
+    def find(self, words: list[str], loose: list[str], lo: int) -> int | None:
+        """Index of the first token at or after lo where a run of the page's words begins.
+
+        First five words printed together (as printed, then without print-only URLs), a few
+        words into the page at most; else the best in-order match of the page's words.
+        """
         toks = [t[0] for t in self.tokens]
-        for j in range(min(15, len(words))):
-            run = words[j:j + 5]
-            if len(run) < 3:
+        for seq in (words, loose):
+            for j in range(min(15, len(seq))):
+                run = seq[j:j + 5]
+                if len(run) < 3:
+                    break
+                n = len(run)
+                for i in range(lo, len(toks) - n + 1):
+                    if toks[i] == run[0] and toks[i:i + n] == run:
+                        return i
+        words = loose or words
+        # Print may show words the EPUB has not (link URLs after link text, QR captions):
+        # accept a start where most of the following page words come in order.
+        for j in range(min(20, len(words))):
+            ahead = words[j:j + 10]
+            if len(ahead) < 4:
                 break
-            n = len(run)
-            for i in range(lo, len(toks) - n + 1):
-                if toks[i] == run[0] and toks[i:i + n] == run:
+            for i in range(lo, len(toks)):
+                if toks[i] != ahead[0]:
+                    continue
+                k, hits = i + 1, 1
+                for w in ahead[1:]:
+                    for m in range(k, min(k + 4, len(toks))):
+                        if toks[m] == w:
+                            k, hits = m + 1, hits + 1
+                            break
+                if hits >= max(4, int(0.6 * len(ahead))):
                     return i
         return None
 
