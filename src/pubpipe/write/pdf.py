@@ -320,6 +320,9 @@ def build_print_html(book: Book, settings: PrintSettings) -> PrintDocument:
     tp = etree.SubElement(body, "section", {"class": "pp-titlepage", "data-ppw": "titlepage"})
     h = etree.SubElement(tp, "h1", {"class": "pp-book-title", "data-ppw": "book-title"})
     h.text = meta.title or "Untitled"
+    # running heads are one line of 8.5pt italic across the text block (3/4 of the trim width)
+    head_chars = max(24, int(settings.trim_w * 0.75 / 4.6))
+    h.set("data-pp-running", _shorten(h.text, head_chars))
     if meta.subtitle:
         etree.SubElement(tp, "p", {"data-ppw": "book-subtitle"}).text = meta.subtitle
     if meta.authors:
@@ -369,7 +372,7 @@ def build_print_html(book: Book, settings: PrintSettings) -> PrintDocument:
             rtl = ch.lang.lower().split("-")[0] in RTL_LANGUAGES
             if rtl != settings.rtl:
                 sec.set("dir", "rtl" if rtl else "ltr")
-        _chapter_opening(sec, cbody, ch)
+        _chapter_opening(sec, cbody, ch, head_chars)
         _namespace_ids(cbody, cid, slugs)
         _footnotes(cbody)
         _print_fixes(cbody)
@@ -428,7 +431,16 @@ def _chapter_title(ch: Chapter) -> str:
     return text_of(h) if h is not None else (ch.slug or "Untitled")
 
 
-def _chapter_opening(sec, cbody, ch: Chapter) -> None:
+def _shorten(text: str, limit: int) -> str:
+    """text cut at a word to at most limit characters (with an ellipsis) for a running head."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:.-\u2013\u2014")
+    return cut + "\u2026"
+
+
+def _chapter_opening(sec, cbody, ch: Chapter, limit: int = 60) -> None:
     """The chapter's opening header: the reader's one if there, else made from the metadata."""
     title = _chapter_title(ch)
     header = None
@@ -449,8 +461,7 @@ def _chapter_opening(sec, cbody, ch: Chapter) -> None:
     h1 = header.find("h1")
     if h1 is not None:
         h1.set("data-ppw", "chapter-title")
-        running = title if len(title) <= 60 else title[:57].rsplit(" ", 1)[0] + "\u2026"
-        h1.set("data-pp-running", running)
+        h1.set("data-pp-running", _shorten(title, limit))
         h1.set("data-pp-title", title)  # string-set reads the plain title (no markup, no notes)
 
 
@@ -649,9 +660,10 @@ def _wrap_bare_urls(root) -> None:
 def geometry_css(s: PrintSettings) -> str:
     """The @page rules that follow from [pdf]: size, margins, bleed and marks."""
     w, h = s.trim_w, s.trim_h
-    # margins scale with the trim: 6x9 gets 0.75in top, 0.875in inside, 0.625in outside
-    top, bottom = round(h * 0.0833, 2), round(h * 0.0972, 2)
-    inside, outside = round(w * 0.1458, 2), round(w * 0.1042, 2)
+    # margins scale with the trim (6x9: 0.75in top, 0.875in inside, 0.625in outside), with floors
+    # that keep running heads and folios inside the live area (0.25in) on small trims
+    top, bottom = round(max(h * 0.0833, 50.0), 2), round(max(h * 0.0972, 54.0), 2)
+    inside, outside = round(max(w * 0.1458, 45.0), 2), round(max(w * 0.1042, 32.0), 2)
     lines = []
     if s.bleed_mode == "outside":  # KDP: page = trim + bleed on the outside edge, top, bottom
         b = s.bleed
