@@ -355,6 +355,8 @@ def build_print_html(book: Book, settings: PrintSettings) -> PrintDocument:
         li = etree.SubElement(ol, "li")
         a = etree.SubElement(li, "a", href=f"#{cid}")
         etree.SubElement(a, "span", {"class": "pp-toc-text"}).text = _chapter_title(ch)
+        if ch.authors and list(ch.authors) != list(meta.authors):  # an anthology: who wrote it
+            etree.SubElement(li, "span", {"data-ppw": "toc-author"}).text = ", ".join(ch.authors)
 
     matter = etree.SubElement(body, "div", {"class": "pp-bodymatter", "data-ppw": "bodymatter"})
     doc = PrintDocument(html="", resources=res, chapter_ids=chapter_ids, images=images)
