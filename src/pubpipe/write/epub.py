@@ -943,6 +943,10 @@ class EpubBuilder:
                                ("description", meta.description)):
             if value:
                 eb.add_metadata("DC", dc_name, value)
+        if self.pages:  # EPUB 3.3 / Accessibility 1.1: the source of the page breaks
+            size = getattr(getattr(self.book.config, "pdf", None), "page_size", "") or ""
+            eb.add_metadata("DC", "source",
+                            f"{self.title}, print edition (PDF{', ' + size if size else ''})")
         for kw in meta.keywords:
             if kw.strip():
                 eb.add_metadata("DC", "subject", kw.strip())
@@ -1023,10 +1027,6 @@ class EpubBuilder:
         else:
             out.append(("schema:accessibilityHazard", "none"))
         out.append(("schema:accessibilitySummary", self._summary(described, all_described)))
-        if self.pages:  # EPUB Accessibility 1.1: name the source of the page breaks
-            size = getattr(getattr(self.book.config, "pdf", None), "page_size", "") or ""
-            out.append(("a11y:pageBreakSource",
-                        f"{self.title}, print edition (PDF{', ' + size if size else ''})"))
         if self._conforms():
             out.append(("dcterms:conformsTo", CONFORMS_TO))
         return out
