@@ -33,10 +33,10 @@ from ebooklib import epub
 from lxml import etree
 
 from .. import resources
-from ..document import EPUB_NS, EPUB_TYPE, Asset, Book, Chapter, Variant
+from ..document import EPUB_TYPE, Asset, Book, Chapter, Variant
 from ..util import slugify, text_of
 from . import cover as cover_mod
-from .common import XHTML_NS, prepare_body, xhtml_document
+from .common import prepare_body, xhtml_document
 
 SVG_NS = "http://www.w3.org/2000/svg"
 MATHML_NS = "http://www.w3.org/1998/Math/MathML"
@@ -50,7 +50,6 @@ _MEDIA = {"video", "audio", "source", "track", "picture"}
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 # Containers whose headings are not part of the contents (notes, quotations, cards, figures).
 _NOT_IN_TOC = {"aside", "blockquote", "figure", "table", "nav", "details", "header"}
-_URL_ATTRS = ("src", "href", "poster", "data", "cite", "action", "formaction", "background")
 
 
 # --------------------------------------------------------------------------------------------
@@ -61,20 +60,12 @@ def _etype(el: etree._Element) -> set[str]:
     return set((el.get(EPUB_TYPE) or "").split())
 
 
-def _add_class(el: etree._Element, cls: str) -> None:
-    classes = (el.get("class") or "").split()
-    if cls not in classes:
-        el.set("class", " ".join([*classes, cls]))
-
-
 def _visible_text(el: etree._Element) -> str:
     """Text a reader sees as a heading/caption, without note reference numbers or backlinks."""
     parts: list[str] = []
 
     def walk(node, skip: bool):
         if not isinstance(node.tag, str):
-            if node.tail and not skip:
-                pass
             return
         hide = skip or "noteref" in _etype(node) or node.get("role") in (
             "doc-noteref", "doc-backlink") or node.tag in ("sup",) and any(
@@ -231,7 +222,6 @@ class _Facts:
     mathml: bool = False
     svg: bool = False
     empty_links: int = 0
-    chapters_without_h1: int = 0
     landmarks: dict[str, str] = field(default_factory=dict)  # epub:type -> href (first one)
 
 
@@ -245,7 +235,6 @@ class EpubBuilder:
         self.files: dict[str, tuple[bytes, str]] = {}  # EPUB/ path -> (bytes, media type)
         self.images: dict[str, str] = {}  # variant sha/path -> EPUB/ path
         self.facts = _Facts()
-        self.docs: list[_Doc] = []
         self.chapter_docs: list[_Doc] = []
         self.toc: list[_TocEntry] = []
         self.pages: list[tuple[str, str]] = []  # (href, label) in reading order
