@@ -890,8 +890,9 @@ def _render_doc(doc: PrintDocument, css: list[str], s: PrintSettings) -> RenderR
         html = weasyprint.HTML(string=doc.html, base_url=ASSET_URL, url_fetcher=fetcher)
         document = html.render(font_config=fonts, stylesheets=sheets, color_profiles=profiles)
         layout, labels, chapter_pages, measures = _read_layout(document, doc, s)
+        # images denser than needed are scaled down (never up): 600 ppi keeps print sharp
         options = dict(full_fonts=s.full_fonts, pdf_variant=s.variant or None,
-                       optimize_images=False)
+                       optimize_images=False, dpi=600 if s.for_print else 200)
         if not s.bookmarks:
             for page in document.pages:
                 page.bookmarks = []
