@@ -518,9 +518,10 @@ class EpubBuilder:
             asset = self._asset_for(src)
             url = (asset.final_url or asset.url) if asset else ""
             host = _host(url) if _is_remote(url) else ""
-            img.set("alt", f"Image from {host}" if host else "Image")
-            self.facts.images_generic_alt += 1
             shown = asset.ref if asset else src
+            name = "" if shown.startswith("data:") else Path(urllib.parse.urlsplit(shown).path).name
+            img.set("alt", f"Image from {host}" if host else f"Image: {name}" if name else "Image")
+            self.facts.images_generic_alt += 1
             self.book.diagnostics.warn(
                 "epub-alt-missing", f"image {shown[:100]} has no alt text and no caption; described"
                 f" as '{img.get('alt')}': add a description", ch.source,
@@ -1036,18 +1037,24 @@ class EpubBuilder:
                  " reading order follows the text."]
         if f.images:
             if all_described:
-                parts.append(f"Each of its {f.images} image{'s' if f.images != 1 else ''} has a"
-                             " text description." if f.images != 1 else
-                             "Its one image has a text description.")
+                parts.append("Its one image has a text description." if f.images == 1 else
+                             f"Each of its {f.images} images has a text description.")
             else:
-                parts.append(f"Of its {f.images} images, {described} have a text description;"
-                             f" {f.images_generic_alt} only say where they come from.")
+                bare = f.images_generic_alt
+                parts.append(f"Of its {_n(f.images, 'image')}, {described} "
+                             f"{'has' if described == 1 else 'have'} a text description;"
+                             f" {bare} only {'says' if bare == 1 else 'say'} where"
+                             f" {'it comes' if bare == 1 else 'they come'} from.")
         else:
             parts.append("It has no images: all content is text.")
         if f.tables:
-            parts.append(f"Its {f.tables} table{'s' if f.tables != 1 else ''} "
-                         + ("have header cells." if not f.tables_without_headers
-                            else "include some without header cells."))
+            if f.tables == 1:
+                parts.append("Its table " + ("has header cells." if not f.tables_without_headers
+                                             else "has no header cells."))
+            else:
+                parts.append(f"Its {f.tables} tables " + (
+                    "have header cells." if not f.tables_without_headers
+                    else f"include {_n(f.tables_without_headers, 'table')} without header cells."))
         if f.footnotes:
             parts.append("Notes are linked from where they are referenced and back.")
         if self.pages:
@@ -1186,6 +1193,10 @@ def _display_date(iso: str) -> str:
     if re.fullmatch(r"\d{4}-\d{2}", iso):
         return d.strftime("%B %Y")
     return f"{d.strftime('%B')} {d.day}, {d.year}"
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _count(entries: list[_TocEntry]) -> int:
