@@ -401,6 +401,12 @@ def build_print_html(book: Book, settings: PrintSettings) -> PrintDocument:
             span = etree.Element("p")
             span.text = cbody.text
             sec.insert(1, span)
+    for el in root.iter():
+        # namespaced attributes (epub:type) mean nothing to the HTML parser: leave them out
+        if isinstance(el.tag, str):
+            for name in [n for n in el.attrib if n.startswith("{") or ":" in n]:
+                del el.attrib[name]
+    etree.cleanup_namespaces(root)
     doc.html = "<!DOCTYPE html>\n" + lxml_html.tostring(root, encoding="unicode", method="html")
     return doc
 
