@@ -106,3 +106,12 @@ def test_ids_unique_across_book_and_links_follow(tmp_path):
     assert second.xpath("//a[text()='to x']")[0].get("href") == f"#{target}"
     assert second.xpath("//a[text()='gone']")[0].get("href") is None
     assert any(d.code == "broken-anchor" and d.line for d in book.diagnostics)
+
+
+def test_posts_cannot_borrow_pubpipe_classes(tmp_path):
+    book = _book(tmp_path, '# T\n\n<p class="pp-embed chapter-opening byline">x</p>\n')
+    _run(book)
+    body = book.chapters[0].body
+    assert body[0].get("class") == "chapter-opening"  # the reader's own opening keeps its class
+    p = [e for e in body.iter("p") if "".join(e.itertext()) == "x"][0]
+    assert p.get("class") is None

@@ -85,10 +85,14 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
+# Notes worth a line on the terminal: the PDF preflight summary (pages, fonts, colour, spine).
+_SHOWN_NOTES = ("pdf-pages", "pdf-spine", "pdf-fonts", "pdf-color")
+
+
 def _print_diagnostics(diags) -> None:
-    """Warnings and errors; notes (INFO) go only to the --report file."""
+    """Warnings, errors and the preflight summary; other notes go only to the --report file."""
     for d in diags or []:
-        if d.severity >= Severity.WARNING:
+        if d.severity >= Severity.WARNING or d.code in _SHOWN_NOTES:
             print(d.format(), file=sys.stderr)
 
 

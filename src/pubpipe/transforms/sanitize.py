@@ -45,9 +45,10 @@ ATTRIBUTES = {
     "ins": {"cite", "datetime"},
     "details": {"open"},
 }
-# Classes that carry meaning for later stages; every other author class is dropped.
+# Classes that carry meaning for later stages; every other author class is dropped, pubpipe's own
+# (pp-*, chapter-opening...) included, so that a post cannot borrow the book's styles.
 _KEEP_CLASS = re.compile(r"^(language-[\w+#.-]+|footnote|footnote-ref|footnote-backref|"
-                         r"task-list(-item)?|chapter-opening|subtitle|byline|date|pp-[\w-]+)$")
+                         r"task-list(-item)?|pp-align-(left|center|right))$")
 _NUMERIC = {"colspan", "rowspan", "span", "start", "value"}
 _URL_ATTRS = {"href", "src", "cite"}
 
@@ -94,6 +95,14 @@ def run(book: Book) -> None:
 
 def sanitize_chapter(chapter: Chapter) -> None:
     body = chapter.body
+    # The reader's chapter opening is built from plain text and keeps its classes; it is set
+    # aside so that the allowlist (which drops pubpipe's class names from posts) leaves it alone.
+    opening = body[0] if len(body) and body[0].tag == "header" and \
+        body[0].get("class") == "chapter-opening" else None
+    if opening is not None:
+        body.text = (body.text or "") + (opening.tail or "")
+        opening.tail = None
+        body.remove(opening)
     _before(body)
     for el in body.iter():
         if isinstance(el.tag, str) and el.sourceline:
@@ -114,6 +123,9 @@ def sanitize_chapter(chapter: Chapter) -> None:
         if line and line.isdigit():
             el.sourceline = int(line)
     new.tag = "div"
+    if opening is not None:
+        new.insert(0, opening)
+        opening.tail, new.text = new.text, None
     _after(new)
     chapter.body = new
 
