@@ -717,11 +717,11 @@ class EpubBuilder:
         except (OSError, FileNotFoundError):
             pass
         try:  # the print writer's own code (and WeasyPrint's) shapes the layout too
-            import weasyprint
+            from importlib.metadata import version  # not `import weasyprint`: that costs 1 s
 
             from . import common, pdf
 
-            h.update(weasyprint.__version__.encode())
+            h.update(version("weasyprint").encode())
             for module in (pdf, common):
                 h.update(Path(module.__file__).read_bytes())
         except (ImportError, OSError, AttributeError):
