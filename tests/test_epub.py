@@ -290,3 +290,23 @@ def test_right_to_left_book_and_odd_urls():
     assert doc.xpath("//x:a/@href", namespaces=NS) == ["https://example.org/a%20b"]
     opf = _xml(z, "EPUB/content.opf")
     assert opf.find("{%s}spine" % NS["opf"]).get("page-progression-direction") == "rtl"
+
+
+def test_cover_from_url_through_the_asset_store(tmp_path, httpserver):
+    from pubpipe.assets.store import AssetStore
+    from pubpipe.config import AssetsSection, BookSection, Config
+
+    buf = io.BytesIO()
+    Image.new("RGB", (1600, 2560), (0, 0, 200)).save(buf, "JPEG")
+    httpserver.expect_request("/cover.jpg").respond_with_data(buf.getvalue(),
+                                                              content_type="image/jpeg")
+    url = httpserver.url_for("/cover.jpg")
+    book = _simple_book()
+    book.root = tmp_path
+    book.meta.cover = tmp_path / url  # what the reader makes of a URL; the writer uses the raw one
+    book.config = Config(root=tmp_path, book=BookSection(cover=url))
+    store = AssetStore(tmp_path, tmp_path / "cache", AssetsSection(), diagnostics=book.diagnostics)
+    z = _zip(write_epub(book, store))
+    im = Image.open(io.BytesIO(z.read("EPUB/images/cover.jpg")))
+    assert im.size == (1600, 2560) and im.getpixel((800, 1280))[2] > 150  # the blue original
+    assert not book.diagnostics

@@ -302,11 +302,17 @@ class EpubBuilder:
         where = getattr(self.book.config, "config_file", None)
         data = None
         src = path if path.is_absolute() else self.book.root / path
+        raw = getattr(getattr(self.book.config, "book", None), "cover", "") or ""
+        path = Path(raw) if raw and not re.match(r"^\s*[a-z][a-z0-9+.-]*:", raw, re.I) else path
+        shown = raw or str(path)
         if self.store is not None:
-            try:
-                rel = os.path.relpath(src, self.book.root)
-            except ValueError:
-                rel = str(src)
+            if re.match(r"^\s*((https?:)?//|data:)", raw, re.I):
+                rel = raw.strip()  # a URL in book.toml: the store fetches it like any image
+            else:
+                try:
+                    rel = os.path.relpath(src, self.book.root)
+                except ValueError:
+                    rel = str(src)
             asset = self.store.register(rel, base=self.book.root, file=where)
             self.store.fetch_all()
             asset = self.store.canonical(asset)
@@ -314,14 +320,14 @@ class EpubBuilder:
                 data = asset.source_path.read_bytes()
             else:
                 reason = asset.reason or "not available"
-                self.book.diagnostics.warn("epub-cover", f"cover image {path}: {reason};"
+                self.book.diagnostics.warn("epub-cover", f"cover image {shown}: {reason};"
                                            " a generated cover is used", where)
                 return None
         else:
             try:
                 data = src.read_bytes()
             except OSError as e:
-                self.book.diagnostics.warn("epub-cover", f"cover image {path}: {e.strerror or e};"
+                self.book.diagnostics.warn("epub-cover", f"cover image {shown}: {e.strerror or e};"
                                            " a generated cover is used", where)
                 return None
         key = hashlib.sha256(data + json.dumps(
@@ -341,7 +347,7 @@ class EpubBuilder:
                 made = cover_mod.process_cover(io.BytesIO(data), self.title, meta.subtitle,
                                                meta.authors, name=path.name)
             except Exception as e:  # a damaged or hostile image: report it, draw a cover instead
-                self.book.diagnostics.warn("epub-cover", f"cover image {path} cannot be used"
+                self.book.diagnostics.warn("epub-cover", f"cover image {shown} cannot be used"
                                            f" ({e}); a generated cover is used", where)
                 return None
             if cached is not None:
