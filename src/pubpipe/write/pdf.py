@@ -849,6 +849,7 @@ def _render_isolated(doc: PrintDocument, css: list[str], s: PrintSettings) -> Re
 
     if os.environ.get("PUBPIPE_PDF_INPROCESS") or os.name != "posix":
         return _render_doc(doc, css, s)
+    import atexit
     import concurrent.futures
     import multiprocessing
 
@@ -860,6 +861,8 @@ def _render_isolated(doc: PrintDocument, css: list[str], s: PrintSettings) -> Re
             # one task per worker: each render gets a fresh process, freed when it ends
             _POOL = concurrent.futures.ProcessPoolExecutor(
                 max_workers=1, mp_context=ctx, max_tasks_per_child=1)
+            # shut down before interpreter teardown, or the executor's callbacks fail noisily
+            atexit.register(_POOL.shutdown, wait=True)
         future = _POOL.submit(_render_doc, doc, css, s)
     except (OSError, RuntimeError, ValueError):
         _POOL = None
