@@ -76,7 +76,8 @@ def test_nav_is_nested_with_landmarks_and_ncx_matches():
     nav = _xml(z, "EPUB/nav.xhtml")
     toc = nav.xpath("//x:nav[@epub:type='toc']", namespaces=NS)[0]
     labels = [a.text for a in toc.iter("{%s}a" % NS["x"])]
-    assert labels == ["A Book", "One", "First part", "A detail", "Two", "Later"]
+    assert labels == ["Cover", "A Book", "Contents", "One", "First part", "A detail", "Two",
+                      "Later"]
     nested = toc.xpath(".//x:li[x:a='First part']/x:ol/x:li/x:a/text()", namespaces=NS)
     assert nested == ["A detail"]
     kinds = nav.xpath("//x:nav[@epub:type='landmarks']//x:a/@epub:type", namespaces=NS)
@@ -221,6 +222,9 @@ def test_footnotes_and_bibliography_get_landmarks():
     nav = _xml(z, "EPUB/nav.xhtml")
     kinds = nav.xpath("//x:nav[@epub:type='landmarks']//x:a/@epub:type", namespaces=NS)
     assert "bibliography" in kinds and "endnotes" in kinds
+    toc = nav.xpath("//x:nav[@epub:type='toc']//x:a", namespaces=NS)
+    notes = [a.get("href") for a in toc if a.text == "Notes"]
+    assert len(notes) == 1 and notes[0].startswith("text/n.xhtml#")
     doc = _xml(z, "EPUB/text/n.xhtml")
     assert doc.xpath("//x:a[@epub:type='noteref']/@href", namespaces=NS) == ["#fn1"]
     assert doc.xpath("//x:aside[@epub:type='footnote']/@id", namespaces=NS) == ["fn1"]
@@ -277,7 +281,7 @@ def test_toc_depth_setting():
     book.config = Config(root=Path("/book"), epub=EpubSection(toc_depth=1))
     nav = _xml(_zip(write_epub(book, None)), "EPUB/nav.xhtml")
     labels = nav.xpath("//x:nav[@epub:type='toc']//x:a/text()", namespaces=NS)
-    assert labels == ["A Book", "One", "Two"]
+    assert labels == ["Cover", "A Book", "Contents", "One", "Two"]
 
 
 def test_right_to_left_book_and_odd_urls():

@@ -798,13 +798,14 @@ class EpubBuilder:
         h = etree.SubElement(toc, "h1")
         h.text = "Contents"
         ol = etree.SubElement(toc, "ol")
-        front = [("titlepage", "Title page")]
-        for kind, label in front:
+        self.facts.landmarks.setdefault("toc", "nav.xhtml#toc")
+        # the front matter is listed too, as in a printed book's contents
+        for kind, label in (("cover", "Cover"), ("titlepage", self.title), ("toc", "Contents")):
             href = self.facts.landmarks.get(kind)
             if href:
                 li = etree.SubElement(ol, "li")
                 a = etree.SubElement(li, "a", href=href)
-                a.text = self.title if kind == "titlepage" else label
+                a.text = label
         _toc_list(ol, self.toc)
         children.append(toc)
 
@@ -1236,6 +1237,12 @@ def _sections(body: etree._Element, file: str, title_h1, depth: int = 3) -> list
             stack.pop()
         (stack[-1][1].children if stack else root).append(entry)
         stack.append((level, entry))
+    # a chapter's notes (no heading of their own) are a place to go to as well
+    for el in body.iter("section", "aside", "div", "ol"):
+        if _etype(el) & {"footnotes", "endnotes", "rearnotes"} and el.get("id") \
+                and not any(True for _ in el.iter(*_HEADINGS)):
+            root.append(_TocEntry("Notes", f"{file}#{el.get('id')}"))
+            break
     return root
 
 
@@ -1397,9 +1404,17 @@ class _TextStream:
                 if len(run) < 3:
                     break
                 n = len(run)
-                for i in range(lo, len(toks) - n + 1):
-                    if toks[i] == run[0] and toks[i:i + n] == run:
-                        return i
+                hits = [i for i in range(lo, len(toks) - n + 1)
+                        if toks[i] == run[0] and toks[i:i + n] == run]
+                # repeated text (boilerplate, refrains): read on until one place is left
+                while len(hits) > 1 and j + n < len(seq):
+                    n += 1
+                    longer = [i for i in hits if toks[i:i + n] == seq[j:j + n]]
+                    if not longer:
+                        break
+                    hits = longer
+                if hits:
+                    return hits[0]
         words = loose or words
         # Print may show words the EPUB has not (link URLs after link text, QR captions):
         # accept a start where most of the following page words come in order.
