@@ -190,7 +190,8 @@ def test_accessibility_metadata_for_text_only_book():
 
 def test_safety_net_and_content_model_repairs():
     ch = _chapter("h", "H", "<h1>H</h1><ul><li>a</li><br/><li>b</li>text<br/></ul>"
-                  "<p>x<img src='https://evil.example/t.gif' alt='tracker'/>"
+                  "<p>x<img src='https://evil.example/t.gif' alt='tracker'/><img src='gone.png'"
+                  " alt='local'/>"
                   "<a href='javascript:alert(1)'>js</a></p><script>bad()</script>"
                   "<svg viewBox='0 0 1 1'><circle r='1'/></svg>")
     book = _book(ch)
@@ -200,6 +201,7 @@ def test_safety_net_and_content_model_repairs():
     assert {etree.QName(c).localname for c in ul} == {"li"}
     assert "text" in "".join(ul.itertext())
     assert not doc.xpath("//x:script|//x:img", namespaces=NS)
+    assert "local" in "".join(doc.itertext())
     assert doc.xpath("//x:a[contains(., 'tracker')]/@href", namespaces=NS) == [
         "https://evil.example/t.gif"]
     assert doc.xpath("//x:a[.='js']/@href", namespaces=NS) == []
@@ -314,3 +316,46 @@ def test_cover_from_url_through_the_asset_store(tmp_path, httpserver):
     im = Image.open(io.BytesIO(z.read("EPUB/images/cover.jpg")))
     assert im.size == (1600, 2560) and im.getpixel((800, 1280))[2] > 150  # the blue original
     assert not book.diagnostics
+
+
+def test_page_markers_from_a_layout(monkeypatch, tmp_path):
+    """Markers go where each page's first printed words are: mid-paragraph, before a figure
+    whose image opens the page, at the chapter start; a blank last page gets none."""
+    from pubpipe.config import Config
+    from pubpipe.write import epub as epub_mod
+    from pubpipe.write import pdf as pdf_mod
+
+    book = _image_book(tmp_path, "pic", "nu xi omicron pi rho")
+    ch = book.chapters[0]
+    ch.slug = "c"
+    figure = ch.body.find("figure")
+    p = etree.fromstring("<p>alpha beta gamma delta epsilon zeta eta theta iota kappa lambda"
+                         " mu</p>")
+    figure.addprevious(p)
+    figure.addnext(etree.fromstring("<p>sigma tau upsilon phi chi psi</p>"))
+    book.config = Config(root=Path("/book"), has_pdf_section=True)
+    monkeypatch.setattr(pdf_mod, "print_layout",
+                        lambda b, s=None: {"c": [((), "1"), ((), "2"), ((), "3"), ((), "4")]})
+    words = {"1": ["pics", "alpha", "beta", "gamma", "delta"],
+             "2": ["running", "head", "theta", "iota", "kappa", "lambda", "mu"],
+             "3": ["nu", "xi", "omicron", "pi", "rho", "sigma"], "4": []}
+    monkeypatch.setattr(epub_mod, "_printed_words",
+                        lambda m, b: {k: (v, v) for k, v in words.items()})
+    z = _zip(write_epub(book, None))
+    doc = _xml(z, "EPUB/text/c.xhtml")
+    section = doc.xpath("//x:section[@epub:type='chapter']", namespaces=NS)[0]
+    first = section[0]
+    assert first.get("role") == "doc-pagebreak" and first.get("aria-label") == "1"
+    p1 = doc.xpath("//x:p", namespaces=NS)[0]
+    marker2 = p1.find("{%s}span" % NS["x"])
+    assert marker2.get("aria-label") == "2" and marker2.tail.startswith("theta")
+    figure = doc.xpath("//x:figure", namespaces=NS)[0]
+    before = figure.getprevious()
+    assert before.get("aria-label") == "3"  # before the figure, not inside its caption
+    labels = doc.xpath("//x:span[@epub:type='pagebreak']/@aria-label", namespaces=NS)
+    assert labels == ["1", "2", "3"]  # page 4 printed nothing: no marker
+    nav = _xml(z, "EPUB/nav.xhtml")
+    assert nav.xpath("//x:nav[@epub:type='page-list']//x:a/text()", namespaces=NS) == [
+        "1", "2", "3"]
+    opf = z.read("EPUB/content.opf").decode()
+    assert "printPageNumbers" in opf and "<dc:source>" in opf

@@ -49,7 +49,8 @@ def _edge_case_epubs(folder: Path) -> list[Path]:
         books[f"img{k}"] = t._image_book(folder, alt, cap)
     books["safety"] = t._book(t._chapter(
         "h", "H", "<h1>H</h1><ul><li>a</li><br/><li>b</li>text<br/></ul><p>x<img"
-        " src='https://e.example/t.gif' alt='t'/></p><svg viewBox='0 0 1 1'><circle r='1'/></svg>"
+        " src='https://e.example/t.gif' alt='t'/><a href='https://e.example/'><img src='gone.png'"
+        " alt='g'/></a></p><svg viewBox='0 0 1 1'><circle r='1'/></svg>"
         "<math><mi>x</mi></math><table><tr><td>c</td></tr></table>"))
     books["rtl"] = t._book(t._chapter(
         "ar", "فصل", "<h1 id='ar-chapter'>فصل</h1><p id='page-1'>مرحبا <a href='https://example.org/a b'>"

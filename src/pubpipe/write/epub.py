@@ -22,6 +22,7 @@ import hashlib
 import io
 import json
 import os
+import posixpath
 import re
 import urllib.parse
 import unicodedata
@@ -431,7 +432,7 @@ class EpubBuilder:
             return _rel(file, self._image(asset, variant))
 
         body = prepare_body(src_ch, self.book, profile="epub", asset_src=asset_src)
-        self._clean(ch, body)
+        self._clean(ch, body, file)
         if markers is not None:
             self._insert_markers(body, markers, file)
         self._alt_text(ch, body)
@@ -450,7 +451,7 @@ class EpubBuilder:
                 self.facts.animated += 1
         return self.images[key]
 
-    def _clean(self, ch: Chapter, body: etree._Element) -> None:
+    def _clean(self, ch: Chapter, body: etree._Element, file: str) -> None:
         """Safety net: nothing executable, nothing remote but links, proper namespaces."""
         for el in list(body.iter()):
             if not isinstance(el.tag, str):
@@ -474,7 +475,8 @@ class EpubBuilder:
                     del el.attrib[name]
             if tag == "img":
                 src = el.get("src") or ""
-                if not src or _is_remote(src) or src.startswith("data:"):
+                inside = posixpath.normpath(posixpath.join(posixpath.dirname(file), src))
+                if not src or inside not in self.files:  # not one of the package's images
                     self._image_to_link(ch, el)
             elif tag == "a":
                 href = el.get("href") or ""
@@ -494,16 +496,19 @@ class EpubBuilder:
         src = img.get("src") or ""
         text = " ".join((img.get("alt") or "").split()) or "Image"
         span = etree.Element("span", {"class": "pp-missing"})
-        if _is_remote(src):
+        in_link = any(a.tag == "a" for a in img.iterancestors())
+        if _is_remote(src) and not in_link:
             a = etree.SubElement(span, "a", href=src)
             a.text = f"{text} ({_host(src) or 'link'})"
+            done = "linked instead"
         else:
             span.text = text
+            done = "its alt text stands in its place"
         span.tail = img.tail
         img.getparent().replace(img, span)
-        self.book.diagnostics.warn("epub-image-unresolved", f"image {src[:80] or '(no src)'} was not"
-                                   " in the asset store; linked instead", ch.source,
-                                   img.sourceline)
+        shown = src[:80] if not src.startswith("data:") else "data:…"
+        self.book.diagnostics.warn("epub-image-unresolved", f"image {shown or '(no src)'} is not"
+                                   f" in the book's images; {done}", ch.source, img.sourceline)
 
     def _alt_text(self, ch: Chapter, body: etree._Element) -> None:
         for img in body.iter("img"):
