@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 WIDTH, HEIGHT = 1600, 2560  # minimum cover size, ratio 1.6
 JPEG_QUALITY = 90
-VERSION = 1  # bump when the output of this module changes (cached covers are remade)
+VERSION = 2  # bump when the output of this module changes (cached covers are remade)
 
 _FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".fonts")
 # Preferred faces per role, best first; the first one covering a text's characters is used.
@@ -181,14 +181,20 @@ def generate_cover(title: str, subtitle: str = "", authors: list[str] | tuple = 
 
     title = " ".join((title or "Untitled").split())
     tfont, tlines = _fit(draw, title, _TITLE_FACES, 190, 70, text_w, 6)
-    y = 520
+    sfont, slines = None, []
+    if subtitle:
+        subtitle = " ".join(subtitle.split())
+        sfont, slines = _fit(draw, subtitle, _SUBTITLE_FACES, 80, 44, text_w, 5)
+    # the title block (title, rule, subtitle) centred on the upper 40% line of the page
+    block = int(tfont.size * 1.15) * len(tlines) + 150
+    if slines:
+        block += int(sfont.size * 1.3) * len(slines)
+    y = max(260, int(HEIGHT * 0.4) - block // 2)
     y = _draw_lines(draw, tlines, tfont, y, ink, 1.15)
     y += 60
     draw.line(((WIDTH / 2 - 160, y), (WIDTH / 2 + 160, y)), fill=accent, width=5)
     y += 90
-    if subtitle:
-        subtitle = " ".join(subtitle.split())
-        sfont, slines = _fit(draw, subtitle, _SUBTITLE_FACES, 80, 44, text_w, 5)
+    if slines:
         _draw_lines(draw, slines, sfont, y, accent, 1.3)
     authors = [" ".join(a.split()) for a in authors if a and a.strip()]
     names = ", ".join(authors)
