@@ -236,9 +236,12 @@ def test_generated_cover_is_portrait_jpeg_with_the_title():
     made = cover_mod.generate_cover("A Title", "Sub", ["Writer"])
     im = Image.open(io.BytesIO(made.data))
     assert im.format == "JPEG" and im.size == (1600, 2560)
-    # type is drawn: the title band differs from a blank ground
+    # the title is drawn in the light ink (rules and subtitle use the darker accent colour)
     band = im.crop((200, 300, 1400, 1400)).convert("L")
-    assert band.getextrema()[1] - band.getextrema()[0] > 100
+    assert sum(band.histogram()[215:]) > 3000
+    blank = cover_mod.generate_cover(" ", "", [])
+    band = Image.open(io.BytesIO(blank.data)).crop((200, 300, 1400, 1400)).convert("L")
+    assert sum(band.histogram()[215:]) < 3000
     assert cover_mod.generate_cover("A Title", "Sub", ["Writer"]).data == made.data
 
 
