@@ -698,10 +698,14 @@ class EpubBuilder:
         assets = {}
         for aid, asset in self.book.assets.items():
             if "print" not in asset.variants and self.store is not None and asset.ok:
+                before = dict(asset.variants)
                 variant = self.store.process(asset, "print")
+                # the store records the variant on the book's own Asset: undo that, the
+                # writer leaves the book as it found it (the store keeps it on disk)
+                asset.variants.clear()
+                asset.variants.update(before)
                 if variant is not None:
-                    asset = dataclasses.replace(asset, variants={**asset.variants,
-                                                                 "print": variant})
+                    asset = dataclasses.replace(asset, variants={**before, "print": variant})
             assets[aid] = asset
         return dataclasses.replace(self.book, assets=assets)
 
