@@ -5,7 +5,6 @@ rebuild served from the cache with zero requests and no image work."""
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from pathlib import Path
 

@@ -9,7 +9,7 @@ import pytest
 from lxml import etree
 
 from pubpipe.document import Book, BookMeta, Chapter
-from pubpipe.embeds import card, detect, render, resolve_url
+from pubpipe.embeds import detect, render, resolve_url
 
 
 def parse(html: str) -> etree._Element:

@@ -13,6 +13,7 @@ from lxml import etree
 from ..document import Book
 from . import card, enrich
 from .detect import detect, resolve_url
+from ..util import remove_keep_tail
 
 __all__ = ["detect", "render", "resolve_url"]
 
@@ -69,10 +70,4 @@ def _replace(ph: etree._Element, el: etree._Element | None) -> None:
         el.tail = ph.tail
         parent.replace(ph, el)
         return
-    if ph.tail:
-        prev = ph.getprevious()
-        if prev is not None:
-            prev.tail = (prev.tail or "") + ph.tail
-        else:
-            parent.text = (parent.text or "") + ph.tail
-    parent.remove(ph)
+    remove_keep_tail(ph)

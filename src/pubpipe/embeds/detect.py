@@ -18,6 +18,7 @@ from lxml import etree
 from ..document import Book, Chapter, Embed, Location
 from . import registry
 from .base import Args, absolute, element_url, looks_like_url, text_of
+from ..util import remove_keep_tail
 
 # Front-matter keys that may declare embeds. Keys such as "twitter" or "instagram" usually hold the
 # author's handle, so a value only counts when a provider recognizes it as a post.
@@ -65,7 +66,7 @@ class _Detector:
         ph.tail = el.tail
         el.getparent().replace(el, ph)
         for extra in e.extra.pop("consume", []):  # e.g. SoundCloud's attribution line
-            _remove(extra)
+            remove_keep_tail(extra)
 
     # --- passes ------------------------------------------------------------------------------
 
@@ -97,7 +98,7 @@ class _Detector:
                     continue
             if tag == "script" and el.get("src") and widgets is not None:
                 if widgets.search(absolute(el.get("src"))):
-                    _remove(el)
+                    remove_keep_tail(el)
 
     def shortcode(self, el: etree._Element) -> None:
         name = (el.get("data-name") or "").lower()
@@ -217,19 +218,6 @@ def _attached(el: etree._Element, root: etree._Element) -> bool:
         node = node.getparent()
     return False
 
-
-def _remove(el: etree._Element) -> None:
-    """Remove el, keeping its tail text."""
-    parent = el.getparent()
-    if parent is None:
-        return
-    if el.tail:
-        prev = el.getprevious()
-        if prev is not None:
-            prev.tail = (prev.tail or "") + el.tail
-        else:
-            parent.text = (parent.text or "") + el.tail
-    parent.remove(el)
 
 
 def _safe_urls(e: Embed) -> None:

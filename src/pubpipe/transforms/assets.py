@@ -15,6 +15,7 @@ from lxml import etree
 
 from ..assets.store import AssetStore
 from ..document import Asset, Book, Chapter
+from ..util import remove_keep_tail
 
 # Parents whose content model allows a <div> (flow content); anything else gets <span>s.
 FLOW_PARENTS = {"div", "figure", "section", "article", "aside", "blockquote", "li", "dd", "td",
@@ -65,7 +66,7 @@ def run(book: Book, store: AssetStore, profiles: tuple[str, ...]) -> None:
             book.diagnostics.info("asset-optional",
                                   f"optional image {_show(asset.ref)} left out: {reason}",
                                   chapter.source, line)
-            _remove(img)
+            remove_keep_tail(img)
             continue
         refused = asset.status == "refused"
         book.diagnostics.warn("asset-refused" if refused else "asset-missing",
@@ -106,7 +107,7 @@ def _drop_picture_sources(img: etree._Element) -> None:
     parent = img.getparent()
     if parent is not None and parent.tag == "picture":
         for source in parent.findall("source"):
-            _remove(source)
+            remove_keep_tail(source)
 
 
 def _caption_of(img: etree._Element) -> str:
@@ -167,18 +168,3 @@ def _replace_with_placeholder(img: etree._Element, asset: Asset,
         if grand is not None:
             outer.tail = (outer.tail or "") + (parent.tail or "")
             grand.replace(parent, outer)
-
-
-def _remove(el: etree._Element) -> None:
-    """Remove el, keeping its tail text."""
-    parent = el.getparent()
-    if parent is None:
-        return
-    if el.tail:
-        prev = el.getprevious()
-        if prev is not None:
-            prev.tail = (prev.tail or "") + el.tail
-        else:
-            parent.text = (parent.text or "") + el.tail
-    parent.remove(el)
-

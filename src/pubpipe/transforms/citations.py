@@ -103,7 +103,6 @@ def _link_text(node, which, entries, ids, cites) -> None:
     if not text or "[" not in text:
         return
     pieces = []
-    last = 0
     for m in _CITE.finditer(text):
         numbers = [int(x) for x in re.split(r"\s*,\s*", m.group(1))]
         if not all(n in entries for n in numbers):

@@ -42,10 +42,10 @@ from lxml import html as lxml_html
 from .. import resources
 from ..config import PdfSection
 from ..document import Book, Chapter
-from ..util import slugify, text_of
+from ..util import remove_keep_tail, slugify, text_of
 from .common import EPUB_NS, prepare_body
 
-try:  # the embeds engineer's QR renderer; the PDF still builds without it
+try:  # the QR renderer of the embeds stage; the PDF still builds without it
     from .qr import qr_element as _qr_element
 except Exception:  # pragma: no cover - until write/qr.py lands
     _qr_element = None
@@ -526,9 +526,9 @@ def _footnotes(cbody) -> None:
             if "backlink" in t or "footnote-back" in cls or "backref" in cls or \
                     "pp-note-label" in cls or back.get(
                     "role") == "doc-backlink":
-                _drop_keep_tail(back)
+                remove_keep_tail(back)
         for label in [e for e in inner.iter("span") if "pp-note-label" in (e.get("class") or "")]:
-            _drop_keep_tail(label)
+            remove_keep_tail(label)
         # leading white space would put the footnote marker on a line of its own
         fn.text = (inner.text or "").lstrip() or None
         for child in inner:
@@ -556,27 +556,15 @@ def _footnotes(cbody) -> None:
     for nid, note in notes.items():
         if nid in used:
             parent = note.getparent()
-            _drop_keep_tail(note)
+            remove_keep_tail(note)
             # an emptied notes container (section/div/ol) goes too
             while parent is not None and parent.getparent() is not None and \
                     not [c for c in parent if isinstance(c.tag, str)] and \
                     not "".join(parent.itertext()).strip() and parent.tag in BLOCK_TAGS:
                 gp = parent.getparent()
-                _drop_keep_tail(parent)
+                remove_keep_tail(parent)
                 parent = gp
 
-
-def _drop_keep_tail(el) -> None:
-    parent = el.getparent()
-    if parent is None:
-        return
-    if el.tail:
-        prev = el.getprevious()
-        if prev is not None:
-            prev.tail = (prev.tail or "") + el.tail
-        else:
-            parent.text = (parent.text or "") + el.tail
-    parent.remove(el)
 
 
 def _print_fixes(cbody) -> None:

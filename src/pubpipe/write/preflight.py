@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import re
 from collections import defaultdict
-from pathlib import Path
 
 from ..document import Book
 
