@@ -920,8 +920,11 @@ def _read_layout(document, doc: PrintDocument, s: PrintSettings):
     layout: dict[str, list] = {}
     last: dict[str, tuple] = {}
     current = None
+    seen: set[str] = set()
     for i, page in enumerate(document.pages):
-        begins = [(a, pos) for a, pos in page.anchors.items() if a in doc.block_ids]
+        # A box split over pages lists its anchor on each of them: only a first showing begins.
+        begins = [(a, pos) for a, pos in page.anchors.items() if a in doc.block_ids and a not in seen]
+        seen.update(page.anchors)
         # the topmost anchor that begins on this page is where the page begins
         begins.sort(key=lambda item: (round(item[1][1], 2), doc.block_seq[item[0]]))
         for cid in doc.chapter_ids:
