@@ -1382,6 +1382,9 @@ class _TextStream:
     def __init__(self, body: etree._Element):
         self.tokens: list[tuple[str, etree._Element, str, int]] = []  # word, node, which, offset
         self._enter: dict[int, int] = {}  # id(element) -> index of its first token
+        # Print repeats a table's header on every page the table spans: a page never begins
+        # inside a <thead>, so its words are no place to put a marker.
+        self._in_head: set[int] = set()
         self._walk(body)
         self._words = [t[0] for t in self.tokens]
         self._where: dict[str, list[int]] = {}  # word -> its token indexes, ascending
@@ -1397,11 +1400,14 @@ class _TextStream:
         self._enter[id(el)] = len(self.tokens)
         if not isinstance(el.tag, str) or el.tag.startswith("{"):
             return  # comments, foreign content
+        start = len(self.tokens)
         self._add(el, "text", el.text)
         for child in el:
             if isinstance(child.tag, str):
                 self._walk(child)
             self._add(child, "tail", child.tail)
+        if el.tag == "thead":
+            self._in_head.update(range(start, len(self.tokens)))
 
     def _add(self, node, which: str, text: str | None) -> None:
         if not text:
@@ -1444,7 +1450,8 @@ class _TextStream:
                 if len(run) < 3:
                     break
                 n = len(run)
-                hits = [i for i in self._from(run[0], lo) if toks[i:i + n] == run]
+                hits = [i for i in self._from(run[0], lo)
+                        if toks[i:i + n] == run and i not in self._in_head]
                 # repeated text (boilerplate, refrains): read on until one place is left
                 while len(hits) > 1 and j + n < len(seq):
                     n += 1
@@ -1462,6 +1469,8 @@ class _TextStream:
             if len(ahead) < 4:
                 break
             for i in self._from(ahead[0], lo):
+                if i in self._in_head:
+                    continue
                 k, hits = i + 1, 1
                 for w in ahead[1:]:
                     for m in range(k, min(k + 4, len(toks))):
