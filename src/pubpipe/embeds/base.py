@@ -316,6 +316,45 @@ def _append_text(el, text) -> None:
         el.text = (el.text or "") + text
 
 
+_BLOCKS = {"p", "div", "section", "article", "header", "footer", "blockquote", "figure",
+           "figcaption", "ul", "ol", "li", "dl", "dt", "dd", "pre", "table", "h1", "h2", "h3", "h4",
+           "h5", "h6", "hr", "address", "aside", "nav", "main", "details", "summary"}
+
+
+def paragraphs_of(el, skip=()) -> list[etree._Element]:
+    """el's content as the paragraphs ``safe_body`` takes: each block child is one, and every run
+    of loose text and inline children between blocks (text after a link included) is wrapped in
+    a new <p>. Children in ``skip`` are left out, their tail text is kept. el is not changed."""
+    out: list[etree._Element] = []
+    run: list[etree._Element | None] = [None]
+
+    def text(t):
+        if not t:
+            return
+        if run[0] is None:
+            if not t.strip():
+                return
+            run[0] = etree.Element("p")
+            out.append(run[0])
+        _append_text(run[0], t)
+
+    text(el.text)
+    for c in el:
+        if isinstance(c.tag, str) and c not in skip:
+            if c.tag in _BLOCKS:
+                run[0] = None
+                out.append(c)
+            else:
+                if run[0] is None:
+                    run[0] = etree.Element("p")
+                    out.append(run[0])
+                new = copy.deepcopy(c)
+                new.tail = None
+                run[0].append(new)
+        text(c.tail)
+    return out
+
+
 def fallback_content(el, skip: tuple[str, ...]) -> etree._Element:
     """A <div> copy of el's content without the ``skip`` children (their tail text is kept)."""
     holder = etree.Element("div")

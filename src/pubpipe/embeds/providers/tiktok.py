@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..base import Provider, has_class, plain_text, safe_body, split, text_of
+from ..base import Provider, has_class, paragraphs_of, plain_text, safe_body, split, text_of
 
 
 class TikTok(Provider):
@@ -43,15 +43,18 @@ class TikTok(Provider):
         e.kind = "social"
         root = el.find("section")
         root = root if root is not None else el
-        blocks, sound = [], None
+        # The caption is loose text between the links (the official code has no <p>): take the
+        # section's whole content, less the leading @handle link (the byline shows it) and the
+        # sound link (moved to a line of its own at the end).
+        handle = sound = None
         for c in root:
-            if c.tag == "a" and text_of(c).startswith("@") and not blocks:
+            if c.tag == "a" and text_of(c).startswith("@") and handle is None and sound is None \
+                    and not (root.text or "").strip() and c is root[0]:
+                handle = c
                 e.handle = e.handle or text_of(c)[1:]
-                continue
-            if c.tag == "a" and text_of(c).startswith("♬"):
+            elif c.tag == "a" and text_of(c).startswith("\u266c") and sound is None:
                 sound = c
-                continue
-            blocks.append(c)
+        blocks = paragraphs_of(root, skip=[x for x in (handle, sound) if x is not None])
         if sound is not None:
             blocks.append(sound)
             e.extra["sound"] = text_of(sound)
