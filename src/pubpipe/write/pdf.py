@@ -1207,8 +1207,10 @@ def settings_for(book: Book) -> PrintSettings:
 
 def write_pdf(book: Book, store=None) -> bytes:
     """The book as a PDF (bytes); preflight findings go to book.diagnostics."""
+    from . import preflight
+
     cfg = book.config
-    where = getattr(cfg, "config_file", None)
+    where = preflight.config_file(book)
     settings = resolve_settings(getattr(cfg, "pdf", None), book.diagnostics, where,
                                 book.meta.language)
     if settings.variant.startswith("pdf/x") and icc_profile(settings.color) is None:
@@ -1216,8 +1218,6 @@ def write_pdf(book: Book, store=None) -> bytes:
                               " intent: no CMYK ICC profile found (install libgs-common or put"
                               " one in styles/icc/cmyk.icc)", where)
     result = render(book, settings)
-    from . import preflight
-
     preflight.run(book, result, settings)
     return result.pdf
 

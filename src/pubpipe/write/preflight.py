@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 from collections import defaultdict
+from pathlib import Path
 
 from ..document import Book
 
@@ -26,7 +27,7 @@ _NOTDEF = re.compile(r'\.notdef glyph rendered for Unicode string unsupported by
 def run(book: Book, result, settings) -> None:
     """Check result (a pdf.RenderResult) built with settings; add diagnostics to book."""
     diags = book.diagnostics
-    cfg_file = getattr(book.config, "config_file", None)
+    cfg_file = config_file(book)
     labels = result.page_labels
     m = result.measures
     n_pages = len(labels)
@@ -114,6 +115,15 @@ def run(book: Book, result, settings) -> None:
         spine = sheets_pages * thickness
         diags.info("pdf-spine", f"spine width {spine:.3f} in ({spine * 25.4:.1f} mm):"
                    f" {sheets_pages} pages on {paper} paper", cfg_file)
+
+
+def config_file(book: Book):
+    """The book.toml the summary is about, or None: a single-file build has no config file."""
+    path = getattr(book.config, "config_file", None)
+    try:
+        return path if path is not None and Path(path).is_file() else None
+    except OSError:
+        return None
 
 
 def spine_thickness(paper: str) -> tuple[float | None, str]:
