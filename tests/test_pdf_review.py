@@ -36,3 +36,19 @@ def test_summary_not_attributed_to_a_missing_book_toml(tmp_path):
     summary = [d for d in result.diagnostics if d.code.startswith("pdf-")]
     assert {d.code for d in summary} >= {"pdf-fonts", "pdf-pages", "pdf-spine"}
     assert all(d.file is None for d in summary), [(d.code, d.file) for d in summary]
+
+
+@pytest.mark.parametrize("preset", ["kdp", "lulu"])
+def test_preset_forbidding_crop_marks_warns(preset, tmp_path):
+    d = Diagnostics()
+    where = tmp_path / "book.toml"
+    s = pdfw.resolve_settings(PdfSection(preset=preset, crop_marks=True, bleed="0.125in"), d,
+                              where)
+    assert not s.marks
+    warns = [w for w in d.warnings if w.code == "pdf-preset"]
+    assert len(warns) == 1 and "forbids crop marks" in warns[0].message
+    assert preset in warns[0].message and warns[0].file == where
+    # no marks asked: nothing to say
+    d2 = Diagnostics()
+    pdfw.resolve_settings(PdfSection(preset=preset, bleed="0.125in"), d2, where)
+    assert not [w for w in d2 if w.code == "pdf-preset"]

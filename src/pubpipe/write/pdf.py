@@ -179,12 +179,14 @@ def resolve_settings(pdf: PdfSection | None, diagnostics=None, where: Path | Non
         rtl=(language or "").lower().split("-")[0] in RTL_LANGUAGES)
     if preset == "kdp":
         if pdf.crop_marks:
-            info("pdf-preset", "preset kdp: crop marks left out (KDP refuses them)")
+            warn("pdf-preset", "preset kdp forbids crop marks (KDP rejects files with them):"
+                 " crop-marks = true ignored, no marks printed")
         s.update(bleed_mode="outside" if bleed else "none", marks=False, bookmarks=False,
                  links=False, full_fonts=True)
     elif preset == "lulu":
         if pdf.crop_marks:
-            info("pdf-preset", "preset lulu: crop marks left out (Lulu refuses them)")
+            warn("pdf-preset", "preset lulu forbids crop marks (Lulu rejects files with them):"
+                 " crop-marks = true ignored, no marks printed")
         s.update(bleed=bleed or 9.0, bleed_mode="all", marks=False)
     elif preset == "ingramspark":
         s.update(color=pdf.color if pdf.color in ("grayscale", "cmyk") else "grayscale",
