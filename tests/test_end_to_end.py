@@ -108,11 +108,19 @@ def test_hostile_html(built):
         assert bad not in xhtml, bad
     assert 'epub:type="noteref"' in xhtml and 'epub:type="footnote"' in xhtml
     assert "<table" in xhtml and "<code" in xhtml
+    # Markdown still works after unclosed block tags: headings, emphasis, footnotes
+    assert ">Heading after unclosed div</h" in xhtml and "<strong>bold</strong>" in xhtml
+    assert "## " not in xhtml and "[^1]" not in xhtml
+    # the footnote link reaches the footnote, not the author's element that used its id
+    note = re.search(r'epub:type="noteref"[^>]*>|<a[^>]*epub:type="noteref"', xhtml)
+    href = re.search(r'href="#([^"]+)"', xhtml[xhtml.rfind("<a", 0, note.end()):note.end()]).group(1)
+    assert re.search(rf'<aside[^>]*id="{href}"', xhtml), href
     text = epub_text(epub)
     for phrase in ("中文字符测试", "العربية", "עברית", "Ελληνικά", "Русский", "🎉", "Centered shouting text",
                    "Overlay", "Marquee text moves", "Button label", "Cell one", "svg text kept",
                    "Noscript fallback text", "<script>alert(\"this is code, shown as text\")</script>",
-                   "The first footnote text.", "Definition list entry", "Struck text", "♥", "—", "½"):
+                   "The first footnote text.", "Definition list entry", "Struck text", "♥", "—", "½",
+                   "Textarea prefilled words", "Option alpha", "quoted words", "Final paragraph with"):
         assert phrase in text, phrase
     ratio, missing = kept_ratio(source_words(FIXTURES / "hostile.md") - words("injected script text"), text)
     assert not missing, missing

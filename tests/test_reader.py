@@ -124,3 +124,32 @@ def test_config_chapters_and_types(tmp_path):
     (tmp_path / "book.toml").write_text('[book]\nchapters = ["../escape.md"]\n')
     with pytest.raises(config.ConfigError, match="outside"):
         config.load(tmp_path)
+
+
+def test_unclosed_block_tags_do_not_swallow_markdown(tmp_path):
+    ch, _ = _chapter(tmp_path, "# T\n\n<p>open paragraph\n\n## After\n\n*em*[^1]\n\n[^1]: n\n")
+    html = etree.tostring(ch.body, encoding="unicode")
+    assert "<h2" in html and "<em>em</em>" in html and "footnote" in html
+
+
+def test_nul_bytes_and_control_characters(tmp_path):
+    ch, d = _chapter(tmp_path, "# T\n\nbell\x07 here\n")
+    assert "bell here" in "".join(ch.body.itertext()) and d.warnings[0].line == 3
+    p = tmp_path / "bin.md"
+    p.write_bytes(b"# x\n\x00\x01binary")
+    d = Diagnostics()
+    read_chapter(p, d)
+    assert d.errors and d.errors[0].line == 2
+
+
+def test_front_matter_language_normalized(tmp_path):
+    ch, d = _chapter(tmp_path, "---\ntitle: X\nlang: en_US\n---\nbody\n")
+    assert ch.lang == "en-US" and not d
+
+
+@pytest.mark.parametrize("line,key", [('language = 42', "language"), ('date = "not a date"', "date")])
+def test_config_bad_values(tmp_path, line, key):
+    (tmp_path / "book.toml").write_text(f"[book]\n{line}\n")
+    (tmp_path / "a.md").write_text("# A\n")
+    with pytest.raises(config.ConfigError, match=key):
+        config.load(tmp_path)

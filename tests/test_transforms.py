@@ -115,3 +115,28 @@ def test_posts_cannot_borrow_pubpipe_classes(tmp_path):
     assert body[0].get("class") == "chapter-opening"  # the reader's own opening keeps its class
     p = [e for e in body.iter("p") if "".join(e.itertext()) == "x"][0]
     assert p.get("class") is None
+
+
+def test_generated_ids_win_over_the_authors(tmp_path):
+    book = _book(tmp_path, '# T\n\n<p id="fn-1">mine</p>\n<p id="source-1">also</p>\n\n'
+                 'Claim [1].[^1]\n\n[^1]: Note.\n\n## Sources\n\n[1] Entry.\n')
+    _run(book)
+    body = book.chapters[0].body
+    ref = body.xpath("//a[@role='doc-noteref']")[0].get("href")[1:]
+    assert body.xpath(f"//*[@id='{ref}']")[0].tag == "aside"
+    cite = body.xpath("//a[@role='doc-biblioref']")[0].get("href")[1:]
+    assert "Entry." in "".join(body.xpath(f"//*[@id='{cite}']")[0].itertext())
+
+
+def test_invalid_attribute_values_are_dropped_or_normalized(tmp_path):
+    html = _run(_book(tmp_path, '# T\n\n<time datetime="garbage">a</time> <time datetime="2019-01-20">b</time>'
+                      ' <span lang="not a lang">c</span> <span lang="en_US">d</span>'
+                      ' <q cite="not a url">e</q> <textarea>f words</textarea> <ol type="z"><li>g</li></ol>\n'))
+    assert 'datetime="garbage"' not in html and 'datetime="2019-01-20"' in html
+    assert 'lang="not a lang"' not in html and 'lang="en-US"' in html
+    assert "cite=" not in html and "f words" in html and "type=" not in html
+
+
+def test_hidden_content_is_not_shown(tmp_path):
+    html = _run(_book(tmp_path, "# T\n\n<div hidden>secret hidden</div><template>tpl words</template> shown\n"))
+    assert "secret hidden" not in html and "tpl words" not in html and "shown" in html

@@ -15,6 +15,7 @@ import markdown
 from lxml import html as lxml_html
 
 from pubpipe.readers import frontmatter
+from pubpipe.readers.markdown import close_unclosed_blocks
 
 WORD = re.compile(r"[^\W_]{2,}", re.U)
 BREAKING = {"br", "td", "th", "li", "p", "div", "tr", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6",
@@ -29,6 +30,9 @@ def source_words(md_path: Path) -> set[str]:
     body = frontmatter.split(md_path.read_text(encoding="utf-8")).body
     # What Hugo itself shows for a link shortcode: the path it names.
     body = re.sub(r'\{\{<\s*(?:rel)?ref\s+"([^"]*)"\s*>\}\}', r"\1", body)
+    # An unclosed block tag would make plain Markdown show the rest of the post as raw Markdown
+    # source; the reference reads the post as its author meant it.
+    body = close_unclosed_blocks(body)
     rendered = markdown.markdown(body, extensions=["tables", "fenced_code", "footnotes", "def_list"])
     root = lxml_html.fromstring(f"<div>{rendered}</div>")
     for bad in root.xpath("//script|//style|//template"):

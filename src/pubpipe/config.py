@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from .errors import ConfigError
+from .util import normalize_lang
 
 
 @dataclass
@@ -185,6 +186,20 @@ def load(source: Path) -> Config:
 
 def _validate(cfg: Config) -> None:
     where = cfg.config_file or cfg.root
+    if cfg.book.language:
+        lang = normalize_lang(cfg.book.language)
+        if not lang:
+            raise ConfigError(f"{where}: [book] language must be a language tag like 'en' or"
+                              f" 'de-AT', not '{cfg.book.language}'")
+        cfg.book.language = lang
+    if cfg.book.date:
+        from .readers.opening import parse_date  # the one date parser of the project
+
+        iso = parse_date(cfg.book.date)
+        if not iso:
+            raise ConfigError(f"{where}: [book] date must be a date like 2019-01-20, not"
+                              f" '{cfg.book.date}'")
+        cfg.book.date = iso
     if cfg.pdf.preset and cfg.pdf.preset not in ("kdp", "lulu", "ingramspark", "proof", "screen"):
         raise ConfigError(f"{where}: [pdf] preset must be one of kdp, lulu, ingramspark, proof,"
                           f" screen, not '{cfg.pdf.preset}'")

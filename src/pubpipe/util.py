@@ -13,6 +13,15 @@ def slugify(text: str, max_len: int = 60) -> str:
     return text[:max_len].rstrip("-")
 
 
+_LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+
+
+def normalize_lang(value) -> str | None:
+    """A BCP 47 language tag as EPUB requires ('en_US' -> 'en-US'), or None if it is not one."""
+    tag = str(value or "").strip().replace("_", "-")
+    return tag if _LANG.match(tag) else None
+
+
 def text_of(el) -> str:
     """All text inside an lxml element, whitespace folded."""
     return " ".join("".join(el.itertext()).split())

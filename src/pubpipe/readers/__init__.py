@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..config import Config
 from ..document import Book, BookMeta, Chapter, Diagnostics
-from ..util import remove_keep_tail, slugify, text_of
+from ..util import normalize_lang, remove_keep_tail, slugify, text_of
 from . import frontmatter, opening
 from .markdown import annotate_lines, parse_fragment, render_html
 
@@ -23,14 +23,29 @@ def read_book(cfg: Config) -> Book:
     return book
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
 def _read_text(path: Path, diags: Diagnostics) -> str:
     data = path.read_bytes()
+    if b"\x00" in data:
+        diags.error("not-text", "not a text file (it contains NUL bytes)", path,
+                    data[:data.index(b"\x00")].count(b"\n") + 1)
+        return ""
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         line = data[:e.start].count(b"\n") + 1
         diags.warn("encoding", "not valid UTF-8; read as Windows-1252", path, line)
-        return data.decode("cp1252", errors="replace")
+        text = data.decode("cp1252", errors="replace")
+    m = _CONTROL.search(text)
+    if m:  # XML (so EPUB) cannot carry these characters at all
+        diags.warn("control-characters", "control characters removed (they cannot appear in an"
+                   " e-book)", path, text.count("\n", 0, m.start()) + 1)
+        text = _CONTROL.sub("", text)
+    if not text.strip():
+        diags.warn("empty-chapter", "the file is empty", path)
+    return text
 
 
 def _as_list(value) -> list[str]:
@@ -85,7 +100,11 @@ def read_chapter(path: Path, diags: Diagnostics) -> Chapter:
     header.tail = body.text
     body.text = None
     body.insert(0, header)
-    lang = str(meta.get("lang") or meta.get("language") or "").strip()
+    raw_lang = str(meta.get("lang") or meta.get("language") or "").strip()
+    lang = normalize_lang(raw_lang) or ""
+    if raw_lang and not lang:
+        diags.warn("front-matter", f"'{raw_lang}' is not a language tag (like en or de-AT);"
+                   " ignored", path, 1)
     return Chapter(source=path, body=body, title=title, subtitle=subtitle, authors=authors,
                    date=date, meta=meta, slug=str(meta.get("slug") or "") or slugify(title),
                    source_text=text, lang=lang)

@@ -45,7 +45,46 @@ def render_html(text: str) -> str:
     """Markdown source (front matter removed) to an HTML fragment string."""
     md = markdown.Markdown(extensions=EXTENSIONS, extension_configs=EXTENSION_CONFIGS,
                            output_format="html")
-    return md.convert(shortcodes.convert(text))
+    return md.convert(close_unclosed_blocks(shortcodes.convert(text)))
+
+
+_BLOCK_TAGS = ("p", "div", "blockquote", "ul", "ol", "dl", "section", "article", "aside", "header",
+               "footer", "figure", "details", "center", "table", "pre", "address", "main", "nav")
+_OPEN = {t: re.compile(rf"<{t}(?:\s[^>]*)?(?<!/)>", re.I) for t in _BLOCK_TAGS}
+_CLOSE = {t: re.compile(rf"</{t}\s*>", re.I) for t in _BLOCK_TAGS}
+_CHUNK_START = re.compile(rf"^\s{{0,3}}<({'|'.join(_BLOCK_TAGS)})[\s>]", re.I)
+
+
+def close_unclosed_blocks(text: str) -> str:
+    """Close a raw HTML block tag that is never closed, at the end of its paragraph.
+
+    Python-Markdown treats an unclosed block tag as raw HTML to the end of the post, so one
+    forgotten ``</p>`` or ``</div>`` would turn every later heading, list and footnote into
+    literal text. A browser closes a <p> at the next block; here such a tag is closed at the
+    blank line that ends its chunk, unless a closing tag for it follows later in the post.
+    """
+    chunks = re.split(r"(\n[ \t]*\n)", text)
+    fence = None
+    for i in range(0, len(chunks), 2):
+        chunk = chunks[i]
+        for line in chunk.splitlines():  # fenced code is text, whatever it shows
+            m = re.match(r"^\s{0,3}(`{3,}|~{3,})", line)
+            if m and (fence is None or m.group(1).startswith(fence)):
+                fence = None if fence else m.group(1)[:3]
+        if fence is not None or not _CHUNK_START.match(chunk):
+            continue
+        rest = "".join(chunks[i + 1:])
+        missing = []
+        for tag in _BLOCK_TAGS:
+            opened = len(_OPEN[tag].findall(chunk)) - len(_CLOSE[tag].findall(chunk))
+            if opened <= 0:
+                continue
+            later = len(_CLOSE[tag].findall(rest)) - len(_OPEN[tag].findall(rest))
+            missing.extend([tag] * (opened - max(0, later)))
+        if missing:
+            order = sorted(missing, key=lambda t: -max(m.start() for m in _OPEN[t].finditer(chunk)))
+            chunks[i] = chunk.rstrip() + "".join(f"</{t}>" for t in order)
+    return "".join(chunks)
 
 
 def parse_fragment(html: str) -> etree._Element:

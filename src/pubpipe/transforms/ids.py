@@ -25,6 +25,12 @@ def _valid(value: str) -> str:
     return slug if slug[0].isalpha() else f"id-{slug}"
 
 
+def _generated(el) -> bool:
+    """Made by a pubpipe stage (the sanitizer strips pp-* classes and roles from posts)."""
+    return any(c.startswith("pp-") for c in (el.get("class") or "").split()) or \
+        (el.get("role") or "").startswith("doc-")
+
+
 def run(book: Book) -> None:
     used: set[str] = set(RESERVED)
     renamed_all: dict[str, str] = {}  # first mapping of each old id, for links from other chapters
@@ -38,9 +44,11 @@ def run(book: Book) -> None:
 
     for chapter in book.chapters:
         renamed: dict[str, str] = {}
-        for el in chapter.body.iter():
-            if not isinstance(el.tag, str):
-                continue
+        # pubpipe's own ids (notes, citations, sources) are claimed first: an author's element
+        # that happens to use the same id is the one renamed, so generated links stay right.
+        elements = [el for el in chapter.body.iter() if isinstance(el.tag, str)]
+        elements.sort(key=lambda el: not _generated(el))
+        for el in elements:
             old = el.get("id")
             if old is None and el.tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
                 old = slugify(text_of(el)) or "section"

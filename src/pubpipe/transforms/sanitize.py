@@ -18,7 +18,7 @@ from lxml import etree
 
 from ..document import Book, Chapter
 from ..readers.markdown import parse_fragment
-from ..util import remove_keep_tail, replace_with_text
+from ..util import normalize_lang, remove_keep_tail, replace_with_text
 
 TAGS = {
     "a", "abbr", "address", "article", "aside", "b", "bdi", "bdo", "blockquote", "br", "caption",
@@ -36,7 +36,7 @@ ATTRIBUTES = {
     "th": {"colspan", "rowspan", "scope"},
     "col": {"span"},
     "colgroup": {"span"},
-    "ol": {"start", "reversed"},
+    "ol": {"start", "reversed", "type"},
     "li": {"value"},
     "time": {"datetime"},
     "blockquote": {"cite"},
@@ -50,6 +50,11 @@ ATTRIBUTES = {
 _KEEP_CLASS = re.compile(r"^(language-[\w+#.-]+|footnote|footnote-ref|footnote-backref|"
                          r"task-list(-item)?|pp-align-(left|center|right))$")
 _NUMERIC = {"colspan", "rowspan", "span", "start", "value"}
+# HTML's valid date, month, year, time, local/global date-time and duration strings, roughly.
+_DATETIME = re.compile(r"^(\d{4}(-\d{2}(-\d{2})?)?([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?"
+                       r"(Z|[+-]\d{2}:?\d{2})?)?|\d{2}:\d{2}(:\d{2}(\.\d+)?)?|"
+                       r"P(\d+D)?(T(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?)$")
+
 _URL_ATTRS = {"href", "src", "cite"}
 
 # Content models (what may hold what) for the repairs nh3 does not do.
@@ -70,8 +75,21 @@ def _attribute_filter(tag: str, attr: str, value: str) -> str | None:
         return value.strip() if value.strip().isdigit() and int(value.strip()) > 0 else None
     if attr == "id":
         return value if value.strip() else None
+    if attr == "cite":  # a citation source is only worth keeping as a full web address
+        value = value.strip()
+        return _clean_url(value, tag) if re.match(r"^https?://\S+$", value, re.I) else None
     if attr in _URL_ATTRS:
         return _clean_url(value, tag)
+    if attr == "lang":
+        return normalize_lang(value)
+    if attr == "datetime":
+        return value.strip() if _DATETIME.match(value.strip()) else None
+    if attr == "dir":
+        return value.lower() if value.lower() in ("ltr", "rtl", "auto") else None
+    if attr == "type":  # <ol type>
+        return value if value in ("1", "a", "A", "i", "I") else None
+    if attr == "scope":
+        return value.lower() if value.lower() in ("row", "col", "rowgroup", "colgroup") else None
     return value
 
 
@@ -110,7 +128,7 @@ def sanitize_chapter(chapter: Chapter) -> None:
     html = _escape_text(body.text or "") + "".join(
         etree.tostring(child, encoding="unicode", method="html") for child in body)
     cleaned = nh3.clean(
-        html, tags=TAGS, clean_content_tags={"script", "style", "template", "textarea", "select"},
+        html, tags=TAGS, clean_content_tags={"script", "style", "template"},
         attributes=ATTRIBUTES, attribute_filter=_attribute_filter, strip_comments=True,
         link_rel=None, generic_attribute_prefixes={"data-pp-"},
         url_schemes={"http", "https", "mailto", "data", "tel", "ftp", "file"},
@@ -148,6 +166,13 @@ def _before(body: etree._Element) -> None:
         elif tag == "input" and el.get("type") == "checkbox":
             mark = "\u2611" if el.get("checked") is not None else "\u2610"
             replace_with_text(el, mark if (el.tail or "").startswith(" ") else mark + " ")
+        elif el.get("hidden") is not None or tag == "template":
+            remove_keep_tail(el)  # never shown by a browser: not part of what the reader sees
+        elif tag == "textarea":
+            el.tag = "pre"  # a form field's prefilled text is text the reader sees
+        elif tag == "option":
+            el.tag = "span"
+            el.tail = " " + (el.tail or "")
         elif tag == "a" and el.get("name") and not el.get("id"):
             el.set("id", el.get("name"))
         elif tag in ("td", "th") and el.get("align") in ("left", "center", "right"):
