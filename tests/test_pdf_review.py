@@ -52,3 +52,28 @@ def test_preset_forbidding_crop_marks_warns(preset, tmp_path):
     d2 = Diagnostics()
     pdfw.resolve_settings(PdfSection(preset=preset, bleed="0.125in"), d2, where)
     assert not [w for w in d2 if w.code == "pdf-preset"]
+
+
+@pytest.mark.slow
+def test_image_resolution_skips_svg_and_names_data_uris_briefly(tmp_path):
+    import base64
+    import io
+
+    from PIL import Image
+
+    (tmp_path / "chart.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="80" viewBox="0 0 120 80">'
+        '<rect x="5" y="5" width="110" height="70" fill="#c33"/></svg>', encoding="utf-8")
+    buf = io.BytesIO()
+    Image.new("RGB", (240, 160), (40, 90, 160)).save(buf, "PNG")
+    b64 = base64.b64encode(buf.getvalue()).decode()
+    (tmp_path / "post.md").write_text(
+        "# Pictures\n\nA vector chart:\n\n![A vector chart](chart.svg)\n\n"
+        f"A pasted picture:\n\n![Blue square](data:image/png;base64,{b64})\n\n", encoding="utf-8")
+    result, out = _build_cfg(config.load(tmp_path / "post.md"), tmp_path)
+    warns = [d for d in result.diagnostics.warnings if d.code == "pdf-image-resolution"]
+    assert len(warns) == 1, [w.message for w in warns]
+    msg = warns[0].message
+    assert "chart.svg" not in msg
+    assert "data:image/png (" in msg and "bytes)" in msg and "Blue square" in msg
+    assert b64[:40] not in msg and len(msg) < 200, msg

@@ -273,6 +273,13 @@ class PrintDocument:
     images: dict[str, dict] = field(default_factory=dict)  # URL -> asset facts for preflight
 
 
+def _file_size(path) -> int:
+    try:
+        return Path(path).stat().st_size
+    except (OSError, TypeError):
+        return 0
+
+
 def _chapter_id(i: int, ch: Chapter) -> str:
     return f"ch-{slugify(ch.slug or ch.title) or i}-{i}"
 
@@ -288,7 +295,8 @@ def build_print_html(book: Book, settings: PrintSettings) -> PrintDocument:
         url = f"{ASSET_URL}{asset.id}.{variant.extension}"
         res[url] = (Path(variant.path), variant.media_type)
         images[url] = {"id": asset.id, "ref": asset.ref, "width": variant.width,
-                       "height": variant.height,
+                       "height": variant.height, "media_type": variant.media_type,
+                       "bytes": _file_size(variant.path),
                        "file": asset.locations[0].file if asset.locations else None,
                        "line": asset.locations[0].line if asset.locations else None}
         return url
@@ -981,7 +989,7 @@ def _measure(document, s: PrintSettings, labels: list[str]) -> dict:
                 el = getattr(box, "element", None)
                 src = el.get("src") if el is not None else None
                 if src:
-                    images.append((i, src, box.width * PX, box.height * PX))
+                    images.append((i, src, box.width * PX, box.height * PX, el.get("alt") or ""))
             for child in getattr(box, "children", ()) or ():
                 stack.append((child, in_margin))
             fa = getattr(box, "footnote_area", None)

@@ -34,10 +34,12 @@ def run(book: Book, result, settings) -> None:
 
     # images: effective resolution at printed size
     seen = set()
-    for page, src, w_pt, h_pt in m["images"]:
+    for page, src, w_pt, h_pt, alt in m["images"]:
         facts = result.images.get(src)
         if not facts or w_pt <= 0 or not facts.get("width"):
             continue
+        if _is_vector(facts):
+            continue  # SVG (or PDF) stays vector in the PDF: sharp at any size
         # object-fit: contain draws the image at the tighter of the two scales
         ppi = facts["width"] / (w_pt / 72.0)
         if facts.get("height") and h_pt > 0:
@@ -46,7 +48,7 @@ def run(book: Book, result, settings) -> None:
         if settings.for_print and ppi < MIN_PPI - 0.5 and (src, page) not in seen:
             seen.add((src, page))
             diags.warn("pdf-image-resolution",
-                       f"image '{facts['ref']}' prints at {ppi:.0f} ppi on page {labels[page]}"
+                       f"image {image_name(facts, alt)} prints at {ppi:.0f} ppi on page {labels[page]}"
                        f" ({facts['width']}x{facts['height']} px over {shown_w / 72:.2f}x"
                        f"{shown_h / 72:.2f} in); print wants {MIN_PPI} ppi",
                        facts.get("file"), facts.get("line"))
@@ -115,6 +117,30 @@ def run(book: Book, result, settings) -> None:
         spine = sheets_pages * thickness
         diags.info("pdf-spine", f"spine width {spine:.3f} in ({spine * 25.4:.1f} mm):"
                    f" {sheets_pages} pages on {paper} paper", cfg_file)
+
+
+VECTOR_TYPES = {"image/svg+xml", "application/pdf", "application/postscript"}
+
+
+def _is_vector(facts: dict) -> bool:
+    mt = (facts.get("media_type") or "").lower()
+    ref = (facts.get("ref") or "").lower()
+    return mt in VECTOR_TYPES or (not mt and (ref.startswith("data:image/svg")
+                                              or ref.split("?")[0].endswith((".svg", ".svgz"))))
+
+
+def image_name(facts: dict, alt: str = "") -> str:
+    """An image as a message names it: its reference, but a data: URI only by type and size."""
+    ref = facts.get("ref") or ""
+    if not ref.lower().startswith("data:"):
+        return f"'{ref}'"
+    mt = ref[5:].split(",", 1)[0].split(";", 1)[0] or "image"
+    size = facts.get("bytes") or 0
+    name = f"data:{mt} ({size} bytes)" if size else f"data:{mt}"
+    alt = " ".join(alt.split())
+    if alt:
+        name += f" '{alt[:60]}{'…' if len(alt) > 60 else ''}'"
+    return name
 
 
 def config_file(book: Book):
