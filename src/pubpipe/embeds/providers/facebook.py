@@ -40,11 +40,22 @@ class Facebook(Provider):
         quotes = list(el.iter("blockquote"))
         if quotes:
             q = quotes[0]
+            # fb-video code opens with "<a>Video title</a>" before the description: the title.
+            first = q[0] if len(q) else None
+            title = first if first is not None and first.tag == "a" and \
+                not (q.text or "").strip() and text_of(first) else None
+            if title is not None:
+                e.title = text_of(title)
             paras = [p for p in q.iter("p")] or [q]
             e.body = safe_body(paras)
             e.text = plain_text(e.body)
-            rest = " ".join(((q.text or "") + "".join(
-                (text_of(c) if c.tag != "p" else "") + (c.tail or "") for c in q)).split())
+            # Pieces joined by spaces: an element edge is a word boundary ("...</a>Posted by").
+            pieces = [q.text or ""]
+            for c in q:
+                if c.tag != "p" and c is not title:
+                    pieces.append(text_of(c))
+                pieces.append(c.tail or "")
+            rest = " ".join(" ".join(pieces).split()) if paras != [q] else ""
             if rest:
                 e.extra["byline"] = rest  # "Posted by Name on Monday, 1 May 2017"
         return e
