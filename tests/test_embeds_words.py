@@ -271,7 +271,7 @@ SNIPPETS = {
 
 
 # Snippets whose cards still lose words (each fix removes its entry).
-KNOWN_LOSSES = {"iframe-plain-fallback", "mastodon-4.3", "mastodon-with-text",
+KNOWN_LOSSES = {"mastodon-4.3", "mastodon-with-text",
                 "reddit", "reddit-card", "threads-long-text"}
 
 

@@ -35,8 +35,9 @@ class Iframe(Provider):
             if body is not None:
                 e.body = safe_body([body])
                 e.text = plain_text(e.body)
-        raw = el.text or ""  # html5lib keeps an iframe's fallback markup as raw text
-        if "<a" in raw and e.body is None:
+        # html5lib keeps an iframe's fallback markup as raw text; plain words count as much as links
+        raw = el.text or ""
+        if raw.strip() and e.body is None:
             doc = html5lib.parse(raw, treebuilder="lxml", namespaceHTMLElements=False)
             body = doc.getroot().find("body")
             if body is not None and text_of(body):
