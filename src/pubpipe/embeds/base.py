@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
 from lxml import etree
 
 from ..document import Embed
+from ..util import remove_keep_tail
 
 # Elements whose URL (src / data / <param name=movie>) identifies what they show.
 URL_ELEMENTS = ("iframe", "embed", "object")
@@ -353,6 +354,20 @@ def paragraphs_of(el, skip=()) -> list[etree._Element]:
                 run[0].append(new)
         text(c.tail)
     return out
+
+
+def without(el, drop) -> etree._Element:
+    """A copy of el less the descendants for which drop(d) is true (their tail text is kept) and
+    less the elements that are left without any text (icon-only links, SVG, spacer divs)."""
+    holder = copy.deepcopy(el)
+    for d in [d for d in holder.iter() if d is not holder and isinstance(d.tag, str) and drop(d)]:
+        remove_keep_tail(d)
+    for d in reversed(list(holder.iter())):  # deepest first, so emptied parents go too
+        if d is not holder and d.getparent() is not None and (
+                not isinstance(d.tag, str) or (d.tag not in ("br", "img") and not text_of(d)
+                                                and not any(True for _ in d.iter("img")))):
+            remove_keep_tail(d)
+    return holder
 
 
 def fallback_content(el, skip: tuple[str, ...]) -> etree._Element:

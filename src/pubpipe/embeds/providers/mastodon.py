@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from ..base import Provider, has_class, plain_text, safe_body, split, text_of
+from ..base import (Provider, has_class, paragraphs_of, plain_text, safe_body, split, text_of,
+                    without)
 
 _STATUS = re.compile(r"^/(?:@([\w.]+)(?:@[\w.-]+)?|users/([\w.]+)/statuses)/(\d+)(/embed)?/?$")
 _SKIP = re.compile(r"^(view on mastodon|post by @\S+)$", re.I)
@@ -44,16 +45,16 @@ class Mastodon(Provider):
                     break
         if e is None:
             return None
-        blocks = []
-        for c in el.iter("p", "div"):
+        for c in el.iter("p", "div", "a"):
             t = text_of(c)
             m = re.match(r"^Post by @(\S+)$", t, re.I)
             if m:
                 e.handle = m.group(1)
+                e.extra["byline"] = t  # the post's own words
             if t.lower() == "view on mastodon":
                 e.extra["link_label"] = t
-            if t and not _SKIP.match(t) and c.tag == "p":
-                blocks.append(c)
+        # Everything else the blockquote shows is the post (loose text and links included).
+        blocks = paragraphs_of(without(el, lambda d: bool(_SKIP.match(text_of(d)))))
         e.body = safe_body(blocks)
         e.text = plain_text(e.body)
         return e
