@@ -271,7 +271,7 @@ SNIPPETS = {
 
 
 # Snippets whose cards still lose words (each fix removes its entry).
-KNOWN_LOSSES = {"reddit", "reddit-card", "threads-long-text"}
+KNOWN_LOSSES = {"reddit", "reddit-card"}
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True))

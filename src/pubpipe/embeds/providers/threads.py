@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 
-from ..base import Provider, has_class, split, strip_query, text_of
+from ..base import (Provider, has_class, paragraphs_of, plain_text, safe_body, split, strip_query,
+                    text_of, without)
+
+_SKIP = re.compile(r"^(view on threads|post by @\S+)$", re.I)
 
 
 class Threads(Provider):
@@ -30,10 +33,19 @@ class Threads(Provider):
                 e = self.from_url(a.get("href") or "")
                 if e is not None:
                     break
-        if e is not None:
-            t = text_of(el)
-            if t and t.lower() not in ("view on threads",):
-                e.extra["link_label"] = t[:120] if len(t) < 120 else "View on Threads"
+        if e is None:
+            return None
+        for c in el.iter():
+            t = text_of(c) if isinstance(c.tag, str) else ""
+            if re.match(r"^Post by @\S+$", t, re.I):
+                e.extra["byline"] = t  # the widget's own words
+            elif t.lower() == "view on threads":
+                e.extra["link_label"] = t
+        # Any other text the blockquote shows is the post itself: kept whole, however long.
+        body = safe_body(paragraphs_of(without(el, lambda d: bool(_SKIP.match(text_of(d))))))
+        if body is not None:
+            e.body = body
+            e.text = plain_text(body)
         return e
 
 
