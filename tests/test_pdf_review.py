@@ -77,3 +77,72 @@ def test_image_resolution_skips_svg_and_names_data_uris_briefly(tmp_path):
     assert "chart.svg" not in msg
     assert "data:image/png (" in msg and "bytes)" in msg and "Blue square" in msg
     assert b64[:40] not in msg and len(msg) < 200, msg
+
+
+LOREM = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor "
+         "incididunt ut labore et dolore magna aliqua. ")
+
+
+def _pages_text(out: Path) -> list[str]:
+    from pypdf import PdfReader
+
+    return [p.extract_text() for p in PdfReader(out).pages]
+
+
+@pytest.fixture(scope="module")
+def tables_book(tmp_path_factory):
+    """Wide tables, then short and long tables after fillers of every length (so that some
+    would straddle a page foot without the break rules)."""
+    tmp = tmp_path_factory.mktemp("tables")
+    wide = ("| Year | Name | Lamps | Fuel | Range (nmi) | Height (ft) | Keeper | Notes |\n"
+            "|---|---|---|---|---|---|---|---|\n" + "".join(
+                f"| {1850 + i} | South Foreland Lighthouse | {12 + i} | Colza oil | {22 + i} |"
+                f" {69 + i} | John Smith | Rebuilt after the storm |\n" for i in range(3)))
+    wider = ("| Year | Name | Lamps | Fuel | Range (nmi) | Height (ft) | Keeper | Ratio | Kind"
+             " | Code |\n|---|---|---|---|---|---|---|---|---|---|\n" + "".join(
+                 f"| {1860 + i} | Dungeness | {i} | Colza oil | {i * 3} | 120 | William Jones |"
+                 f" 1:{i} | Lamps | 0x{i:04x} |\n" for i in range(4)))
+    parts = ["# Tables\n", wide, wider,
+             "A hash in a cell: \n\n| Id | Digest |\n|---|---|\n| 1 | "
+             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 |\n"]
+    for t in range(10):
+        parts.append((LOREM * (1 + t)).strip())
+        rows = 6 if t % 2 == 0 else 30
+        parts.append("| Key | Value |\n|---|---|\n" + "".join(
+            f"| T{t}R{r:02d} | value {r} |\n" for r in range(rows)))
+    (tmp / "tables.md").write_text("\n\n".join(parts) + "\n", encoding="utf-8")
+    result, out = _build_cfg(config.load(tmp / "tables.md"), tmp)
+    return result, out
+
+
+@pytest.mark.slow
+def test_wide_tables_keep_words_whole(tables_book):
+    import re
+    import subprocess
+
+    result, out = tables_book
+    words = re.findall(r">([^<]+)</word>", subprocess.run(
+        ["pdftotext", "-bbox", str(out), "-"], capture_output=True, text=True).stdout)
+    for whole in ("Year", "Lamps", "Range", "(nmi)", "Height", "Colza", "Keeper", "1850",
+                  "1852", "1863", "Dungeness", "Lighthouse", "0x0003"):
+        assert whole in words, whole
+    for broken in ("Ye", "La", "Ran", "50", "Lam", "Col", "nmi)"):
+        assert broken not in words, broken
+    assert not [d for d in result.diagnostics.warnings if d.code in ("pdf-overflow",
+                                                                    "pdf-live-area")]
+
+
+@pytest.mark.slow
+def test_short_tables_together_long_tables_without_lone_rows(tables_book):
+    import re
+
+    result, out = tables_book
+    pages = _pages_text(out)
+    for t in range(10):
+        on = [(i, len(re.findall(rf"\bT{t}R\d\d\b", text))) for i, text in enumerate(pages)]
+        on = [(i, n) for i, n in on if n]
+        if t % 2 == 0:
+            assert len(on) == 1, (t, on)  # a short table on one page
+        else:
+            assert sum(n for _, n in on) == 30
+            assert all(n >= 2 for _, n in on), (t, on)  # never one row alone on a page

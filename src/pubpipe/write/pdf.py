@@ -387,7 +387,7 @@ def build_print_html(book: Book, settings: PrintSettings) -> PrintDocument:
         _chapter_opening(sec, cbody, ch, head_chars)
         _namespace_ids(cbody, cid, slugs)
         _footnotes(cbody)
-        _print_fixes(cbody)
+        _print_fixes(cbody, settings)
         # block ids: one anchor per block so the layout tells where each page begins
         doc.block_ids[cid] = (ch.slug or cid, ())
         doc.block_seq[cid] = len(doc.block_seq)  # before its blocks: it wins ties on a page
@@ -577,14 +577,120 @@ def _footnotes(cbody) -> None:
 
 
 
-def _print_fixes(cbody) -> None:
+# Table type sizes (print.css table[data-ppw-size]): em of the body size, cell padding (pt) per side
+TABLE_SIZES = (("", 0.88, 5.0), ("s1", 0.8, 3.5), ("s2", 0.72, 2.5), ("s3", 0.65, 2.0))
+# average advance of a character of the longest words, in em (Noto Serif; bold headers wider)
+_CHAR_EM, _HEAD_CHAR_EM = 0.56, 0.62
+LONG_TOKEN = 18  # characters: longer words (identifiers, hashes) may break anywhere in a cell
+SHORT_TABLE_ROWS = 8  # a table of at most this many rows is never split over pages
+_TOKEN = re.compile(r"\S+")
+
+
+def _cells(table) -> list[list]:
+    """The rows of table (own rows only, not those of nested tables) as lists of cells."""
+    rows = []
+    for tr in table.iter("tr"):
+        if next((a for a in tr.iterancestors("table")), None) is table:
+            rows.append([c for c in tr if isinstance(c.tag, str) and c.tag in ("td", "th")])
+    return rows
+
+
+def _classify_table(table, text_width: float, font_pt: float) -> None:
+    """Smaller type and padding for tables whose words would not fit whole at the body size.
+
+    A column can be no narrower than its longest word (cells never break words, print.css), so
+    the table's narrowest width is about the sum over columns of the longest word plus padding.
+    The first size at which that fits the text block is chosen; where none does, the table is
+    marked "tight" and its words may break anywhere, so it never runs past the margin.
+    """
+    rows = _cells(table)
+    cols = max((sum(int(c.get("colspan") or 1) if (c.get("colspan") or "1").isdigit() else 1
+                    for c in r) for r in rows), default=0)
+    widest: dict[int, float] = {}
+    for r in rows:
+        col = 0
+        for c in r:
+            words = [w for w in _TOKEN.findall(text_of(c)) if len(w) <= LONG_TOKEN]
+            longest = max((len(w) for w in words), default=1)
+            em = longest * (_HEAD_CHAR_EM if c.tag == "th" else _CHAR_EM)
+            span = int(c.get("colspan")) if (c.get("colspan") or "").isdigit() else 1
+            if span == 1:
+                widest[col] = max(widest.get(col, 0.0), em)
+            col += max(span, 1)
+    body_rows = len([r for r in rows if r and not all(c.tag == "th" for c in r)])
+    chosen = None
+    for name, scale, pad in TABLE_SIZES:
+        need = sum(widest.values()) * font_pt * scale + cols * 2 * pad + 2
+        if need <= text_width:
+            chosen = name
+            break
+    if chosen is None:
+        chosen = "tight"
+    elif chosen == "" and cols >= 5:
+        chosen = "s1"  # many columns read better a size down even when they would fit
+    if chosen:
+        table.set("data-ppw-size", chosen)
+    table.set("data-ppw-cols", str(cols))
+    if body_rows <= SHORT_TABLE_ROWS:
+        table.set("data-ppw-short", "")
+    # long tokens (hashes, identifiers, paths) are the only words a cell may break
+    for c in (c for r in rows for c in r):
+        _mark_long_tokens(c)
+
+
+def _mark_long_tokens(cell) -> None:
+    def split(text):
+        parts, pos = [], 0
+        for m in _TOKEN.finditer(text):
+            if len(m.group(0)) > LONG_TOKEN:
+                parts.append(text[pos:m.start()])
+                parts.append(m.group(0))
+                pos = m.end()
+        parts.append(text[pos:])
+        return parts
+
+    for el in [cell, *[e for e in cell.iterdescendants() if isinstance(e.tag, str)]]:
+        if el.tag in ("a", "pre", "code") or el.get("data-ppw") in ("url", "long"):
+            continue
+        if el.text and len(el.text) > LONG_TOKEN:
+            parts = split(el.text)
+            if len(parts) > 1:
+                el.text = parts[0]
+                for k in range(1, len(parts), 2):
+                    span = etree.Element("span", {"data-ppw": "long"})
+                    span.text, span.tail = parts[k], parts[k + 1]
+                    el.insert((k - 1) // 2, span)
+        for child in list(el):
+            if isinstance(child.tag, str) and child.tail and len(child.tail) > LONG_TOKEN and \
+                    child.get("data-ppw") != "long":
+                parts = split(child.tail)
+                if len(parts) > 1:
+                    child.tail = parts[0]
+                    anchor = child
+                    for k in range(1, len(parts), 2):
+                        span = etree.Element("span", {"data-ppw": "long"})
+                        span.text, span.tail = parts[k], parts[k + 1]
+                        anchor.addnext(span)
+                        anchor = span
+
+
+def text_width(s: PrintSettings) -> float:
+    """Width of the text block in points (see geometry_css for the margins)."""
+    inside, outside = _side_margins(s)
+    return s.trim_w - inside - outside
+
+
+def _side_margins(s: PrintSettings) -> tuple[float, float]:
+    return round(max(s.trim_w * 0.1458, 45.0), 2), round(max(s.trim_w * 0.1042, 32.0), 2)
+
+
+def _print_fixes(cbody, settings: PrintSettings | None = None) -> None:
     """Small markup adjustments for paper."""
-    for el in cbody.iter("table"):
-        # very wide tables get a smaller type size (see print.css .pp-wide)
-        cols = max((len([c for c in tr if isinstance(c.tag, str)]) for tr in el.iter("tr")),
-                   default=0)
-        if cols >= 5:
-            el.set("data-ppw", "wide")
+    settings = settings or PrintSettings(trim_w=432.0, trim_h=648.0)
+    font_pt = parse_length(settings.font_size) or 10.5
+    _wrap_bare_urls(cbody)
+    for el in list(cbody.iter("table")):
+        _classify_table(el, text_width(settings), font_pt)
     for el in cbody.iter():
         # line and paragraph separators: no font draws them; they are white space in HTML terms
         if isinstance(el.tag, str):
@@ -592,7 +698,6 @@ def _print_fixes(cbody) -> None:
                 v = getattr(el, attr)
                 if v and ("\u2028" in v or "\u2029" in v):
                     setattr(el, attr, v.replace("\u2028", " ").replace("\u2029", " "))
-    _wrap_bare_urls(cbody)
     for img in cbody.iter("img"):
         # block images of some size print at column width (what a reader expects of a figure)
         try:
@@ -669,7 +774,7 @@ def geometry_css(s: PrintSettings) -> str:
     # margins scale with the trim (6x9: 0.75in top, 0.875in inside, 0.625in outside), with floors
     # that keep running heads and folios inside the live area (0.25in) on small trims
     top, bottom = round(max(h * 0.0833, 50.0), 2), round(max(h * 0.0972, 54.0), 2)
-    inside, outside = round(max(w * 0.1458, 45.0), 2), round(max(w * 0.1042, 32.0), 2)
+    inside, outside = _side_margins(s)
     lines = []
     if s.bleed_mode == "outside":  # KDP: page = trim + bleed on the outside edge, top, bottom
         b = s.bleed
