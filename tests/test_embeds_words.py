@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html5lib
 import pytest
-from lxml import etree
 
 from pubpipe.embeds import detect, render
 from test_embeds import book_of
@@ -271,7 +270,7 @@ SNIPPETS = {
 
 
 # Snippets whose cards still lose words (each fix removes its entry).
-KNOWN_LOSSES = {"reddit", "reddit-card"}
+KNOWN_LOSSES: set[str] = set()
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True))

@@ -33,17 +33,24 @@ class Reddit(Provider):
             return super().from_element(el)
         if not (has_class(el, "reddit-embed-bq") or has_class(el, "reddit-card")):
             return None
-        e = None
+        e, title = None, None
         for a in el.iter("a"):
             e = self.from_url(a.get("href") or "")
             if e is not None:
-                e.title = text_of(a)
+                e.title, title = text_of(a), a
                 break
         if e is None:
             return None
-        m = re.search(r"\bby\s+(?:u/)?(\S+)\s+in\s+(r/\S+)", text_of(el))
-        if m:
-            e.handle, e.extra["byline"] = "", f"by u/{m.group(1)} in {m.group(2)}"
+        # The rest is "by u/someone in sub" (new code: "by<a>u/x</a> in<a>sub</a>", no spaces) or
+        # "from r/sub" (reddit-card): kept as the byline, an element edge read as a space.
+        pieces = [el.text or ""]
+        for c in el:
+            if isinstance(c.tag, str) and c is not title and c.tag != "p":
+                pieces.append(text_of(c))
+            pieces.append(c.tail or "")
+        rest = " ".join(" ".join(pieces).split())
+        if rest:
+            e.handle, e.extra["byline"] = "", rest
         paras = [p for p in el.iter("p")]
         if paras:
             e.body = safe_body(paras)
