@@ -60,8 +60,9 @@ class Twitter(Provider):
         e.date = text_of(status)
         paras = [c for c in el if c.tag == "p"] or [el]
         # The author line is what stands outside the paragraphs: "— Name (@handle) <a>date</a>".
+        # (A linked author name counts; only the status link, the date, is left out.)
         outside = (el.text or "") + "".join(
-            (text_of(c) if c.tag not in ("p", "a") else "") + (c.tail or "") for c in el)
+            (text_of(c) if c.tag != "p" and c is not status else "") + (c.tail or "") for c in el)
         if paras == [el]:
             outside = ""
         outside = " ".join(outside.split())
