@@ -283,7 +283,7 @@ SNIPPETS = {
 
 
 # Snippets whose cards still lose words (each fix removes its entry).
-KNOWN_LOSSES = {"bluesky-plain-author", "video-for-everybody"}
+KNOWN_LOSSES = {"video-for-everybody"}
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True))

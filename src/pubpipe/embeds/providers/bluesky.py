@@ -52,6 +52,8 @@ class Bluesky(Provider):
         m = re.match(r"^[—–-]*\s*(.*?)\s*\(@?([\w.:-]+)\)", outside)
         if m:
             e.author, e.handle = m.group(1), m.group(2)
+        elif outside.strip(" —–-"):  # no "(@handle)": the line as written is the author
+            e.author = outside.strip(" —–-")
         e.body = safe_body(paras)
         e.text = plain_text(e.body)
         return e
