@@ -150,3 +150,33 @@ def test_short_tables_together_long_tables_without_lone_rows(tables_book):
         else:
             assert sum(n for _, n in on) == 30
             assert all(n >= 2 for _, n in on), (t, on)  # never one row alone on a page
+
+
+@pytest.mark.slow
+def test_ordered_list_type_start_value_printed(tmp_path):
+    import re
+
+    from lxml import html as lxml_html
+
+    body = lxml_html.fragment_fromstring(
+        '<ol type="a" start="3"><li>Gamma item</li><li>Delta item</li>'
+        '<li value="10">Juliet item</li><li>Kilo item</li></ol>'
+        '<ol type="I"><li>Roman one</li><li>Roman two</li></ol>'
+        '<ol start="7"><li>Seventh item</li></ol>'
+        '<ol reversed><li>Third down</li><li>Second down</li><li>First down</li></ol>',
+        create_parent="body")
+    pdfw._print_fixes(body)
+    s = pdfw.PrintSettings(trim_w=432.0, trim_h=648.0)
+    html = "<html><body>" + "".join(
+        lxml_html.tostring(c, encoding="unicode") for c in body) + "</body></html>"
+    doc = pdfw.PrintDocument(html=html, resources={}, chapter_ids=[])
+    out = tmp_path / "lists.pdf"
+    out.write_bytes(pdfw._render_doc(doc, pdfw.stylesheets(s), s).pdf)
+    import subprocess
+
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True,
+                          text=True).stdout
+    got = re.findall(r"(\S+)\.\s+(\w+) (?:item|down|one|two)", text)
+    assert got == [("c", "Gamma"), ("d", "Delta"), ("j", "Juliet"), ("k", "Kilo"),
+                   ("I", "Roman"), ("II", "Roman"), ("7", "Seventh"),
+                   ("3", "Third"), ("2", "Second"), ("1", "First")], text

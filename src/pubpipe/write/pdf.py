@@ -674,6 +674,50 @@ def _mark_long_tokens(cell) -> None:
                         anchor = span
 
 
+_LIST_TYPES = {"1": "decimal", "a": "lower-alpha", "A": "upper-alpha", "i": "lower-roman",
+               "I": "upper-roman"}
+
+
+def _add_style(el, decl: str) -> None:
+    old = (el.get("style") or "").strip().rstrip(";")
+    el.set("style", f"{old}; {decl}" if old else decl)
+
+
+def _int_attr(el, name: str) -> int | None:
+    try:
+        return int((el.get(name) or "").strip())
+    except ValueError:
+        return None
+
+
+def _list_numbering(ol) -> None:
+    """<ol type start reversed> and <li value> as CSS: WeasyPrint ignores these attributes.
+
+    WeasyPrint applies counter-set before the li's own increment of list-item, hence the -1.
+    """
+    kind = _LIST_TYPES.get((ol.get("type") or "").strip())
+    if kind:
+        _add_style(ol, f"list-style-type: {kind}")
+    items = [li for li in ol if isinstance(li.tag, str) and li.tag == "li"]
+    reverse = ol.get("reversed") is not None
+    step = -1 if reverse else 1
+    start = _int_attr(ol, "start")
+    if reverse:
+        first = start if start is not None else len(items)
+        _add_style(ol, f"counter-reset: list-item {first + 1}")
+    elif start is not None and start != 1:
+        _add_style(ol, f"counter-reset: list-item {start - 1}")
+    for li in items:
+        if reverse:
+            _add_style(li, "counter-increment: list-item -1")
+        value = _int_attr(li, "value")
+        if value is not None:
+            _add_style(li, f"counter-set: list-item {value - step}")
+        li_kind = _LIST_TYPES.get((li.get("type") or "").strip())
+        if li_kind:
+            _add_style(li, f"list-style-type: {li_kind}")
+
+
 def text_width(s: PrintSettings) -> float:
     """Width of the text block in points (see geometry_css for the margins)."""
     inside, outside = _side_margins(s)
@@ -691,6 +735,8 @@ def _print_fixes(cbody, settings: PrintSettings | None = None) -> None:
     _wrap_bare_urls(cbody)
     for el in list(cbody.iter("table")):
         _classify_table(el, text_width(settings), font_pt)
+    for ol in cbody.iter("ol"):
+        _list_numbering(ol)
     for el in cbody.iter():
         # line and paragraph separators: no font draws them; they are white space in HTML terms
         if isinstance(el.tag, str):
