@@ -229,8 +229,10 @@ def has_class(el: etree._Element, name: str) -> bool:
 
 _SAFE_INLINE = {"a", "br", "em", "strong", "b", "i", "u", "s", "code", "span", "sub", "sup",
                 "small", "mark", "abbr", "cite", "q", "time"}
-_DROP_WITH_CONTENT = {"script", "style", "svg", "noscript", "template", "iframe", "object",
-                      "embed", "video", "audio", "img", "picture", "source", "math", "button"}
+_DROP_WITH_CONTENT = {"script", "style", "svg", "noscript", "template", "iframe", "embed", "img",
+                      "source", "track", "param", "math", "button"}
+# <object>, <video>, <audio> and <picture> themselves are dropped (nothing remote on a card), but
+# their content is fallback the author wrote for readers who cannot play them: it is kept as text.
 _SAFE_HREF = re.compile(r"^(https?:|mailto:)", re.I)
 
 
