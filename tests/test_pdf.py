@@ -188,7 +188,7 @@ def test_contents_folios_running_heads_live_area(bled_book):
     toc_text = reader.pages[contents_page].extract_text()
     for title, index in opens.items():
         assert (index + 1) % 2 == 1, f"{title} opens on page {index + 1}, a left-hand page"
-        m = re.search(re.escape(title) + r"[ .]*?(\d+)\s*$", toc_text, re.M)
+        m = re.search(re.escape(title) + r"[ .\u2002]*?(\d+)\s*$", toc_text, re.M)
         assert m, toc_text
         words = _words(out, index + 1)
         # the folio of the opening page: a number alone at the foot

@@ -180,3 +180,35 @@ def test_ordered_list_type_start_value_printed(tmp_path):
     assert got == [("c", "Gamma"), ("d", "Delta"), ("j", "Juliet"), ("k", "Kilo"),
                    ("I", "Roman"), ("II", "Roman"), ("7", "Seventh"),
                    ("3", "Third"), ("2", "Second"), ("1", "First")], text
+
+
+@pytest.mark.slow
+def test_contents_leaders_clear_of_titles_and_folios_aligned(tmp_path):
+    import re
+    import subprocess
+
+    titles = ["Archive", "On the keeping of lights", "Why",
+              "A much longer chapter title that wraps onto a second line of the contents"]
+    for i, t in enumerate(titles):
+        (tmp_path / f"c{i}.md").write_text(f"# {t}\n\nText.\n", encoding="utf-8")
+    result, out = _build_cfg(config.load(tmp_path), tmp_path)
+    bbox = subprocess.run(["pdftotext", "-f", "3", "-l", "3", "-bbox", str(out), "-"],
+                          capture_output=True, text=True).stdout
+    words = [(float(a), float(b), float(c), w) for a, b, c, w in re.findall(
+        r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>', bbox)]
+    lines: dict[float, list] = {}
+    for x0, y0, x1, w in words:
+        lines.setdefault(round(y0), []).append((x0, x1, w))
+    folios, gaps = [], []
+    for row in lines.values():
+        row.sort()
+        dots = [i for i, (_, _, w) in enumerate(row) if set(w) == {"."}]
+        if not dots:
+            continue
+        first = dots[0]
+        assert first > 0 and not row[first - 1][2].endswith("."), row
+        gaps.append(row[first][0] - row[first - 1][1])  # title's end to the first dot
+        folios.append(row[-1][1])
+    assert len(gaps) == len(titles)
+    assert min(gaps) >= 4.0, gaps  # an en space at least: no title glued to its dots
+    assert max(folios) - min(folios) < 0.5, folios  # the folios line up on the right
