@@ -9,8 +9,12 @@ glued to its neighbour (a dropped space) is caught as well as a dropped text nod
 
 from __future__ import annotations
 
+from html import escape
+
 import html5lib
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pubpipe.embeds import detect, render
 from test_embeds import book_of
@@ -292,3 +296,69 @@ def test_no_shown_word_is_lost(name):
     html = SNIPPETS[name]
     missing = shown_words(html) - words(card_text(html))
     assert not missing, f"{name}: {sorted(missing)}\ncard: {' '.join(card_text(html).split())}"
+
+
+# --- property: any caption content in any provider's caption slot survives -------------------
+
+_W = st.text(alphabet="bcdfghjklmnpqrstvwxz", min_size=2, max_size=7).map(lambda s: "q" + s)
+_WORDS = st.lists(_W, min_size=1, max_size=4).map(" ".join)
+_INLINE = st.one_of(
+    _WORDS,
+    _WORDS.map(lambda w: f'<a href="https://example.org/{w.split()[0]}">{w}</a>'),
+    _WORDS.map(lambda w: f"<em>{w}</em>"),
+    _WORDS.map(lambda w: f'<span class="x">{w} <strong>{w.split()[0]}z</strong></span>'),
+    st.just("<br>"))
+_INLINE_RUN = st.lists(_INLINE, min_size=1, max_size=6).flatmap(
+    lambda xs: st.lists(st.sampled_from([" ", "\n"]), min_size=len(xs), max_size=len(xs)).map(
+        lambda seps: "".join(s + x for s, x in zip(seps, xs)) + " "))
+_BLOCK_RUN = st.lists(st.one_of(_INLINE_RUN, _INLINE_RUN.map(lambda r: f"<p>{r}</p>"),
+                                _INLINE_RUN.map(lambda r: f"<div>{r}</div>")),
+                      min_size=1, max_size=4).map(" ".join)
+
+# provider: (template with {C} for the caption, whether blocks may stand there)
+SLOTS = {
+    "tiktok": ('<blockquote class="tiktok-embed" cite="https://www.tiktok.com/@u1/video/123456">'
+               '<section> <a href="https://www.tiktok.com/@u1">@u1</a> {C} <a href="https://www.tiktok'
+               '.com/music/x">♬ sound</a> </section></blockquote>', True),
+    "twitter": ('<blockquote class="twitter-tweet"><p lang="en">{C}</p>&mdash; N (@n) <a href="https:'
+                '//twitter.com/n/status/20">May 1, 2020</a></blockquote>', False),
+    "instagram": ('<blockquote class="instagram-media" data-instgrm-permalink="https://www.instagram.'
+                  'com/p/abc12/"><div><p>{C}</p><p>A post shared by N (@n)</p></div></blockquote>',
+                  False),
+    "mastodon": ('<blockquote class="mastodon-embed" data-embed-url="https://m.example/@u/100/embed">'
+                 '{C}<a href="https://m.example/@u/100">View on Mastodon</a></blockquote>', True),
+    "bluesky": ('<blockquote class="bluesky-embed" data-bluesky-uri="at://did:plc:a/app.bsky.feed.post/'
+                '3k"><p>{C}</p>&mdash; N (<a href="https://bsky.app/profile/did:plc:a">@n.bsky.social'
+                '</a>) <a href="https://bsky.app/profile/did:plc:a/post/3k">May 1</a></blockquote>', False),
+    "threads": ('<blockquote class="text-post-media" data-text-post-permalink="https://www.threads.net/'
+                '@u/post/Cabc">{C}<a href="https://www.threads.net/@u/post/Cabc">View on Threads</a>'
+                '</blockquote>', True),
+    "facebook": ('<div class="fb-post" data-href="https://www.facebook.com/u/posts/1/"><blockquote '
+                 'class="fb-xfbml-parse-ignore"><p>{C}</p>Posted by <a href="https://www.facebook.com/'
+                 'u/">U</a> on <a href="https://www.facebook.com/u/posts/1/">May 1</a></blockquote>'
+                 '</div>', False),
+    "reddit": ('<blockquote class="reddit-embed-bq"><a href="https://www.reddit.com/r/a/comments/x1/t/">'
+               'Title</a><br> {C}</blockquote>', True),
+    "codepen": ('<p class="codepen" data-slug-hash="abc" data-user="u"><span>{C}</span></p>', False),
+    "video": ('<video src="https://e.example/v.mp4">{C}</video>', True),
+    "audio": ('<audio src="https://e.example/a.mp3"><source src="https://e.example/a.ogg">{C}</audio>',
+              True),
+    "object": ('<object data="https://e.example/x.pdf" type="application/pdf"><param name="a" '
+               'value="b">{C}</object>', True),
+    "iframe": ('<iframe src="https://w.example.com/x">{C}</iframe>', True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SLOTS) + ["srcdoc"])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_no_caption_word_is_lost_property(name, data):
+    if name == "srcdoc":
+        caption = data.draw(_BLOCK_RUN)
+        html = f'<iframe srcdoc="{escape(caption, quote=True)}"></iframe>'
+    else:
+        template, blocks = SLOTS[name]
+        caption = data.draw(_BLOCK_RUN if blocks else _INLINE_RUN)
+        html = template.replace("{C}", caption)
+    missing = shown_words(html) - words(card_text(html))
+    assert not missing, f"{sorted(missing)}\ncard: {' '.join(card_text(html).split())}"
