@@ -212,3 +212,21 @@ def test_contents_leaders_clear_of_titles_and_folios_aligned(tmp_path):
     assert len(gaps) == len(titles)
     assert min(gaps) >= 4.0, gaps  # an en space at least: no title glued to its dots
     assert max(folios) - min(folios) < 0.5, folios  # the folios line up on the right
+
+
+@pytest.mark.slow
+def test_source_back_links_list_each_page_once(tmp_path):
+    import re
+
+    filler = "\n\n".join([LOREM * 4] * 12)
+    (tmp_path / "post.md").write_text(
+        f"# Cited\n\nA claim [1] and its echo [1], then another [2].\n\n{filler}\n\n"
+        "Much later, the first source again [1].\n\n## Sources\n\n1. The first source, 2020.\n"
+        "2. The second source, 2021.\n", encoding="utf-8")
+    result, out = _build_cfg(config.load(tmp_path / "post.md"), tmp_path)
+    text = "\n".join(_pages_text(out))
+    first = re.search(r"The first source, 2020\.(.*)", text)[1]
+    pages = re.findall(r"p\.\s*(\d+)", first)
+    assert len(pages) == 2 and pages[0] != pages[1], first  # p. 1 once, then the later page
+    second = re.search(r"The second source, 2021\.(.*)", text)[1]
+    assert len(re.findall(r"p\.\s*(\d+)", second)) == 1, second

@@ -271,6 +271,8 @@ class PrintDocument:
     block_ids: dict[str, tuple[str, tuple[int, ...]]] = field(default_factory=dict)
     block_seq: dict[str, int] = field(default_factory=dict)  # anchor -> document order
     images: dict[str, dict] = field(default_factory=dict)  # URL -> asset facts for preflight
+    # per source entry, the anchors its page back-links point to (see _print_fixes)
+    pageref_groups: list[list[str]] = field(default_factory=list)
 
 
 def _file_size(path) -> int:
@@ -284,8 +286,13 @@ def _chapter_id(i: int, ch: Chapter) -> str:
     return f"ch-{slugify(ch.slug or ch.title) or i}-{i}"
 
 
-def build_print_html(book: Book, settings: PrintSettings) -> PrintDocument:
-    """The whole book as one HTML document for WeasyPrint."""
+def build_print_html(book: Book, settings: PrintSettings,
+                     anchor_pages: dict[str, int] | None = None) -> PrintDocument:
+    """The whole book as one HTML document for WeasyPrint.
+
+    With anchor_pages (from a first layout), a source's back-links that lead to a page already
+    linked from the same entry are left out: "p. 7" once, not "p. 7 p. 7".
+    """
     meta = book.meta
     lang = meta.language or "en"
     res: dict[str, tuple[Path, str]] = {}
@@ -387,7 +394,7 @@ def build_print_html(book: Book, settings: PrintSettings) -> PrintDocument:
         _chapter_opening(sec, cbody, ch, head_chars)
         _namespace_ids(cbody, cid, slugs)
         _footnotes(cbody)
-        _print_fixes(cbody, settings)
+        doc.pageref_groups.extend(_print_fixes(cbody, settings, anchor_pages))
         # block ids: one anchor per block so the layout tells where each page begins
         doc.block_ids[cid] = (ch.slug or cid, ())
         doc.block_seq[cid] = len(doc.block_seq)  # before its blocks: it wins ties on a page
@@ -728,8 +735,9 @@ def _side_margins(s: PrintSettings) -> tuple[float, float]:
     return round(max(s.trim_w * 0.1458, 45.0), 2), round(max(s.trim_w * 0.1042, 32.0), 2)
 
 
-def _print_fixes(cbody, settings: PrintSettings | None = None) -> None:
-    """Small markup adjustments for paper."""
+def _print_fixes(cbody, settings: PrintSettings | None = None,
+                 anchor_pages: dict[str, int] | None = None) -> list[list[str]]:
+    """Small markup adjustments for paper. Returns the page back-link targets per parent."""
     settings = settings or PrintSettings(trim_w=432.0, trim_h=648.0)
     font_pt = parse_length(settings.font_size) or 10.5
     _wrap_bare_urls(cbody)
@@ -755,9 +763,17 @@ def _print_fixes(cbody, settings: PrintSettings | None = None) -> None:
             parent.tag == "p" and not text_of(parent) and len(parent) == 1))
         if alone and w >= 240:
             img.set("data-ppw", "full")
-    for a in cbody.iter("a"):
+    groups: dict = {}  # parent element -> [(target anchor, page or None)]
+    for a in list(cbody.iter("a")):
         if a.get("role") == "doc-backlink" and (a.get("href") or "").startswith("#"):
             # "back to the citation" becomes the page it is on (print.css draws the number)
+            target = a.get("href")[1:]
+            page = anchor_pages.get(target) if anchor_pages is not None else None
+            group = groups.setdefault(a.getparent(), [])
+            if page is not None and any(p == page for _, p in group):
+                remove_keep_tail(a)  # that page is already listed for this entry
+                continue
+            group.append((target, page))
             for child in list(a):
                 a.remove(child)
             a.text = None
@@ -767,6 +783,7 @@ def _print_fixes(cbody, settings: PrintSettings | None = None) -> None:
         if href.startswith(("http://", "https://")) and text_of(a) != href and \
                 "pp-no-url" not in (a.get("class") or ""):
             a.set("data-pp-href", href)
+    return [[t for t, _ in g] for g in groups.values() if len(g) > 1]
 
 
 _URL = re.compile(r"https?://[^\s<>\"]+[^\s<>\".,;:!?)\]]")
@@ -928,6 +945,7 @@ class RenderResult:
     images: dict[str, dict]  # image URL -> asset facts (id, ref, pixels, source file and line)
     warnings: list[str]  # WeasyPrint's own warnings (e.g. .notdef glyphs drawn)
     chapter_ids: list[str]
+    anchor_pages: dict[str, int] = field(default_factory=dict)  # anchor -> first page (0-based)
 
 
 _CACHE: dict[str, RenderResult] = {}
@@ -979,10 +997,24 @@ def render(book: Book, settings: PrintSettings) -> RenderResult:
     if key in _CACHE:
         return _CACHE[key]
     result = _render_isolated(doc, css, settings)
+    if _repeated_pages(doc.pageref_groups, result.anchor_pages):
+        # a source cited twice on one page: lay out again without the repeated back-links
+        # (removing them only shortens source entries, so the cited pages stay where they are)
+        doc2 = build_print_html(book, settings, result.anchor_pages)
+        result = _render_isolated(doc2, css, settings)
     if len(_CACHE) > 4:
         _CACHE.pop(next(iter(_CACHE)))
     _CACHE[key] = result
     return result
+
+
+def _repeated_pages(groups: list[list[str]], anchor_pages: dict[str, int]) -> bool:
+    for targets in groups:
+        pages = [anchor_pages.get(t) for t in targets]
+        pages = [p for p in pages if p is not None]
+        if len(pages) != len(set(pages)):
+            return True
+    return False
 
 
 _POOL = None
@@ -1047,7 +1079,7 @@ def _render_doc(doc: PrintDocument, css: list[str], s: PrintSettings) -> RenderR
                                  color_profiles=profiles) for c in css if c]
         html = weasyprint.HTML(string=doc.html, base_url=ASSET_URL, url_fetcher=fetcher)
         document = html.render(font_config=fonts, stylesheets=sheets, color_profiles=profiles)
-        layout, labels, chapter_pages, measures = _read_layout(document, doc, s)
+        layout, labels, chapter_pages, measures, anchor_pages = _read_layout(document, doc, s)
         # images denser than needed are scaled down (never up): 600 ppi keeps print sharp
         options = dict(full_fonts=s.full_fonts, pdf_variant=s.variant or None,
                        optimize_images=False, dpi=600 if s.for_print else 200)
@@ -1060,7 +1092,7 @@ def _render_doc(doc: PrintDocument, css: list[str], s: PrintSettings) -> RenderR
     pdf = postprocess(pdf, s, labels)
     return RenderResult(pdf=pdf, layout=layout, page_labels=labels, chapter_pages=chapter_pages,
                         measures=measures, images=doc.images, warnings=cap.messages,
-                        chapter_ids=doc.chapter_ids)
+                        chapter_ids=doc.chapter_ids, anchor_pages=anchor_pages)
 
 
 def _read_layout(document, doc: PrintDocument, s: PrintSettings):
@@ -1102,7 +1134,11 @@ def _read_layout(document, doc: PrintDocument, s: PrintSettings):
         elif current is not None and current in last:
             layout.setdefault(current, []).append((last[current], labels[i]))
     measures = _measure(document, s, labels)
-    return layout, labels, chapter_pages, measures
+    anchor_pages: dict[str, int] = {}
+    for i, page in enumerate(document.pages):
+        for a in page.anchors:
+            anchor_pages.setdefault(a, i)
+    return layout, labels, chapter_pages, measures, anchor_pages
 
 
 PX = 0.75  # CSS px -> pt
