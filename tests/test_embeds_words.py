@@ -288,6 +288,19 @@ SNIPPETS = {
         '<blockquote class="bluesky-embed" data-bluesky-uri="at://did:plc:abc/app.bsky.feed.post/3kxyz">'
         '<p lang="en">Hello sky</p>&mdash; Jay Graber <a href="https://bsky.app/profile/did:plc:abc/post/'
         '3kxyz?ref_src=embed">May 2, 2024 at 10:00</a></blockquote>'),
+    "codepen-iframe": (
+        '<iframe height="300" style="width: 100%;" scrolling="no" title="Gradient Button" src="https://'
+        'codepen.io/chriscoyier/embed/ExAmPlE?default-tab=html%2Cresult" frameborder="no" loading="lazy"'
+        ' allowtransparency="true" allowfullscreen="true">\n  See the Pen <a href="https://codepen.io/'
+        'chriscoyier/pen/ExAmPlE">\n  Gradient Button</a> by Chris Coyier (<a href="https://codepen.io/'
+        'chriscoyier">@chriscoyier</a>)\n  on <a href="https://codepen.io">CodePen</a>.\n</iframe>'),
+    "youtube-iframe-fallback": (
+        '<iframe width="560" height="315" src="https://www.youtube.com/embed/YrpK90bHO2U">Watch <a href='
+        '"https://youtu.be/YrpK90bHO2U">the talk</a> on YouTube.</iframe>'),
+    "youtube-object-fallback": (
+        '<object width="425" height="344"><param name="movie" value="http://www.youtube.com/v/YrpK90bHO2U">'
+        '</param><embed src="http://www.youtube.com/v/YrpK90bHO2U" type="application/x-shockwave-flash">'
+        '</embed>Flash needed: see <a href="https://youtu.be/YrpK90bHO2U">the talk</a>.</object>'),
 }
 
 

@@ -13,6 +13,7 @@ import shlex
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
 
+import html5lib
 from lxml import etree
 
 from ..document import Embed
@@ -83,6 +84,9 @@ class Provider:
                 e = self.from_url(url)
                 if e is not None:
                     fill_from_element(e, el)
+                    if e.body is None:  # "See the Pen ... on CodePen", "Watch it on YouTube"
+                        e.body = inner_fallback(el)
+                        e.text = plain_text(e.body)
                 return e
         return None
 
@@ -370,6 +374,22 @@ def without(el, drop) -> etree._Element:
                                                 and not any(True for _ in d.iter("img")))):
             remove_keep_tail(d)
     return holder
+
+
+def inner_fallback(el) -> etree._Element | None:
+    """What an iframe/object/embed holds for readers who cannot show it, as a ``safe_body``.
+    html5lib keeps an iframe's content as raw markup text (parsed here); an object's is parsed."""
+    if el.tag == "iframe":
+        raw = el.text or ""
+        if not raw.strip():
+            return None
+        holder = html5lib.parse(raw, treebuilder="lxml", namespaceHTMLElements=False).getroot() \
+            .find("body")
+    else:
+        holder = fallback_content(el, skip=("param", "embed", "source", "track"))
+    if holder is None or not text_of(holder):
+        return None
+    return safe_body([holder])
 
 
 def fallback_content(el, skip: tuple[str, ...]) -> etree._Element:

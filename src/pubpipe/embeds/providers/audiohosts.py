@@ -49,6 +49,8 @@ class AudioHosts(Provider):
                 if re.match(r"^https?://[\w-]+\.bandcamp\.com/", href):
                     e.url = href
                     e.title = text_of(a)
+                    if e.text == e.title:  # the fallback link is the title: not twice on the card
+                        e.body, e.text = None, ""
                     break
         fill_from_element(e, el)
         return e

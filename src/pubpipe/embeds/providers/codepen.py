@@ -30,7 +30,11 @@ class CodePen(Provider):
 
     def from_element(self, el):
         if el.tag == "iframe":
-            return super().from_element(el)
+            e = super().from_element(el)
+            m = re.search(r"\bby (.+?) \(@", e.text) if e is not None else None
+            if m:  # the official iframe code's fallback: "See the Pen X by Y (@y) on CodePen."
+                e.author = m.group(1)
+            return e
         if not has_class(el, "codepen"):
             return None
         slug, user = el.get("data-slug-hash"), el.get("data-user")
