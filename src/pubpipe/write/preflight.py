@@ -1,10 +1,11 @@
 """Preflight: what a printer would check in the PDF just built, as diagnostics on the book.
 
-Warnings for real problems (an image below 300 ppi at its printed size in a print preset, a font
-not embedded, a character drawn with a missing glyph, text outside the live area 0.25in inside the
-trim, text past the margins, too few pages for the preset); info for the summary (page count, fonts,
-spine width for the cover designer). Measures come from the layout (``pdf._measure``) and the PDF
-itself (fonts, via pypdf); nothing is printed.
+Warnings for real problems (a raster image below 300 ppi at its printed size in a print preset,
+SVG being vector is never warned about; a font not embedded, a character drawn with a missing
+glyph, text outside the live area 0.25in inside the trim, text past the margins, too few pages
+for the preset); info for the summary (page count, fonts, spine width for the cover designer),
+attributed to book.toml only when the book has one. Measures come from the layout
+(``pdf._measure``) and the PDF itself (fonts, via pypdf); nothing is printed.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ def run(book: Book, result, settings) -> None:
         if settings.for_print and ppi < MIN_PPI - 0.5 and (src, page) not in seen:
             seen.add((src, page))
             diags.warn("pdf-image-resolution",
-                       f"image {image_name(facts, alt)} prints at {ppi:.0f} ppi on page {labels[page]}"
+                       f"image {image_name(facts, alt)} prints at {ppi:.0f} ppi"
+                       f" on page {labels[page]}"
                        f" ({facts['width']}x{facts['height']} px over {shown_w / 72:.2f}x"
                        f"{shown_h / 72:.2f} in); print wants {MIN_PPI} ppi",
                        facts.get("file"), facts.get("line"))
