@@ -140,3 +140,8 @@ def test_invalid_attribute_values_are_dropped_or_normalized(tmp_path):
 def test_hidden_content_is_not_shown(tmp_path):
     html = _run(_book(tmp_path, "# T\n\n<div hidden>secret hidden</div><template>tpl words</template> shown\n"))
     assert "secret hidden" not in html and "tpl words" not in html and "shown" in html
+
+
+def test_markdown_column_alignment_survives(tmp_path):
+    html = _run(_book(tmp_path, "# T\n\n| a | n |\n|:--|--:|\n| x | 1 |\n"))
+    assert 'class="pp-align-right">1<' in html and "style=" not in html

@@ -152,6 +152,11 @@ def _escape_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _style_align(style: str | None) -> str:
+    m = re.search(r"text-align\s*:\s*(left|center|right)", style or "", re.I)
+    return m.group(1) if m else ""
+
+
 def _before(body: etree._Element) -> None:
     """Tree repairs before the allowlist: things whose meaning would otherwise be lost."""
     for el in list(body.iter()):
@@ -175,8 +180,12 @@ def _before(body: etree._Element) -> None:
             el.tail = " " + (el.tail or "")
         elif tag == "a" and el.get("name") and not el.get("id"):
             el.set("id", el.get("name"))
-        elif tag in ("td", "th") and el.get("align") in ("left", "center", "right"):
-            el.set("class", f"pp-align-{el.get('align')} {el.get('class', '')}".strip())
+        elif tag in ("td", "th") and (el.get("align") or _style_align(el.get("style"))):
+            # Column alignment is meaning (numbers to the right), not the author's styling:
+            # Markdown tables say it with style="text-align: …", old HTML with align="…".
+            align = (el.get("align") or _style_align(el.get("style"))).lower()
+            if align in ("left", "center", "right"):
+                el.set("class", f"pp-align-{align} {el.get('class', '')}".strip())
         elif tag in ("img",) and not el.get("src"):
             lazy = el.get("data-src") or el.get("data-original") or el.get("data-lazy-src")
             if lazy:
