@@ -343,6 +343,10 @@ SLOTS = {
     "instagram": ('<blockquote class="instagram-media" data-instgrm-permalink="https://www.instagram.'
                   'com/p/abc12/"><div><p>{C}</p><p>A post shared by N (@n)</p></div></blockquote>',
                   False),
+    "instagram-div": ('<blockquote class="instagram-media" data-instgrm-permalink="https://www.'
+                      'instagram.com/p/abc12/"><div> <a href="https://www.instagram.com/p/abc12/"><div>'
+                      '<svg><path d="M0"/></svg></div><div>View this post on Instagram</div></a> {C}'
+                      '<p>A post shared by N (@n)</p></div></blockquote>', True),
     "mastodon": ('<blockquote class="mastodon-embed" data-embed-url="https://m.example/@u/100/embed">'
                  '{C}<a href="https://m.example/@u/100">View on Mastodon</a></blockquote>', True),
     "bluesky": ('<blockquote class="bluesky-embed" data-bluesky-uri="at://did:plc:a/app.bsky.feed.post/'

@@ -328,6 +328,10 @@ _BLOCKS = {"p", "div", "section", "article", "header", "footer", "blockquote", "
            "h5", "h6", "hr", "address", "aside", "nav", "main", "details", "summary"}
 
 
+_CONTAINERS = {"div", "section", "article", "header", "footer", "blockquote", "figure", "main",
+               "aside", "nav"}
+
+
 def paragraphs_of(el, skip=()) -> list[etree._Element]:
     """el's content as the paragraphs ``safe_body`` takes: each block child is one, and every run
     of loose text and inline children between blocks (text after a link included) is wrapped in
@@ -348,7 +352,10 @@ def paragraphs_of(el, skip=()) -> list[etree._Element]:
     text(el.text)
     for c in el:
         if isinstance(c.tag, str) and c not in skip:
-            if c.tag in _BLOCKS:
+            if c.tag in _CONTAINERS and any(isinstance(g.tag, str) and g.tag in _BLOCKS for g in c):
+                run[0] = None  # a wrapper of blocks: its own paragraphs, not one run-on paragraph
+                out.extend(paragraphs_of(c))
+            elif c.tag in _BLOCKS:
                 run[0] = None
                 out.append(c)
             else:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from ..base import Args, Provider, has_class, plain_text, safe_body, split, text_of
+from ..base import (Args, Provider, has_class, paragraphs_of, plain_text, safe_body, split, text_of,
+                    without)
 
 _POST = re.compile(r"^/(?:[\w.]+/)?(p|reel|reels|tv)/([\w-]+)")
 _SHARED = re.compile(r"A (?:post|video|photo) shared by\s*(.*?)\s*(?:\(@([\w.]+)\))?\s*"
@@ -46,14 +47,12 @@ class Instagram(Provider):
                     break
         if e is None:
             return None
-        paras = []
+        labels = ("view this post on instagram", "view this video on instagram")
         for d in el.iter("div", "a"):
-            if text_of(d).lower() in ("view this post on instagram", "view this video on instagram"):
+            if text_of(d).lower() in labels:
                 e.extra["link_label"] = text_of(d)
         for p in el.iter("p"):
             t = text_of(p)
-            if not t:
-                continue
             m = _SHARED.match(t)
             if m:
                 e.extra["byline"] = t  # the post's own words: "A post shared by X (@x) on ..."
@@ -63,13 +62,11 @@ class Instagram(Provider):
                     e.date = m.group(3).strip()
                 for time in p.iter("time"):
                     e.date = text_of(time) or e.date
-                continue
-            if t.lower() in ("view this post on instagram", "view this video on instagram"):
+            elif t.lower() in labels:
                 e.extra["link_label"] = t
-                continue
-            paras.append(p)
-        if not e.handle and e.author.startswith("@"):
-            e.author, e.handle = "", e.author[1:]
+        # The caption is all other text (in <p>s or loose between the widget's divs and links).
+        paras = paragraphs_of(without(el, lambda d: text_of(d).lower() in labels or (
+            d.tag == "p" and bool(_SHARED.match(text_of(d))))))
         e.body = safe_body(paras)
         e.text = plain_text(e.body)
         return e
