@@ -98,6 +98,17 @@ class Provider:
                 return e
         return None
 
+    def from_attr_or_links(self, el: etree._Element, attr: str) -> Embed | None:
+        """The embed named by el's attribute attr (a permalink), else by its first link that
+        this provider recognises: how the social embed codes point at their post."""
+        e = self.from_url(el.get(attr) or "")
+        if e is None:
+            for a in el.iter("a"):
+                e = self.from_url(a.get("href") or "")
+                if e is not None:
+                    break
+        return e
+
     def make(self, url: str, **fields) -> Embed:
         fields.setdefault("provider_name", self.provider_name)
         return Embed(id="", provider=self.name, kind=fields.pop("kind", self.kind), url=url,

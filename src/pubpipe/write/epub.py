@@ -36,7 +36,7 @@ from lxml import etree
 
 from .. import resources
 from ..document import EPUB_TYPE, Asset, Book, Chapter, Variant
-from ..util import slugify, text_of
+from ..util import remove_keep_tail, slugify, text_of
 from . import cover as cover_mod
 from .common import prepare_body, xhtml_document
 
@@ -102,20 +102,6 @@ def _drop_keep_text(el: etree._Element) -> None:
     if el.tail:
         if last is not None and last is not el:
             last.tail = (last.tail or "") + el.tail
-        else:
-            parent.text = (parent.text or "") + el.tail
-    parent.remove(el)
-
-
-def _remove(el: etree._Element) -> None:
-    """Remove el and its content, keeping its tail."""
-    parent = el.getparent()
-    if parent is None:
-        return
-    if el.tail:
-        prev = el.getprevious()
-        if prev is not None:
-            prev.tail = (prev.tail or "") + el.tail
         else:
             parent.text = (parent.text or "") + el.tail
     parent.remove(el)
@@ -458,7 +444,7 @@ class EpubBuilder:
                 continue
             tag = el.tag
             if tag in _FORBIDDEN:
-                _remove(el) if tag in ("script", "style", "noscript", "link", "meta",
+                remove_keep_tail(el) if tag in ("script", "style", "noscript", "link", "meta",
                                        "base") else _drop_keep_text(el)
                 continue
             if tag in _MEDIA:
@@ -1289,7 +1275,7 @@ def _repair_lists(body: etree._Element) -> None:
                 if tail and prev is not None:
                     prev.append(child)  # keep the break and its text inside the item
                     continue
-                _remove(child)
+                remove_keep_tail(child)
                 continue
             if prev is not None and prev.tag in allowed:
                 prev.append(child)  # the tail travels with it

@@ -38,13 +38,7 @@ class Instagram(Provider):
             return super().from_element(el)
         if not has_class(el, "instagram-media"):
             return None
-        url = el.get("data-instgrm-permalink") or ""
-        e = self.from_url(url) if url else None
-        if e is None:
-            for a in el.iter("a"):
-                e = self.from_url(a.get("href") or "")
-                if e is not None:
-                    break
+        e = self.from_attr_or_links(el, "data-instgrm-permalink")
         if e is None:
             return None
         labels = ("view this post on instagram", "view this video on instagram")

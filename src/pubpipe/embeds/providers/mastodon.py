@@ -37,12 +37,7 @@ class Mastodon(Provider):
             return self.from_url(el.get("src") or "", need_embed=True)
         if el.tag != "blockquote" or not has_class(el, "mastodon-embed"):
             return None
-        e = self.from_url(el.get("data-embed-url") or "")
-        if e is None:
-            for a in el.iter("a"):
-                e = self.from_url(a.get("href") or "")
-                if e is not None:
-                    break
+        e = self.from_attr_or_links(el, "data-embed-url")
         if e is None:
             return None
         for c in el.iter("p", "div", "a"):

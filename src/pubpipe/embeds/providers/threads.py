@@ -27,12 +27,7 @@ class Threads(Provider):
     def from_element(self, el):
         if not has_class(el, "text-post-media"):
             return None
-        e = self.from_url(el.get("data-text-post-permalink") or "")
-        if e is None:
-            for a in el.iter("a"):
-                e = self.from_url(a.get("href") or "")
-                if e is not None:
-                    break
+        e = self.from_attr_or_links(el, "data-text-post-permalink")
         if e is None:
             return None
         for c in el.iter():
