@@ -26,6 +26,13 @@ def words(text: str) -> set[str]:
     return {w.casefold() for w in WORD.findall(text)}
 
 
+def _space_blocks(root) -> None:
+    """A browser shows a break between blocks and cells: keep their words apart in the text."""
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.tag.split("}")[-1] in BREAKING:
+            el.tail = " " + (el.tail or "")
+
+
 def source_words(md_path: Path) -> set[str]:
     body = frontmatter.split(md_path.read_text(encoding="utf-8")).body
     # What Hugo itself shows for a link shortcode: the path it names.
@@ -37,9 +44,7 @@ def source_words(md_path: Path) -> set[str]:
     root = lxml_html.fromstring(f"<div>{rendered}</div>")
     for bad in root.xpath("//script|//style|//template"):
         bad.drop_tree()
-    for el in root.iter():  # a browser shows a break or a new cell between these words
-        if isinstance(el.tag, str) and el.tag in BREAKING:
-            el.tail = " " + (el.tail or "")
+    _space_blocks(root)
     return words(root.text_content())
 
 
@@ -49,6 +54,7 @@ def epub_text(epub: Path) -> str:
         for name in z.namelist():
             if name.endswith((".xhtml", ".html")):
                 root = lxml_html.fromstring(z.read(name))
+                _space_blocks(root)
                 parts.append(root.text_content())
     return "\n".join(parts)
 
