@@ -53,6 +53,8 @@ def cache_dir_for(cfg: config_mod.Config, opts: BuildOptions) -> Path:
 def prepare(cfg: config_mod.Config, opts: BuildOptions) -> tuple[Book, AssetStore]:
     """Read the sources and run every transform: the document the writers consume."""
     book = read_book(cfg)
+    if book.diagnostics.errors:  # unreadable sources: stop before any network or image work
+        raise _fail(book, f"{len(book.diagnostics.errors)} error(s); nothing written")
     store = AssetStore(book.root, cache_dir_for(cfg, opts), cfg.assets, offline=opts.offline,
                        diagnostics=book.diagnostics, progress=opts.progress)
     profiles = tuple(p for p, fmts in (("epub", ("epub", "html")), ("print", ("pdf",)))
