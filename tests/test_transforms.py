@@ -145,3 +145,11 @@ def test_hidden_content_is_not_shown(tmp_path):
 def test_markdown_column_alignment_survives(tmp_path):
     html = _run(_book(tmp_path, "# T\n\n| a | n |\n|:--|--:|\n| x | 1 |\n"))
     assert 'class="pp-align-right">1<' in html and "style=" not in html
+
+
+def test_mathml_is_kept_and_cleaned(tmp_path):
+    book = _book(tmp_path, '# T\n\n<p>a <math><mi onclick="x()">x</mi><mo>+</mo><mn>1</mn>'
+                 '<script>bad()</script></math> b</p>\n')
+    _run(book)
+    doc = etree.tostring(book.chapters[0].body, encoding="unicode")
+    assert "http://www.w3.org/1998/Math/MathML" in doc and "onclick" not in doc and "bad()" not in doc

@@ -27,7 +27,11 @@ TAGS = {
     "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "rp", "rt", "ruby", "s", "samp", "section",
     "small", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th",
     "thead", "time", "tr", "u", "ul", "var", "wbr", "pp-embed",
-}
+} | set(MATHML_TAGS := (
+    "math", "mi", "mn", "mo", "ms", "mtext", "mspace", "mrow", "mfrac", "msqrt", "mroot", "msub",
+    "msup", "msubsup", "munder", "mover", "munderover", "mtable", "mtr", "mtd", "mstyle",
+    "mpadded", "mphantom", "menclose", "semantics", "annotation"))
+MATHML_NS = "http://www.w3.org/1998/Math/MathML"
 ATTRIBUTES = {
     "*": {"id", "lang", "dir", "title", "class"},
     "a": {"href"},
@@ -44,6 +48,11 @@ ATTRIBUTES = {
     "del": {"cite", "datetime"},
     "ins": {"cite", "datetime"},
     "details": {"open"},
+    "math": {"display"},
+    "mi": {"mathvariant"},
+    "mo": {"stretchy", "fence", "separator"},
+    "mfrac": {"linethickness"},
+    "annotation": {"encoding"},
 }
 # Classes that carry meaning for later stages; every other author class is dropped, pubpipe's own
 # (pp-*, chapter-opening...) included, so that a post cannot borrow the book's styles.
@@ -122,6 +131,8 @@ def sanitize_chapter(chapter: Chapter) -> None:
         opening.tail = None
         body.remove(opening)
     _before(body)
+    for el in body.iter(f"{{{MATHML_NS}}}*"):  # MathML travels through nh3 by its plain names
+        el.tag = etree.QName(el).localname
     for el in body.iter():
         if isinstance(el.tag, str) and el.sourceline:
             el.set("data-pp-line", str(el.sourceline))

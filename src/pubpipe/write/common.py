@@ -18,6 +18,7 @@ from ..util import remove_keep_tail
 
 XHTML_NS = "http://www.w3.org/1999/xhtml"
 EPUB_NS = "http://www.idpf.org/2007/ops"
+MATHML_NS = "http://www.w3.org/1998/Math/MathML"
 
 AssetSrc = Callable[[Asset, Variant], str]
 
@@ -77,6 +78,12 @@ def to_xhtml(el: etree._Element) -> etree._Element:
     for node in root.iter():
         if isinstance(node.tag, str) and not node.tag.startswith("{"):
             node.tag = f"{{{XHTML_NS}}}{node.tag}"
+    for math in list(root.iter(f"{{{MATHML_NS}}}math")):
+        # MathML written as <math xmlns="…">, as readers and people expect, not with a prefix
+        clean = etree.Element(math.tag, dict(math.attrib), nsmap={None: MATHML_NS})
+        clean.text, clean.tail = math.text, math.tail
+        clean.extend(list(math))
+        math.getparent().replace(math, clean)
     etree.cleanup_namespaces(root, top_nsmap={None: XHTML_NS, "epub": EPUB_NS})
     return root
 
