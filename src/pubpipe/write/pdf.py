@@ -646,39 +646,11 @@ def _classify_table(table, text_width: float, font_pt: float) -> None:
 
 
 def _mark_long_tokens(cell) -> None:
-    def split(text):
-        parts, pos = [], 0
-        for m in _TOKEN.finditer(text):
-            if len(m.group(0)) > LONG_TOKEN:
-                parts.append(text[pos:m.start()])
-                parts.append(m.group(0))
-                pos = m.end()
-        parts.append(text[pos:])
-        return parts
-
     for el in [cell, *[e for e in cell.iterdescendants() if isinstance(e.tag, str)]]:
         if el.tag in ("a", "pre", "code") or el.get("data-ppw") in ("url", "long"):
             continue
-        if el.text and len(el.text) > LONG_TOKEN:
-            parts = split(el.text)
-            if len(parts) > 1:
-                el.text = parts[0]
-                for k in range(1, len(parts), 2):
-                    span = etree.Element("span", {"data-ppw": "long"})
-                    span.text, span.tail = parts[k], parts[k + 1]
-                    el.insert((k - 1) // 2, span)
-        for child in list(el):
-            if isinstance(child.tag, str) and child.tail and len(child.tail) > LONG_TOKEN and \
-                    child.get("data-ppw") != "long":
-                parts = split(child.tail)
-                if len(parts) > 1:
-                    child.tail = parts[0]
-                    anchor = child
-                    for k in range(1, len(parts), 2):
-                        span = etree.Element("span", {"data-ppw": "long"})
-                        span.text, span.tail = parts[k], parts[k + 1]
-                        anchor.addnext(span)
-                        anchor = span
+        _spans_for_matches(el, _TOKEN, "long", lambda t: len(t) > LONG_TOKEN,
+                           keep=lambda m: len(m.group(0)) > LONG_TOKEN)
 
 
 _LIST_TYPES = {"1": "decimal", "a": "lower-alpha", "A": "upper-alpha", "i": "lower-roman",
@@ -792,39 +764,47 @@ _NO_URL_WRAP = {"a", "pre", "code", "kbd", "samp", "script", "style", "svg", "ma
 
 def _wrap_bare_urls(root) -> None:
     """URLs written as plain text go in <span class="pp-url">: never hyphenated, broken anywhere."""
-
-    def split(text):
-        parts, pos = [], 0
-        for m in _URL.finditer(text):
-            parts.append(text[pos:m.start()])
-            parts.append(m.group(0))
-            pos = m.end()
-        parts.append(text[pos:])
-        return parts
-
     for el in list(root.iter()):
         if not isinstance(el.tag, str) or el.tag in _NO_URL_WRAP or any(
                 a.tag in _NO_URL_WRAP for a in el.iterancestors()):
             continue
-        if el.text and "://" in el.text:
-            parts = split(el.text)
+        _spans_for_matches(el, _URL, "url", lambda t: "://" in t)
+
+
+def _spans_for_matches(el, pattern, marker: str, worth, keep=lambda m: True) -> None:
+    """Put each match of pattern (that keep accepts) in el's own text and in its children's
+    tails into a <span data-ppw=marker>; worth(text) is a cheap test that a text may hold one."""
+
+    def split(text):
+        parts, pos = [], 0
+        for m in pattern.finditer(text):
+            if keep(m):
+                parts += [text[pos:m.start()], m.group(0)]
+                pos = m.end()
+        parts.append(text[pos:])
+        return parts
+
+    if el.text and worth(el.text):
+        parts = split(el.text)
+        if len(parts) > 1:
+            el.text = parts[0]
+            for k in range(1, len(parts), 2):
+                span = etree.Element("span", {"data-ppw": marker})
+                span.text, span.tail = parts[k], parts[k + 1]
+                el.insert((k - 1) // 2, span)
+    for child in list(el):
+        # spans made just above hold their text's last pieces already
+        if isinstance(child.tag, str) and child.tail and worth(child.tail) and \
+                child.get("data-ppw") != marker:
+            parts = split(child.tail)
             if len(parts) > 1:
-                el.text = parts[0]
+                child.tail = parts[0]
+                anchor = child
                 for k in range(1, len(parts), 2):
-                    span = etree.Element("span", {"data-ppw": "url"})
+                    span = etree.Element("span", {"data-ppw": marker})
                     span.text, span.tail = parts[k], parts[k + 1]
-                    el.insert((k - 1) // 2, span)
-        for child in list(el):
-            if isinstance(child.tag, str) and child.tail and "://" in child.tail:
-                parts = split(child.tail)
-                if len(parts) > 1:
-                    child.tail = parts[0]
-                    anchor = child
-                    for k in range(1, len(parts), 2):
-                        span = etree.Element("span", {"data-ppw": "url"})
-                        span.text, span.tail = parts[k], parts[k + 1]
-                        anchor.addnext(span)
-                        anchor = span
+                    anchor.addnext(span)
+                    anchor = span
 
 
 # --------------------------------------------------------------------------------------------
