@@ -15,8 +15,11 @@ from lxml import etree
 from PIL import Image
 
 from pubpipe.document import (EPUB_TYPE, Asset, Book, BookMeta, Chapter, Severity, Variant)
-from pubpipe.write import cover as cover_mod
-from pubpipe.write.epub import book_identifier, modified_time, write_epub
+from buildctx import epub_of
+
+from pubpipe.assets import cover as cover_mod
+from pubpipe.layout.edition import PageStart
+from pubpipe.write.epub import book_identifier, modified_time
 
 NS = {"x": "http://www.w3.org/1999/xhtml", "epub": "http://www.idpf.org/2007/ops",
       "opf": "http://www.idpf.org/2007/opf", "dc": "http://purl.org/dc/elements/1.1/",
@@ -51,7 +54,7 @@ def _simple_book() -> Book:
 
 
 def test_package_metadata_and_reading_order():
-    data = write_epub(_simple_book(), None)
+    data = epub_of(_simple_book())
     z = _zip(data)
     assert z.namelist()[0] == "mimetype" and z.infolist()[0].compress_type == zipfile.ZIP_STORED
     opf = _xml(z, "EPUB/content.opf")
@@ -72,7 +75,7 @@ def test_package_metadata_and_reading_order():
 
 
 def test_nav_is_nested_with_landmarks_and_ncx_matches():
-    z = _zip(write_epub(_simple_book(), None))
+    z = _zip(epub_of(_simple_book()))
     nav = _xml(z, "EPUB/nav.xhtml")
     toc = nav.xpath("//x:nav[@epub:type='toc']", namespaces=NS)[0]
     labels = [a.text for a in toc.iter("{%s}a" % NS["x"])]
@@ -92,7 +95,7 @@ def test_nav_is_nested_with_landmarks_and_ncx_matches():
 
 
 def test_every_document_has_lang_and_title_and_links_cross_chapters():
-    z = _zip(write_epub(_simple_book(), None))
+    z = _zip(epub_of(_simple_book()))
     for name in z.namelist():
         if name.endswith(".xhtml"):
             doc = _xml(z, name)
@@ -106,8 +109,8 @@ def test_every_document_has_lang_and_title_and_links_cross_chapters():
 
 def test_reproducible_bytes_and_identifier(monkeypatch):
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
-    a = write_epub(_simple_book(), None)
-    b = write_epub(_simple_book(), None)
+    a = epub_of(_simple_book())
+    b = epub_of(_simple_book())
     assert a == b
     book = _simple_book()
     assert book_identifier(book).startswith("urn:uuid:")
@@ -115,7 +118,7 @@ def test_reproducible_bytes_and_identifier(monkeypatch):
     assert book_identifier(book) == "isbn:9780000000000"
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     assert modified_time(_simple_book()).isoformat() == "2023-11-14T22:13:20+00:00"
-    c = write_epub(_simple_book(), None)
+    c = epub_of(_simple_book())
     assert c != a
     assert b"2023-11-14T22:13:20Z" in _zip(c).read("EPUB/content.opf")
     assert {i.date_time for i in _zip(c).infolist()} == {(2023, 11, 14, 22, 13, 20)}
@@ -135,7 +138,7 @@ def test_modified_falls_back_to_newest_source(tmp_path, monkeypatch):
 def test_writer_does_not_change_the_book():
     book = _simple_book()
     before = [etree.tostring(ch.body) for ch in book.chapters]
-    write_epub(book, None)
+    epub_of(book)
     assert [etree.tostring(ch.body) for ch in book.chapters] == before
 
 
@@ -163,7 +166,7 @@ def _image_book(tmp_path: Path, alt: str, caption: str | None) -> Book:
 ])
 def test_alt_text_author_caption_or_host(tmp_path, alt, caption, expected, warned):
     book = _image_book(tmp_path, alt, caption)
-    z = _zip(write_epub(book, None))
+    z = _zip(epub_of(book))
     doc = _xml(z, "EPUB/text/pics.xhtml")
     imgs = doc.xpath("//x:img", namespaces=NS)
     assert [i.get("alt") for i in imgs] == [expected]
@@ -177,7 +180,7 @@ def test_alt_text_author_caption_or_host(tmp_path, alt, caption, expected, warne
 
 
 def test_accessibility_metadata_for_text_only_book():
-    opf = _zip(write_epub(_simple_book(), None)).read("EPUB/content.opf").decode()
+    opf = _zip(epub_of(_simple_book())).read("EPUB/content.opf").decode()
     for needle in ('schema:accessMode">textual', 'schema:accessModeSufficient">textual',
                    'schema:accessibilityFeature">structuralNavigation',
                    'schema:accessibilityFeature">tableOfContents',
@@ -195,7 +198,7 @@ def test_safety_net_and_content_model_repairs():
                   "<a href='javascript:alert(1)'>js</a></p><script>bad()</script>"
                   "<svg viewBox='0 0 1 1'><circle r='1'/></svg>")
     book = _book(ch)
-    z = _zip(write_epub(book, None))
+    z = _zip(epub_of(book))
     doc = _xml(z, "EPUB/text/h.xhtml")
     ul = doc.xpath("//x:ul", namespaces=NS)[0]
     assert {etree.QName(c).localname for c in ul} == {"li"}
@@ -220,7 +223,7 @@ def test_footnotes_and_bibliography_get_landmarks():
     body.find(".//section").set(EPUB_TYPE, "bibliography")
     body.findall(".//section")[1].set(EPUB_TYPE, "footnotes")
     body.find(".//aside").set(EPUB_TYPE, "footnote")
-    z = _zip(write_epub(_book(ch), None))
+    z = _zip(epub_of(_book(ch)))
     nav = _xml(z, "EPUB/nav.xhtml")
     kinds = nav.xpath("//x:nav[@epub:type='landmarks']//x:a/@epub:type", namespaces=NS)
     assert "bibliography" in kinds and "endnotes" in kinds
@@ -266,7 +269,7 @@ def test_author_cover_in_book_and_bad_cover_falls_back(tmp_path):
     book = _simple_book()
     book.root = tmp_path
     book.meta.cover = Path("cover.jpg")
-    z = _zip(write_epub(book, None))
+    z = _zip(epub_of(book))
     im = Image.open(io.BytesIO(z.read("EPUB/images/cover.jpg")))
     assert im.size == (1600, 2560) and im.getpixel((800, 1280))[1] > 60  # the green original
     bad = tmp_path / "bad.jpg"
@@ -274,7 +277,7 @@ def test_author_cover_in_book_and_bad_cover_falls_back(tmp_path):
     book2 = copy.deepcopy(_simple_book())
     book2.root = tmp_path
     book2.meta.cover = Path("bad.jpg")
-    z2 = _zip(write_epub(book2, None))
+    z2 = _zip(epub_of(book2))
     assert Image.open(io.BytesIO(z2.read("EPUB/images/cover.jpg"))).size == (1600, 2560)
     assert [d.code for d in book2.diagnostics] == ["epub-cover"]
 
@@ -284,7 +287,7 @@ def test_toc_depth_setting():
 
     book = _simple_book()
     book.config = Config(root=Path("/book"), epub=EpubSection(toc_depth=1))
-    nav = _xml(_zip(write_epub(book, None)), "EPUB/nav.xhtml")
+    nav = _xml(_zip(epub_of(book)), "EPUB/nav.xhtml")
     labels = nav.xpath("//x:nav[@epub:type='toc']//x:a/text()", namespaces=NS)
     assert labels == ["Cover", "A Book", "Contents", "One", "Two"]
 
@@ -292,7 +295,7 @@ def test_toc_depth_setting():
 def test_right_to_left_book_and_odd_urls():
     ch = _chapter("ar", "فصل", "<h1>فصل</h1><p>مرحبا <a href='https://example.org/a b'>رابط</a></p>")
     book = _book(ch, language="ar", title="كتاب")
-    z = _zip(write_epub(book, None))
+    z = _zip(epub_of(book))
     doc = _xml(z, "EPUB/text/ar.xhtml")
     assert doc.get("lang") == "ar"
     assert doc.find("{%s}body" % NS["x"]).get("dir") == "rtl"
@@ -315,7 +318,7 @@ def test_cover_from_url_through_the_asset_store(tmp_path, httpserver):
     book.meta.cover = tmp_path / url  # what the reader makes of a URL; the writer uses the raw one
     book.config = Config(root=tmp_path, book=BookSection(cover=url))
     store = AssetStore(tmp_path, tmp_path / "cache", AssetsSection(), diagnostics=book.diagnostics)
-    z = _zip(write_epub(book, store))
+    z = _zip(epub_of(book, store))
     im = Image.open(io.BytesIO(z.read("EPUB/images/cover.jpg")))
     assert im.size == (1600, 2560) and im.getpixel((800, 1280))[2] > 150  # the blue original
     assert not book.diagnostics
@@ -325,8 +328,6 @@ def test_page_markers_from_a_layout(monkeypatch, tmp_path):
     """Markers go where each page's first printed words are: mid-paragraph, before a figure
     whose image opens the page, at the chapter start; a blank last page gets none."""
     from pubpipe.config import Config
-    from pubpipe.write import epub as epub_mod
-    from pubpipe.write import pdf as pdf_mod
 
     book = _image_book(tmp_path, "pic", "nu xi omicron pi rho")
     ch = book.chapters[0]
@@ -337,14 +338,11 @@ def test_page_markers_from_a_layout(monkeypatch, tmp_path):
     figure.addprevious(p)
     figure.addnext(etree.fromstring("<p>sigma tau upsilon phi chi psi</p>"))
     book.config = Config(root=Path("/book"), has_pdf_section=True)
-    monkeypatch.setattr(pdf_mod, "print_layout",
-                        lambda b, s=None: {"c": [((), "1"), ((), "2"), ((), "3"), ((), "4")]})
     words = {"1": ["pics", "alpha", "beta", "gamma", "delta"],
              "2": ["running", "head", "theta", "iota", "kappa", "lambda", "mu"],
              "3": ["nu", "xi", "omicron", "pi", "rho", "sigma"], "4": []}
-    monkeypatch.setattr(epub_mod, "_printed_words",
-                        lambda m, b: {k: (v, v) for k, v in words.items()})
-    z = _zip(write_epub(book, None))
+    page_map = {"c": [PageStart((), k, tuple(v), tuple(v)) for k, v in words.items()]}
+    z = _zip(epub_of(book, page_map=page_map))
     doc = _xml(z, "EPUB/text/c.xhtml")
     section = doc.xpath("//x:section[@epub:type='chapter']", namespaces=NS)[0]
     first = section[0]

@@ -23,6 +23,8 @@ from PIL import Image
 
 from conftest import CONTENT
 from epubcheck_runner import run_epubcheck
+from buildctx import epub_of
+
 from pubpipe import config
 from pubpipe.pipeline import BuildOptions, build
 
@@ -60,9 +62,7 @@ def _edge_case_epubs(folder: Path) -> list[Path]:
     paths = []
     for name, book in books.items():
         p = folder / f"{name}.epub"
-        from pubpipe.write.epub import write_epub
-
-        p.write_bytes(write_epub(book, None))
+        p.write_bytes(epub_of(book))
         paths.append(p)
     return paths
 
@@ -76,12 +76,12 @@ def books(tmp_path_factory):
     time.sleep(1.5)  # "two builds a few seconds apart", the second with a cold cache
     made["book3-again"] = _build(BOOK3, out / "book3-again", out / "cache-b")["epub"]
     # A warm rebuild must not lay the book out again: print_layout is made to fail if called.
-    import pubpipe.write.pdf as pdf_writer
+    import pubpipe.layout.stage as layout_stage
 
     def no_layout(*args, **kwargs):
         raise AssertionError("print layout recomputed although nothing changed")
 
-    with mock.patch.object(pdf_writer, "print_layout", no_layout):
+    with mock.patch.object(layout_stage, "render", no_layout):
         made["book3-warm"] = _build(BOOK3, out / "book3-warm", out / "cache-a")["epub"]
     edge = _edge_case_epubs(out / "edge")
     epubs = [made["default"], made["book3"], made["book3-again"], *edge]

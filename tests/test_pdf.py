@@ -17,8 +17,13 @@ from pypdf import PdfReader
 
 from pubpipe import config, pipeline
 from pubpipe.config import PdfSection
-from pubpipe.write import pdf as pdfw
-from pubpipe.write import preflight
+from pubpipe.htmlmodel import BLOCK_TAGS
+from pubpipe.layout import lay_out
+from pubpipe.write.pdf import write_pdf
+from pubpipe.layout import markup, pagemap, styles
+from pubpipe.layout import render as prender
+from pubpipe.layout import settings as psettings
+from pubpipe.write.pdf import preflight
 
 LOREM = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor "
          "incididunt ut labore et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud "
@@ -29,40 +34,40 @@ LOREM = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmo
 
 
 def test_page_sizes():
-    assert pdfw.parse_page_size("6in 9in") == (432.0, 648.0)
-    assert pdfw.parse_page_size("6in x 9in") == (432.0, 648.0)
-    assert pdfw.parse_page_size("letter") == (612.0, 792.0)
-    w, h = pdfw.parse_page_size("A5")
+    assert psettings.parse_page_size("6in 9in") == (432.0, 648.0)
+    assert psettings.parse_page_size("6in x 9in") == (432.0, 648.0)
+    assert psettings.parse_page_size("letter") == (612.0, 792.0)
+    w, h = psettings.parse_page_size("A5")
     assert round(w) == 420 and round(h) == 595
-    assert pdfw.parse_page_size("A4 landscape")[0] > pdfw.parse_page_size("A4 landscape")[1]
-    assert pdfw.parse_page_size("huge") is None
-    assert pdfw.parse_length("0.125in") == 9.0
-    assert round(pdfw.parse_length("3mm"), 2) == 8.5
+    assert psettings.parse_page_size("A4 landscape")[0] > psettings.parse_page_size("A4 landscape")[1]
+    assert psettings.parse_page_size("huge") is None
+    assert psettings.parse_length("0.125in") == 9.0
+    assert round(psettings.parse_length("3mm"), 2) == 8.5
 
 
 def test_presets_geometry():
-    kdp = pdfw.resolve_settings(PdfSection(bleed="0.125in", preset="kdp", crop_marks=True))
+    kdp = psettings.resolve_settings(PdfSection(bleed="0.125in", preset="kdp", crop_marks=True))
     assert (kdp.media_w, kdp.media_h) == (441.0, 666.0)
     assert not kdp.marks and not kdp.bookmarks and not kdp.links and kdp.full_fonts
-    right, left = pdfw.page_boxes(kdp, 0), pdfw.page_boxes(kdp, 1)
+    right, left = psettings.page_boxes(kdp, 0), psettings.page_boxes(kdp, 1)
     assert right["TrimBox"] == (0.0, 9.0, 432.0, 657.0)  # bleed on the outside (right) edge
     assert left["TrimBox"] == (9.0, 9.0, 441.0, 657.0)  # ...and on the left of a left page
-    kdp_nobleed = pdfw.resolve_settings(PdfSection(preset="kdp"))
+    kdp_nobleed = psettings.resolve_settings(PdfSection(preset="kdp"))
     assert (kdp_nobleed.media_w, kdp_nobleed.media_h) == (432.0, 648.0)
 
-    lulu = pdfw.resolve_settings(PdfSection(preset="lulu"))  # bleed always
+    lulu = psettings.resolve_settings(PdfSection(preset="lulu"))  # bleed always
     assert (lulu.media_w, lulu.media_h) == (450.0, 666.0) and not lulu.marks
 
-    proof = pdfw.resolve_settings(PdfSection(preset="proof"))
+    proof = psettings.resolve_settings(PdfSection(preset="proof"))
     assert proof.marks and proof.bleed == 9.0
-    boxes = pdfw.page_boxes(proof, 0)
+    boxes = psettings.page_boxes(proof, 0)
     assert boxes["BleedBox"] == (-9.0, -9.0, 441.0, 657.0)
     assert boxes["MediaBox"][0] < -9.0  # room for the marks outside the bleed
 
-    screen = pdfw.resolve_settings(PdfSection(preset="screen", bleed="0.125in"))
+    screen = psettings.resolve_settings(PdfSection(preset="screen", bleed="0.125in"))
     assert screen.bleed_mode == "none" and screen.link_color and not screen.for_print
 
-    ingram = pdfw.resolve_settings(PdfSection(preset="ingramspark"))
+    ingram = psettings.resolve_settings(PdfSection(preset="ingramspark"))
     assert ingram.color == "grayscale" and ingram.variant == "pdf/x-1a"
 
 
@@ -70,7 +75,7 @@ def test_bad_values_are_diagnostics_not_exceptions():
     from pubpipe.document import Diagnostics
 
     d = Diagnostics()
-    s = pdfw.resolve_settings(PdfSection(page_size="enormous", bleed="lots", variant="pdf/z-9"), d)
+    s = psettings.resolve_settings(PdfSection(page_size="enormous", bleed="lots", variant="pdf/z-9"), d)
     assert (s.trim_w, s.trim_h) == (432.0, 648.0) and s.bleed == 0 and s.variant == ""
     assert {x.code for x in d.warnings} == {"pdf-page-size", "pdf-bleed", "pdf-variant"}
 
@@ -78,11 +83,11 @@ def test_bad_values_are_diagnostics_not_exceptions():
 def test_sandbox_fetcher_serves_only_assets(tmp_path):
     f = tmp_path / "a.png"
     Image.new("RGB", (4, 4)).save(f)
-    url = pdfw.ASSET_URL + "x.png"
-    fetcher = pdfw._SandboxFetcher({url: (f, "image/png")})
+    url = styles.ASSET_URL + "x.png"
+    fetcher = prender._SandboxFetcher({url: (f, "image/png")})
     assert fetcher.fetch(url).read() == f.read_bytes()
     assert fetcher.fetch("data:text/plain,hi").read() == b"hi"
-    for bad in ("file:///etc/passwd", "http://127.0.0.1:1/x.png", pdfw.ASSET_URL + "other.png"):
+    for bad in ("file:///etc/passwd", "http://127.0.0.1:1/x.png", styles.ASSET_URL + "other.png"):
         with pytest.raises(ValueError):
             fetcher.fetch(bad)
 
@@ -289,24 +294,27 @@ def test_every_script_drawn_and_missing_glyph_reported(tmp_path):
 def test_print_layout_shape(tmp_path):
     src = _book(tmp_path, 'page-size = "A6"\n', chapters=2, image=False)
     cfg = config.load(src)
-    book, store = pipeline.prepare(cfg, pipeline.BuildOptions(formats=("pdf",), offline=True,
-                                                              cache_dir=src / ".cache"))
+    book, ctx = pipeline.prepare(cfg, pipeline.BuildOptions(formats=("pdf",), offline=True,
+                                                            cache_dir=src / ".cache"))
     book.meta.title = "A Very Long Book Title That Would Never Fit in a Running Head on A6 Paper"
-    layout = pdfw.print_layout(book, store)
+    layout = lay_out(book, ctx).page_map
     assert set(layout) == {ch.slug for ch in book.chapters}
     for ch in book.chapters:
         entries = layout[ch.slug]
-        assert entries[0][0] == ()  # the opening page begins with the chapter
+        assert entries[0].path == ()  # the opening page begins with the chapter
         assert len(entries) > 3
-        labels = [int(label) for _, label in entries]
+        labels = [int(ps.label) for ps in entries]
         assert labels == list(range(labels[0], labels[0] + len(labels)))
-        for path, _ in entries[1:]:
-            el = pdfw.block_at(ch.body, path)
-            assert el is not None and el.tag in pdfw.BLOCK_TAGS
-    # one layout for both: the PDF comes from the cache, with the same folios
-    before = len(pdfw._CACHE)
-    pdfw.write_pdf(book, store)
-    assert len(pdfw._CACHE) == before
+        assert entries[1].words  # the first words printed on the page
+        for path in [ps.path for ps in entries[1:]]:
+            el = pagemap.block_at(ch.body, path)
+            assert el is not None and el.tag in BLOCK_TAGS
+    # laid out once: the same book again comes from the stage cache
+    from unittest import mock
+
+    with mock.patch("pubpipe.layout.stage.render", side_effect=AssertionError("laid out again")):
+        edition = lay_out(book, ctx)
+    write_pdf(book, ctx, edition)
     # a small trim keeps running heads (shortened) and folios inside the live area
     assert not [d for d in book.diagnostics.warnings if d.code in ("pdf-live-area",
                                                                    "pdf-overflow")]
@@ -334,15 +342,15 @@ def test_ingramspark_grayscale_output_intent_no_rgb(tmp_path):
 
 @pytest.mark.slow
 def test_layout_measures_catch_overflow_and_live_area():
-    s = pdfw.resolve_settings(PdfSection())
+    s = psettings.resolve_settings(PdfSection())
     html = ("<html><body><p style='white-space: nowrap'>" + "unbreakable " * 40 + "</p>"
             "<p style='margin-left: -60pt'>Edgeword near the trim</p><p>Fine text.</p>"
             "<p style='margin-right: -20pt; text-align: right'>Pastmargin</p>"
             "</body></html>")
-    doc = pdfw.PrintDocument(html=html, resources={}, chapter_ids=[])
-    result = pdfw._render_doc(doc, pdfw.stylesheets(s), s)
-    past = result.measures["past_margin"]
-    outside = result.measures["outside_live"]
+    job = prender.RenderJob(html, styles.stylesheets(s), s, {}, [], {}, {})
+    result = prender.render_here(job)
+    past = result.measures.past_margin
+    outside = result.measures.outside_live
     assert [text for _, text in past] == ["Pastmargin"]
     assert any("Edgeword" in text for _, text in outside)
     assert any("unbreakable" in text for _, text in outside)
@@ -372,15 +380,15 @@ def test_footnote_at_the_foot_of_its_page(bled_book):
 def test_unknown_font_family_is_a_warning():
     from pubpipe.document import Diagnostics
 
-    if not pdfw.installed_families():
+    if not psettings.installed_families():
         pytest.skip("fontconfig's fc-list is not installed")
     d = Diagnostics()
-    s = pdfw.resolve_settings(PdfSection(fonts=["DejaVu Serif", "No Such Font Family"]), d)
+    s = psettings.resolve_settings(PdfSection(fonts=["DejaVu Serif", "No Such Font Family"]), d)
     assert s.fonts == ("DejaVu Serif", "No Such Font Family")
     assert [w.message for w in d.warnings if w.code == "pdf-font"] == [
         "[pdf] fonts: 'No Such Font Family' is not an installed font family; the next one"
         " (or Noto Serif) is used"]
-    assert 'html { font-family: "DejaVu Serif"' in pdfw.geometry_css(s)
+    assert 'html { font-family: "DejaVu Serif"' in styles.geometry_css(s)
 
 
 @pytest.mark.slow
@@ -412,8 +420,31 @@ def test_right_to_left_book(tmp_path):
     # page 1 of a right-to-left book is a left-hand page: its outside edge (the bleed) is left
     assert [float(v) for v in reader.pages[0].trimbox] == [9.0, 9.0, 441.0, 657.0]
     assert [float(v) for v in reader.pages[1].trimbox] == [0.0, 9.0, 432.0, 657.0]
-    settings = pdfw.settings_for(result.book)
+    settings = psettings.resolve_settings(PdfSection(bleed="0.125in", preset="kdp"),
+                                          language=result.book.meta.language)
     assert settings.rtl
-    html = pdfw.build_print_html(result.book, settings).html
+    html = markup.build_print_html(result.book, settings).html
     assert 'dir="rtl"' in html and "المحتويات" in html  # contents in the book's language
     assert not [d for d in result.diagnostics.warnings if d.code == "pdf-missing-glyph"]
+
+
+def test_known_variants_match_weasyprint():
+    """layout.settings names the variants without importing WeasyPrint; they must agree."""
+    from weasyprint.pdf import VARIANTS
+
+    assert psettings.VARIANTS == set(VARIANTS)
+
+
+def test_one_text_width_for_layout_and_images():
+    """The asset stage sizes print images for the text block the layout sets."""
+    from pubpipe.config import Config
+    from pubpipe.context import BuildContext, BuildOptions
+
+    for size in ("6in 9in", "A6", "4in 6in", "letter"):
+        cfg = Config(root=Path("/book"), pdf=PdfSection(page_size=size))
+        ctx = BuildContext.create(cfg, BuildOptions())
+        css = styles.geometry_css(ctx.print)
+        top, bottom, inside, outside = psettings.margins(ctx.print)
+        assert f"margin-left: {inside}pt; margin-right: {outside}pt" in css
+        assert ctx.store.print_width == pytest.approx(
+            (ctx.print.trim_w - inside - outside) / 72, abs=0.001)

@@ -14,7 +14,9 @@ import pytest
 from pubpipe import config, pipeline
 from pubpipe.config import PdfSection
 from pubpipe.document import Diagnostics
-from pubpipe.write import pdf as pdfw
+from pubpipe.layout import printfixes, styles
+from pubpipe.layout import render as prender
+from pubpipe.layout import settings as psettings
 
 
 def _build_cfg(cfg, out: Path):
@@ -42,7 +44,7 @@ def test_summary_not_attributed_to_a_missing_book_toml(tmp_path):
 def test_preset_forbidding_crop_marks_warns(preset, tmp_path):
     d = Diagnostics()
     where = tmp_path / "book.toml"
-    s = pdfw.resolve_settings(PdfSection(preset=preset, crop_marks=True, bleed="0.125in"), d,
+    s = psettings.resolve_settings(PdfSection(preset=preset, crop_marks=True, bleed="0.125in"), d,
                               where)
     assert not s.marks
     warns = [w for w in d.warnings if w.code == "pdf-preset"]
@@ -50,7 +52,7 @@ def test_preset_forbidding_crop_marks_warns(preset, tmp_path):
     assert preset in warns[0].message and warns[0].file == where
     # no marks asked: nothing to say
     d2 = Diagnostics()
-    pdfw.resolve_settings(PdfSection(preset=preset, bleed="0.125in"), d2, where)
+    psettings.resolve_settings(PdfSection(preset=preset, bleed="0.125in"), d2, where)
     assert not [w for w in d2 if w.code == "pdf-preset"]
 
 
@@ -165,13 +167,13 @@ def test_ordered_list_type_start_value_printed(tmp_path):
         '<ol start="7"><li>Seventh item</li></ol>'
         '<ol reversed><li>Third down</li><li>Second down</li><li>First down</li></ol>',
         create_parent="body")
-    pdfw._print_fixes(body)
-    s = pdfw.PrintSettings(trim_w=432.0, trim_h=648.0)
+    printfixes.print_fixes(body)
+    s = psettings.PrintSettings(trim_w=432.0, trim_h=648.0)
     html = "<html><body>" + "".join(
         lxml_html.tostring(c, encoding="unicode") for c in body) + "</body></html>"
-    doc = pdfw.PrintDocument(html=html, resources={}, chapter_ids=[])
+    job = prender.RenderJob(html, styles.stylesheets(s), s, {}, [], {}, {})
     out = tmp_path / "lists.pdf"
-    out.write_bytes(pdfw._render_doc(doc, pdfw.stylesheets(s), s).pdf)
+    out.write_bytes(prender.render_here(job).pdf)
     import subprocess
 
     text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True,

@@ -58,13 +58,13 @@ def main(argv: list[str] | None = None) -> int:
             result = build(cfg, opts)
             diags, outputs = result.diagnostics, result.outputs
         except PubpipeError as e:
-            diags = getattr(e, "diagnostics", None) or diags
+            diags = e.diagnostics or diags
             raise
     except ConfigError as e:
         print(f"pubpipe: error: {e}", file=sys.stderr)
         code = 2
     except PubpipeError as e:
-        _print_diagnostics(getattr(e, "diagnostics", diags))
+        _print_diagnostics(e.diagnostics or diags)
         print(f"pubpipe: build failed: {e}", file=sys.stderr)
         code = e.exit_code
     except KeyboardInterrupt:

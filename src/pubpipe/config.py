@@ -50,7 +50,8 @@ class PdfSection:
 
 @dataclass
 class EpubSection:
-    page_numbers: bool = True  # carry the print edition's page numbers when [pdf] is set
+    page_list: bool = True  # carry the print edition's page numbers when [pdf] is set
+    page_numbers: bool = True  # the older name of page-list: false turns the page-list off too
     toc_depth: int = 3  # heading levels in the EPUB contents: 1 chapters, 2 +h2, 3 +h3 ... 6
 
 

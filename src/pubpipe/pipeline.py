@@ -1,38 +1,39 @@
 """The build, in order. This is the one place that says which stage runs when.
 
-read -> embeds.detect -> sanitize -> figures -> citations -> footnotes -> embeds.render -> assets
--> ids -> write. Each stage is a function of the book it is given (plus the asset store for the
-stages that need bytes); stages report problems as diagnostics on the book, never by printing.
-Writers never change the book, so every output is made from the same document.
+read -> (context) -> embeds.detect -> sanitize -> figures -> citations -> footnotes -> embeds.render
+-> assets -> ids -> print layout (when an output needs it) -> writers. Each transform is a function
+of the book it is given (plus the build context for the stages that need bytes or settings);
+stages report problems as diagnostics, never by printing. Writers never change the book, so every
+output is made from the same document; the print edition is laid out once for all of them.
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 from . import config as config_mod
-from .assets.store import AssetStore
+from . import embeds
+from .context import FORMATS, BuildContext, BuildOptions, cache_dir_for
 from .document import Book, Diagnostics
 from .errors import BuildError
 from .readers import read_book
 from .transforms import assets, citations, figures, footnotes, ids, sanitize
-from . import embeds
 from .write import output
 
-FORMATS = ("epub", "pdf", "html")
+__all__ = ["FORMATS", "BuildOptions", "BuildResult", "build", "cache_dir_for", "prepare"]
+
+LAYOUT_PROFILES = ("print",)  # the image variants the print layout needs
 
 
-@dataclass
-class BuildOptions:
-    formats: tuple[str, ...] = ("epub", "pdf")
-    out_dir: Path | None = None  # default: <book>/build
-    output: Path | None = None  # exactly this file (one format only)
-    cache_dir: Path | None = None
-    offline: bool = False
-    strict: bool = False
-    report: Path | None = None
-    progress: bool = False
+def _writer(fmt: str) -> ModuleType:
+    """The writer module of a format: ``write_<fmt>`` and ``PROFILES`` (the image variants it
+    needs). Imported when asked for, so an EPUB build never loads the PDF writer."""
+    if fmt not in FORMATS:
+        raise BuildError(f"unknown format {fmt!r}")
+    return importlib.import_module(f".write.{fmt}", __package__)
 
 
 @dataclass
@@ -42,57 +43,70 @@ class BuildResult:
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
 
 
-def cache_dir_for(cfg: config_mod.Config, opts: BuildOptions) -> Path:
-    if opts.cache_dir:
-        return Path(opts.cache_dir).resolve()
-    if cfg.assets.cache_dir:
-        return (cfg.root / cfg.assets.cache_dir).resolve()
-    return cfg.root / ".pubpipe-cache"
+def needs_layout(ctx: BuildContext) -> bool:
+    """A print edition is made for the PDF, and for the EPUB's page-list when it carries one."""
+    formats = ctx.options.formats
+    return "pdf" in formats or ("epub" in formats and ctx.wants_page_list)
 
 
-def prepare(cfg: config_mod.Config, opts: BuildOptions) -> tuple[Book, AssetStore]:
+def prepare(cfg: config_mod.Config, opts: BuildOptions) -> tuple[Book, BuildContext]:
     """Read the sources and run every transform: the document the writers consume."""
     book = read_book(cfg)
     if book.diagnostics.errors:  # unreadable sources: stop before any network or image work
-        raise _fail(book, f"{len(book.diagnostics.errors)} error(s); nothing written")
-    store = AssetStore(book.root, cache_dir_for(cfg, opts), cfg.assets, offline=opts.offline,
-                       diagnostics=book.diagnostics, progress=opts.progress)
-    profiles = tuple(p for p, fmts in (("epub", ("epub", "html")), ("print", ("pdf",)))
-                     if any(f in opts.formats for f in fmts))
+        raise BuildError(f"{len(book.diagnostics.errors)} error(s); nothing written",
+                         book.diagnostics)
+    ctx = BuildContext.create(cfg, opts, book.meta.language, book.diagnostics)
+    profiles = {p for f in opts.formats for p in _writer(f).PROFILES}
+    if needs_layout(ctx):
+        profiles.update(LAYOUT_PROFILES)
     embeds.detect(book)  # before sanitizing: embed markup is mostly what the sanitizer removes
     sanitize.run(book)
     figures.run(book)
     citations.run(book)
     footnotes.run(book)
-    embeds.render(book, store)
-    assets.run(book, store, profiles)
+    embeds.render(book, ctx.store)
+    assets.run(book, ctx.store, tuple(p for p in ("epub", "print") if p in profiles))
     ids.run(book)
-    return book, store
+    return book, ctx
 
 
-def _fail(book: Book, message: str) -> BuildError:
-    err = BuildError(message)
-    err.diagnostics = book.diagnostics
-    return err
+def _check(ctx: BuildContext) -> None:
+    diags = ctx.diagnostics
+    if diags.errors:
+        raise BuildError(f"{len(diags.errors)} error(s); nothing written", diags)
+    if ctx.options.strict and diags.warnings:
+        raise BuildError(f"--strict: {len(diags.warnings)} warning(s); nothing written", diags)
 
 
 def build(cfg: config_mod.Config, opts: BuildOptions) -> BuildResult:
     """Build every requested format. Raises BuildError when the build fails (nothing written)."""
-    book, store = prepare(cfg, opts)
-    result = BuildResult(book=book, diagnostics=book.diagnostics)
-    if book.diagnostics.errors:
-        raise _fail(book, f"{len(book.diagnostics.errors)} error(s); nothing written")
-    if opts.strict and book.diagnostics.warnings:
-        raise _fail(book, f"--strict: {len(book.diagnostics.warnings)} warning(s); nothing written")
+    book, ctx = prepare(cfg, opts)
+    result = BuildResult(book=book, diagnostics=ctx.diagnostics)
+    _check(ctx)
 
+    edition = None
+    if needs_layout(ctx):
+        from .layout import lay_out
+
+        try:
+            edition = lay_out(book, ctx)
+        except Exception as e:
+            if "pdf" in opts.formats:
+                raise
+            # the EPUB is still good without page numbers
+            ctx.diagnostics.warn("epub-page-numbers", f"print page numbers left out: laying out"
+                                 f" the print edition failed ({e})")
     rendered: dict[str, bytes] = {}
     for fmt in opts.formats:
-        rendered[fmt] = _writer(fmt)(book, store)
+        if fmt == "epub":  # the EPUB reads only the page map of the print edition
+            page_map = edition.page_map if edition and ctx.wants_page_list else None
+            rendered[fmt] = _writer(fmt).write_epub(book, ctx, page_map)
+        elif fmt == "pdf" and edition is not None:
+            rendered[fmt] = _writer(fmt).write_pdf(book, ctx, edition)
+        elif fmt == "html":
+            rendered[fmt] = _writer(fmt).write_html(book, ctx)
     # Writers may add diagnostics too (e.g. PDF preflight); --strict judges them all.
-    if opts.strict and book.diagnostics.warnings:
-        raise _fail(book, f"--strict: {len(book.diagnostics.warnings)} warning(s); nothing written")
-    if book.diagnostics.errors:
-        raise _fail(book, f"{len(book.diagnostics.errors)} error(s); nothing written")
+    _check(ctx)
 
     out_dir = Path(opts.out_dir) if opts.out_dir else cfg.root / "build"
     for fmt, data in rendered.items():
@@ -100,16 +114,3 @@ def build(cfg: config_mod.Config, opts: BuildOptions) -> BuildResult:
         output.write_atomic(target, data)
         result.outputs[fmt] = target
     return result
-
-
-def _writer(fmt: str):
-    if fmt == "epub":
-        from .write.epub import write_epub
-        return write_epub
-    if fmt == "pdf":
-        from .write.pdf import write_pdf
-        return write_pdf
-    if fmt == "html":
-        from .write.html import write_html
-        return write_html
-    raise BuildError(f"unknown format {fmt!r}")

@@ -45,3 +45,80 @@ def replace_with_text(el, text: str) -> None:
     """Replace an lxml element by plain text (followed by its tail)."""
     el.tail = text + (el.tail or "")
     remove_keep_tail(el)
+
+
+def unique_name(base: str, taken: set[str]) -> str:
+    """base, or base-2, base-3 ... : the first not in taken (which then holds it too)."""
+    new, n = base, 2
+    while new in taken:
+        new, n = f"{base}-{n}", n + 1
+    taken.add(new)
+    return new
+
+
+def ids_in(tree) -> set[str]:
+    """Every id used in an lxml tree."""
+    return {el.get("id") for el in tree.iter() if isinstance(el.tag, str) and el.get("id")}
+
+
+def atomic_write(path, data: bytes, mode: int | None = None, sync: bool = False) -> None:
+    """Write data to path via a temporary file in the same folder and a rename, so a reader (or
+    a killed build) never sees half a file. mode: permission bits (default: 0600 of mkstemp);
+    sync: on disk before the rename (outputs). Raises OSError."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        if mode is not None:
+            os.chmod(tmp, mode)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            if sync:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def cache_write(path, data: bytes) -> None:
+    """atomic_write for caches: a cache that cannot be written only costs time."""
+    try:
+        atomic_write(path, data)
+    except OSError:
+        pass
+
+
+# Languages written right to left (primary subtags).
+RTL_LANGUAGES = frozenset({"ar", "he", "iw", "fa", "ur", "yi", "ps", "sd", "ug", "dv", "ckb",
+                           "syr"})
+
+
+def is_rtl(lang: str | None) -> bool:
+    """Whether a BCP 47 tag names a right-to-left language (Kurdish/Punjabi only in Arabic script)."""
+    tag = (lang or "").lower()
+    primary = tag.split("-")[0]
+    return primary in RTL_LANGUAGES or ("-arab" in tag and primary in ("ku", "pa"))
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+
+
+def long_date(iso: str, lang: str = "en") -> str:
+    """'2019-01-20' -> 'January 20, 2019', '2019-01' -> 'January 2019' in English; any other
+    language, or anything not an ISO date, is returned as it is."""
+    m = re.match(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$", iso or "")
+    if not m or not (lang or "en").lower().startswith("en") or not m[2] \
+            or not 1 <= int(m[2]) <= 12:
+        return iso
+    month = _MONTHS[int(m[2]) - 1]
+    return f"{month} {int(m[3])}, {m[1]}" if m[3] else f"{month} {m[1]}"

@@ -43,7 +43,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import threading
 import urllib.parse
 from contextlib import nullcontext
@@ -52,6 +51,7 @@ from pathlib import Path
 
 from ..config import AssetsSection
 from ..document import Asset, Diagnostics, Location, Variant
+from ..util import atomic_write
 from . import fetch as fetch_mod
 from . import images, svg
 
@@ -64,16 +64,16 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 class AssetStore:
     def __init__(self, root: Path, cache_dir: Path, settings: AssetsSection,
                  offline: bool = False, diagnostics: Diagnostics | None = None,
-                 progress: bool = False):
+                 progress: bool = False, print_width: float = 4.5):
         self.root = Path(root).resolve()
         self.cache_dir = Path(cache_dir)
         self.settings = settings
         self.offline = offline
         self.diagnostics = diagnostics if diagnostics is not None else Diagnostics()
         self.progress = progress
-        # Widest an image prints, in inches, when [assets] print-width is 0 (auto); the assets
-        # stage sets it from the [pdf] page size. 4.5 in is the text block of a 6x9 in book.
-        self.print_text_width = 4.5
+        # Widest an image prints, in inches, when [assets] print-width is 0 (auto): the text
+        # block of the print settings (the build context passes it). 4.5 in: a 6x9 in book.
+        self.print_width = print_width
         self.requests_made = 0  # network requests started by this store (tests, report)
         self.images_processed = 0  # variants actually computed (not taken from the cache)
         self._by_key: dict[str, Asset] = {}  # resolved reference -> Asset
@@ -405,7 +405,7 @@ class AssetStore:
         s = self.settings
         if profile == "epub":
             return images.Box(longest=s.epub_max_size)
-        width = s.print_width if s.print_width > 0 else self.print_text_width
+        width = s.print_width if s.print_width > 0 else self.print_width
         return images.Box(width=round(s.print_dpi * width),
                           height=round(s.print_dpi * s.print_height))
 
@@ -451,19 +451,7 @@ class AssetStore:
         self._write_atomic(path, json.dumps(data, indent=1, sort_keys=True).encode())
 
     def _write_atomic(self, path: Path, data: bytes) -> None:
-        """Write via a temp file and rename, so a killed build never leaves half a file."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        atomic_write(path, data)
 
     def _where(self, asset: Asset) -> tuple[Path | None, int | None]:
         loc = asset.locations[0] if asset.locations else Location(None)

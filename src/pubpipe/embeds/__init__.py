@@ -11,6 +11,7 @@ from __future__ import annotations
 from lxml import etree
 
 from ..document import Book
+from ..htmlmodel import PHRASING_ONLY
 from . import card, enrich
 from .detect import detect, resolve_url
 from ..util import remove_keep_tail
@@ -37,7 +38,7 @@ def render(book: Book, store=None) -> None:
                 continue
             ph = _unwrap_lone(ph)
             ancestors = [a.tag for a in ph.iterancestors()]
-            inline = any(t in card.PHRASING_ONLY for t in ancestors)
+            inline = any(t in PHRASING_ONLY for t in ancestors)
             el = card.build(e, inline=inline, in_figure=ph.getparent().tag == "figure",
                             links="a" not in ancestors)
             if ph.sourceline:

@@ -13,10 +13,10 @@ import shlex
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
 
-import html5lib
 from lxml import etree
 
 from ..document import Embed
+from ..htmlmodel import BLOCK_TAGS, parse_body
 from ..util import remove_keep_tail
 
 # Elements whose URL (src / data / <param name=movie>) identifies what they show.
@@ -334,9 +334,7 @@ def _append_text(el, text) -> None:
         el.text = (el.text or "") + text
 
 
-_BLOCKS = {"p", "div", "section", "article", "header", "footer", "blockquote", "figure",
-           "figcaption", "ul", "ol", "li", "dl", "dt", "dd", "pre", "table", "h1", "h2", "h3", "h4",
-           "h5", "h6", "hr", "address", "aside", "nav", "main", "details", "summary"}
+_BLOCKS = BLOCK_TAGS
 
 
 _CONTAINERS = {"div", "section", "article", "header", "footer", "blockquote", "figure", "main",
@@ -401,8 +399,7 @@ def inner_fallback(el) -> etree._Element | None:
         raw = el.text or ""
         if not raw.strip():
             return None
-        holder = html5lib.parse(raw, treebuilder="lxml", namespaceHTMLElements=False).getroot() \
-            .find("body")
+        holder = parse_body(raw)
     else:
         holder = fallback_content(el, skip=("param", "embed", "source", "track"))
     if holder is None or not text_of(holder):

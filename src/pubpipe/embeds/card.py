@@ -21,11 +21,7 @@ from lxml import etree
 from ..document import Embed
 from .base import text_of
 
-# Elements whose content model is phrasing only (a block card inside them would be invalid XHTML).
-PHRASING_ONLY = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "span", "a", "em", "strong", "b", "i",
-                 "u", "s", "small", "code", "pre", "dt", "label", "sub", "sup", "q", "cite", "abbr",
-                 "mark", "del", "ins", "legend", "summary", "time", "var", "kbd", "samp", "bdi",
-                 "bdo", "data", "button", "caption"}
+
 
 _KIND_LABEL = {"video": "{p} video", "social": "Post on {p}", "audio": "{p} audio",
                "code": "{p}", "map": "{p}", "page": "Embedded content from {p}", "plugin": "{p}"}

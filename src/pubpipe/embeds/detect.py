@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 
-import html5lib
 from lxml import etree
 
 from ..document import Book, Chapter, Embed, Location
+from ..htmlmodel import parse_fragment
 from . import registry
 from .base import Args, absolute, element_url, looks_like_url, text_of
 from ..util import remove_keep_tail
@@ -167,7 +167,7 @@ class _Detector:
         if not v:
             return []
         if v.startswith("<"):  # an HTML snippet: detect inside it, keep all it holds
-            frag = _parse_fragment(v)
+            frag = parse_fragment(v)
             self.walk(frag)
             for el in frag.iter():
                 if isinstance(el.tag, str) and el.tag != "pp-embed" and el is not frag:
@@ -298,14 +298,3 @@ def _values(value) -> list[str]:
             if isinstance(value.get(k), str):
                 return [value[k]]
     return []
-
-
-def _parse_fragment(html: str) -> etree._Element:
-    doc = html5lib.parse("<!DOCTYPE html><html><head></head><body>" + html + "</body></html>",
-                         treebuilder="lxml", namespaceHTMLElements=False)
-    body = doc.getroot().find("body")
-    root = etree.Element("div")
-    root.text = body.text
-    for child in list(body):
-        root.append(child)
-    return root

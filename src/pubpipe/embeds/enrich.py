@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
-import html5lib
-
 from ..document import Book, Embed
+from ..htmlmodel import parse_document
+from ..util import cache_write
 from . import registry
 from .base import plain_text
 
@@ -86,8 +84,7 @@ def apply(e: Embed, data: dict) -> None:
     if e.body is None and isinstance(html, str) and e.kind == "social":
         # Twitter/X answers with the same blockquote authors paste: recognize it as such.
         p = registry.get(e.provider)
-        doc = html5lib.parse(html, treebuilder="lxml", namespaceHTMLElements=False)
-        for bq in doc.getroot().iter("blockquote"):
+        for bq in parse_document(html).iter("blockquote"):
             got = p.from_element(bq) if p else None
             if got is not None and got.body is not None:
                 e.body, e.text = got.body, plain_text(got.body)
@@ -141,11 +138,4 @@ def _read(folder: Path, url: str) -> dict | None:
 
 
 def _write(folder: Path, url: str, data: dict) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f)
-        os.replace(tmp, _path(folder, url))
-    except OSError:
-        pass  # a cache that cannot be written only costs a request next time
+    cache_write(_path(folder, url), json.dumps(data).encode())  # a failure costs a request

@@ -9,7 +9,8 @@ from ..config import Config
 from ..document import Book, BookMeta, Chapter, Diagnostics
 from ..util import normalize_lang, remove_keep_tail, slugify, text_of
 from . import frontmatter, opening
-from .markdown import annotate_lines, parse_fragment, render_html
+from ..htmlmodel import parse_fragment
+from .markdown import annotate_lines, render_html
 
 
 def read_book(cfg: Config) -> Book:

@@ -9,11 +9,10 @@ source positions, so line numbers are recovered afterwards by matching each elem
 from __future__ import annotations
 
 import re
-import warnings
 
-import html5lib
 import markdown
 from lxml import etree
+
 
 from . import shortcodes
 
@@ -85,23 +84,6 @@ def close_unclosed_blocks(text: str) -> str:
             order = sorted(missing, key=lambda t: -max(m.start() for m in _OPEN[t].finditer(chunk)))
             chunks[i] = chunk.rstrip() + "".join(f"</{t}>" for t in order)
     return "".join(chunks)
-
-
-def parse_fragment(html: str) -> etree._Element:
-    """An HTML fragment parsed as a browser would, as a <div> root in no namespace."""
-    with warnings.catch_warnings():  # html5lib warns when it renames non-XML names like <o:p>
-        warnings.simplefilter("ignore")
-        doc = html5lib.parse("<!DOCTYPE html><html><head></head><body>" + html + "</body></html>",
-                             treebuilder="lxml", namespaceHTMLElements=False)
-    body = doc.getroot().find("body")
-    body.tag = "div"
-    body.attrib.clear()
-    # html5lib's lxml builder can leave the document's root around the body: detach it.
-    root = etree.Element("div")
-    root.text = body.text
-    for child in list(body):
-        root.append(child)
-    return root
 
 
 _WORD = re.compile(r"[^\W_]{2,}", re.U)  # "_word_" is emphasis, not a word

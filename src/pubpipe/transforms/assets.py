@@ -15,11 +15,9 @@ from lxml import etree
 
 from ..assets.store import AssetStore
 from ..document import Asset, Book, Chapter
+from ..htmlmodel import FLOW_PARENTS
 from ..util import remove_keep_tail
 
-# Parents whose content model allows a <div> (flow content); anything else gets <span>s.
-FLOW_PARENTS = {"div", "figure", "section", "article", "aside", "blockquote", "li", "dd", "td",
-                "th", "main", "header", "footer", "nav", "details", "body"}
 _DATA_PREVIEW = 48
 # The placeholder's label in the chapter's language (English for any other).
 LABELS = {"en": "Image not available", "de": "Bild nicht verfügbar",
@@ -29,8 +27,6 @@ LABELS = {"en": "Image not available", "de": "Bild nicht verfügbar",
 
 
 def run(book: Book, store: AssetStore, profiles: tuple[str, ...]) -> None:
-    if "print" in profiles:
-        store.print_text_width = text_block_width(book)
     found: list[tuple[Chapter, etree._Element, Asset, int | None]] = []
     for chapter in book.chapters:
         base = chapter.source.parent
@@ -75,23 +71,6 @@ def run(book: Book, store: AssetStore, profiles: tuple[str, ...]) -> None:
                               chapter.source, line)
         lang = (chapter.lang or book.meta.language or "en").split("-")[0].lower()
         _replace_with_placeholder(img, asset, LABELS.get(lang, LABELS["en"]))
-
-
-def text_block_width(book: Book) -> float:
-    """Width of the printed text block in inches: the widest an image is printed.
-
-    The PDF writer's margins take a quarter of the trim width (inside 14.58 %, outside 10.42 %),
-    so a 6x9 in book has a 4.5 in text block."""
-    pdf = getattr(getattr(book, "config", None), "pdf", None)
-    if pdf is None:
-        return 4.5
-    try:
-        from ..write.pdf import parse_page_size  # the one page-size parser; no WeasyPrint import
-
-        size = parse_page_size(pdf.page_size)
-    except Exception:  # noqa: BLE001 - a bad size is the PDF writer's to report
-        size = None
-    return round(size[0] / 72 * 0.75, 3) if size else 4.5
 
 
 def _show(ref: str) -> str:

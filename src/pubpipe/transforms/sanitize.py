@@ -17,7 +17,7 @@ import nh3
 from lxml import etree
 
 from ..document import Book, Chapter
-from ..readers.markdown import parse_fragment
+from ..htmlmodel import FLOW_BLOCKS, PHRASING_ONLY, parse_fragment
 from ..util import normalize_lang, remove_keep_tail, replace_with_text
 
 TAGS = {
@@ -67,13 +67,7 @@ _DATETIME = re.compile(r"^(\d{4}(-\d{2}(-\d{2})?)?([T ]\d{2}:\d{2}(:\d{2}(\.\d+)
 _URL_ATTRS = {"href", "src", "cite"}
 
 # Content models (what may hold what) for the repairs nh3 does not do.
-_PHRASING_ONLY = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "span", "em", "strong", "b", "i", "u",
-                  "s", "small", "sub", "sup", "code", "q", "cite", "abbr", "time", "mark", "dfn",
-                  "kbd", "samp", "var", "bdi", "bdo", "pre", "del", "ins", "a", "summary", "rt"}
-_FLOW_BLOCKS = {"address", "article", "aside", "blockquote", "details", "div", "dl", "figure",
-                "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "ol", "p", "pre",
-                "section", "table", "ul", "figcaption", "li", "dd", "dt", "caption", "summary",
-                "tbody", "thead", "tfoot", "tr", "td", "th", "col", "colgroup"}
+# Content models (what may hold what) for the repairs nh3 does not do: see htmlmodel.
 
 
 def _attribute_filter(tag: str, attr: str, value: str) -> str | None:
@@ -258,11 +252,11 @@ def _fix_content_models(body: etree._Element) -> None:
             if not isinstance(el.tag, str) or el.getparent() is None:
                 continue
             parent = el.getparent()
-            if el.tag in _FLOW_BLOCKS and parent.tag in _PHRASING_ONLY:
+            if el.tag in FLOW_BLOCKS and parent.tag in PHRASING_ONLY:
                 if parent.tag == "p" and el.tag not in ("li", "dd", "dt", "tr", "td", "th"):
                     split_paragraph_at(parent, el)
                 elif parent.tag == "a" and parent.getparent() is not None and \
-                        parent.getparent().tag not in _PHRASING_ONLY:
+                        parent.getparent().tag not in PHRASING_ONLY:
                     continue  # <a> is transparent: a block inside a block-level link is fine
                 else:
                     el.tag = "span"

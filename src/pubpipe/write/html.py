@@ -12,15 +12,19 @@ import html as html_mod
 from lxml import etree
 
 from .. import resources
+from ..context import BuildContext
 from ..document import Book
 from .common import XHTML_NS, prepare_body, to_xhtml
+
+PROFILES = ("epub",)  # the image variants this writer needs (screen)
 
 
 def _data_uri(asset, variant) -> str:
     return f"data:{variant.media_type};base64,{base64.b64encode(variant.read_bytes()).decode()}"
 
 
-def write_html(book: Book, store=None) -> bytes:
+def write_html(book: Book, ctx: BuildContext) -> bytes:
+    """The book as one HTML page (bytes), images inlined."""
     m = book.meta
     css = "\n".join(filter(None, [_maybe("epub.css"), resources.component_styles()]))
     parts = [

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import re
 
-import html5lib
-
+from ...htmlmodel import parse_document
 from ..base import Provider, fill_from_element, split, text_of
 
 
@@ -43,8 +42,7 @@ class AudioHosts(Provider):
         # Bandcamp puts "<a href=album page>Album by Artist</a>" inside the iframe as fallback.
         raw = el.text or ""
         if "<a" in raw:
-            doc = html5lib.parse(raw, treebuilder="lxml", namespaceHTMLElements=False)
-            for a in doc.getroot().iter("a"):
+            for a in parse_document(raw).iter("a"):
                 href = a.get("href") or ""
                 if re.match(r"^https?://[\w-]+\.bandcamp\.com/", href):
                     e.url = href

@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-import html5lib
-
+from ...htmlmodel import parse_body
 from ..base import Provider, absolute, fill_from_element, plain_text, safe_body, split, text_of
 
 
@@ -30,16 +29,14 @@ class Iframe(Provider):
             e = self.make(url, extra={"label": "Embedded content"})
         fill_from_element(e, el)
         if el.get("srcdoc"):
-            doc = html5lib.parse(el.get("srcdoc"), treebuilder="lxml", namespaceHTMLElements=False)
-            body = doc.getroot().find("body")
+            body = parse_body(el.get("srcdoc"))
             if body is not None:
                 e.body = safe_body([body])
                 e.text = plain_text(e.body)
         # html5lib keeps an iframe's fallback markup as raw text; plain words count as much as links
         raw = el.text or ""
         if raw.strip() and e.body is None:
-            doc = html5lib.parse(raw, treebuilder="lxml", namespaceHTMLElements=False)
-            body = doc.getroot().find("body")
+            body = parse_body(raw)
             if body is not None and text_of(body):
                 e.body = safe_body([body])
                 e.text = plain_text(e.body)

@@ -4,8 +4,8 @@ Warnings for real problems (a raster image below 300 ppi at its printed size in 
 SVG being vector is never warned about; a font not embedded, a character drawn with a missing
 glyph, text outside the live area 0.25in inside the trim, text past the margins, too few pages
 for the preset); info for the summary (page count, fonts, spine width for the cover designer),
-attributed to book.toml only when the book has one. Measures come from the layout
-(``pdf._measure``) and the PDF itself (fonts, via pypdf); nothing is printed.
+attributed to book.toml only when the book has one. Measures come from the print edition
+(``layout.measure``) and the finished PDF itself (fonts, colour, via pypdf); nothing is printed.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-from ..document import Book
+from ...document import Book, Diagnostics
+from ...layout.edition import ImageFacts, PrintEdition
+from ...layout.settings import PrintSettings, parse_length
 
 MIN_PPI = 300
 # paper thickness per page (inches): KDP's published figures, the de-facto standard for POD
@@ -25,39 +27,41 @@ _NOTDEF = re.compile(r'\.notdef glyph rendered for Unicode string unsupported by
                      r"\(U\+([0-9A-Fa-f]+)\)")
 
 
-def run(book: Book, result, settings) -> None:
-    """Check result (a pdf.RenderResult) built with settings; add diagnostics to book."""
-    diags = book.diagnostics
-    cfg_file = config_file(book)
-    labels = result.page_labels
-    m = result.measures
+def run(book: Book, edition: PrintEdition, pdf: bytes, diags: Diagnostics,
+        cfg_file: Path | None) -> None:
+    """Check the finished pdf made from edition; add diagnostics (about book.toml: cfg_file)."""
+    settings: PrintSettings = edition.settings
+    labels = edition.page_labels
+    m = edition.measures
     n_pages = len(labels)
 
     # images: effective resolution at printed size
     seen = set()
-    for page, src, w_pt, h_pt, alt in m["images"]:
-        facts = result.images.get(src)
-        if not facts or w_pt <= 0 or not facts.get("width"):
+    for placed in m.images:
+        page, src, w_pt, h_pt, alt = (placed.page, placed.src, placed.width, placed.height,
+                                      placed.alt)
+        facts = edition.images.get(src)
+        if not facts or w_pt <= 0 or not facts.width:
             continue
         if _is_vector(facts):
             continue  # SVG (or PDF) stays vector in the PDF: sharp at any size
         # object-fit: contain draws the image at the tighter of the two scales
-        ppi = facts["width"] / (w_pt / 72.0)
-        if facts.get("height") and h_pt > 0:
-            ppi = max(ppi, facts["height"] / (h_pt / 72.0))
-        shown_w, shown_h = facts["width"] * 72.0 / ppi, (facts.get("height") or 0) * 72.0 / ppi
+        ppi = facts.width / (w_pt / 72.0)
+        if facts.height and h_pt > 0:
+            ppi = max(ppi, facts.height / (h_pt / 72.0))
+        shown_w, shown_h = facts.width * 72.0 / ppi, (facts.height or 0) * 72.0 / ppi
         if settings.for_print and ppi < MIN_PPI - 0.5 and (src, page) not in seen:
             seen.add((src, page))
             diags.warn("pdf-image-resolution",
                        f"image {image_name(facts, alt)} prints at {ppi:.0f} ppi"
                        f" on page {labels[page]}"
-                       f" ({facts['width']}x{facts['height']} px over {shown_w / 72:.2f}x"
+                       f" ({facts.width}x{facts.height} px over {shown_w / 72:.2f}x"
                        f"{shown_h / 72:.2f} in); print wants {MIN_PPI} ppi",
-                       facts.get("file"), facts.get("line"))
+                       Path(facts.file) if facts.file else None, facts.line)
 
     # characters no font could draw
     missing = {}
-    for msg in result.warnings:
+    for msg in edition.warnings:
         if mt := _NOTDEF.search(msg):
             missing.setdefault(mt[2].upper(), mt[1])
     for cp, text in sorted(missing.items()):
@@ -67,13 +71,13 @@ def run(book: Book, result, settings) -> None:
                    file, line)
 
     # text outside the live area, and past the margins
-    _report_text(book, diags, m["outside_live"], labels, "pdf-live-area",
+    _report_text(book, diags, m.outside_live, labels, "pdf-live-area",
                  "text outside the live area (0.25in inside the trim)")
-    _report_text(book, diags, m["past_margin"], labels, "pdf-overflow",
+    _report_text(book, diags, m.past_margin, labels, "pdf-overflow",
                  "text runs past the margin")
 
     # fonts
-    fonts = pdf_fonts(result.pdf)
+    fonts = pdf_fonts(pdf)
     not_embedded = sorted(name for name, info in fonts.items() if not info["embedded"])
     if not_embedded:
         diags.warn("pdf-font-embedding", f"fonts not embedded: {', '.join(not_embedded)}",
@@ -89,7 +93,7 @@ def run(book: Book, result, settings) -> None:
 
     # colour and transparency, where the preset or variant rules them out
     if settings.color != "rgb" or settings.flatten:
-        found = colour_report(result.pdf)
+        found = colour_report(pdf)
         if settings.color != "rgb" and (found["rgb_ops"] or found["rgb_images"]):
             diags.warn("pdf-color", f"RGB left in a {settings.color} PDF: {found['rgb_ops']}"
                        f" colour operators, {found['rgb_images']} images", cfg_file)
@@ -124,20 +128,20 @@ def run(book: Book, result, settings) -> None:
 VECTOR_TYPES = {"image/svg+xml", "application/pdf", "application/postscript"}
 
 
-def _is_vector(facts: dict) -> bool:
-    mt = (facts.get("media_type") or "").lower()
-    ref = (facts.get("ref") or "").lower()
+def _is_vector(facts: ImageFacts) -> bool:
+    mt = (facts.media_type or "").lower()
+    ref = (facts.ref or "").lower()
     return mt in VECTOR_TYPES or (not mt and (ref.startswith("data:image/svg")
                                               or ref.split("?")[0].endswith((".svg", ".svgz"))))
 
 
-def image_name(facts: dict, alt: str = "") -> str:
+def image_name(facts: ImageFacts, alt: str = "") -> str:
     """An image as a message names it: its reference, but a data: URI only by type and size."""
-    ref = facts.get("ref") or ""
+    ref = facts.ref or ""
     if not ref.lower().startswith("data:"):
         return f"'{ref}'"
     mt = ref[5:].split(",", 1)[0].split(";", 1)[0] or "image"
-    size = facts.get("bytes") or 0
+    size = facts.bytes or 0
     name = f"data:{mt} ({size} bytes)" if size else f"data:{mt}"
     alt = " ".join(alt.split())
     if alt:
@@ -145,22 +149,11 @@ def image_name(facts: dict, alt: str = "") -> str:
     return name
 
 
-def config_file(book: Book):
-    """The book.toml the summary is about, or None: a single-file build has no config file."""
-    path = getattr(book.config, "config_file", None)
-    try:
-        return path if path is not None and Path(path).is_file() else None
-    except OSError:
-        return None
-
-
 def spine_thickness(paper: str) -> tuple[float | None, str]:
     """Inches per page for a [pdf] paper value: a name, or a length per page."""
     key = (paper or "white").strip().lower()
     if key in PAPER_THICKNESS:
         return PAPER_THICKNESS[key], key
-    from .pdf import parse_length
-
     pt = parse_length(key)
     if pt:
         return pt / 72.0, f"{key}-per-page"
@@ -267,6 +260,3 @@ def pdf_fonts(pdf: bytes) -> dict[str, dict]:
                          "subset": bool(re.match(r"^[A-Z]{6}\+", base)),
                          "type": str(font.get("/Subtype", ""))}
     return out
-
-
-

@@ -1,0 +1,86 @@
+"""The build context: made once per build, handed to every stage and writer.
+
+It holds the validated configuration, the command-line options, the print settings resolved
+once (page size, margins, text width: ``layout.settings``), the asset store and the diagnostics
+every stage reports to. Nothing in a stage reaches around it for configuration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .assets.store import AssetStore
+from .config import Config
+from .document import Diagnostic, Diagnostics
+from .layout.settings import PT_PER_IN, PrintSettings, resolve_settings, text_width
+
+FORMATS = ("epub", "pdf", "html")
+
+
+@dataclass
+class BuildOptions:
+    formats: tuple[str, ...] = ("epub", "pdf")
+    out_dir: Path | None = None  # default: <book>/build
+    output: Path | None = None  # exactly this file (one format only)
+    cache_dir: Path | None = None
+    offline: bool = False
+    strict: bool = False
+    report: Path | None = None
+    progress: bool = False
+
+
+@dataclass
+class BuildContext:
+    config: Config
+    options: BuildOptions
+    diagnostics: Diagnostics
+    print: PrintSettings
+    store: AssetStore
+    cache_dir: Path
+    # what resolving [pdf] had to say: reported by builds that print (an EPUB-only build of a
+    # book with a bad [pdf] page size is not failed for it)
+    print_notes: list[Diagnostic] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, cfg: Config, opts: BuildOptions, language: str = "",
+               diagnostics: Diagnostics | None = None) -> BuildContext:
+        """The context for building cfg's book, written in language (right-to-left books print
+        their first page on the left)."""
+        diags = diagnostics if diagnostics is not None else Diagnostics()
+        notes = Diagnostics()
+        settings = resolve_settings(cfg.pdf, notes, cfg.config_file if cfg.config_file else None,
+                                    language)
+        cache_dir = cache_dir_for(cfg, opts)
+        width = cfg.assets.print_width or text_width(settings) / PT_PER_IN
+        store = AssetStore(cfg.root, cache_dir, cfg.assets, offline=opts.offline,
+                           diagnostics=diags, progress=opts.progress,
+                           print_width=round(width, 3))
+        return cls(config=cfg, options=opts, diagnostics=diags, print=settings, store=store,
+                   cache_dir=cache_dir, print_notes=list(notes))
+
+    @property
+    def config_file(self) -> Path | None:
+        """book.toml, when the book has one (a single Markdown file has none)."""
+        path = self.config.config_file
+        return path if path is not None and path.is_file() else None
+
+    @property
+    def wants_page_list(self) -> bool:
+        """Whether the EPUB carries the print edition's page numbers: asked for ([epub]
+        page-list, on by default) and the book has a print edition ([pdf] table)."""
+        epub = self.config.epub
+        return self.config.has_pdf_section and epub.page_list and epub.page_numbers
+
+    def publish_print_notes(self) -> None:
+        """Add what resolving [pdf] found to the build's diagnostics (once)."""
+        self.diagnostics.extend(self.print_notes)
+        self.print_notes = []
+
+
+def cache_dir_for(cfg: Config, opts: BuildOptions) -> Path:
+    if opts.cache_dir:
+        return Path(opts.cache_dir).resolve()
+    if cfg.assets.cache_dir:
+        return (cfg.root / cfg.assets.cache_dir).resolve()
+    return cfg.root / ".pubpipe-cache"

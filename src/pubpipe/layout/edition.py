@@ -1,0 +1,112 @@
+"""The print edition: what the layout stage hands to the writers.
+
+The PDF writer merges, post-processes and preflights it; the EPUB writer reads only its
+``page_map``. Everything here is plain data, so an edition can be cached and sent between
+processes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from .settings import PrintSettings
+
+BlockPath = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class PageStart:
+    """Where a printed page begins in a chapter.
+
+    ``path``: indexes among *element* children only (comments and processing instructions
+    skipped) leading from ``chapter.body`` to a block element (``htmlmodel.BLOCK_TAGS``); ``()``
+    is the body itself (the page the chapter opens on). A page on which no block begins (one long
+    paragraph or table running over it) is attributed to the block it continues, so two entries
+    can share a path. ``label``: the folio printed on the page. ``words``: the first words printed
+    on it (normalized), ``loose``: the same without the URLs print adds after link texts.
+    """
+
+    path: BlockPath
+    label: str
+    words: tuple[str, ...] = ()
+    loose: tuple[str, ...] = ()
+
+
+# chapter slug -> one entry per printed page of the chapter, in page order
+PageMap = dict[str, list[PageStart]]
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """What preflight needs to know about an image the print edition uses."""
+
+    id: str
+    ref: str
+    width: int
+    height: int
+    media_type: str
+    bytes: int = 0
+    file: str | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class PlacedImage:
+    page: int  # 0-based
+    src: str
+    width: float  # printed size in points
+    height: float
+    alt: str = ""
+
+
+@dataclass
+class Measures:
+    """What preflight measures on the laid-out pages (0-based page indexes)."""
+
+    images: list[PlacedImage] = field(default_factory=list)
+    outside_live: list[tuple[int, str]] = field(default_factory=list)  # text outside the live area
+    past_margin: list[tuple[int, str]] = field(default_factory=list)  # text past the margins
+
+
+@dataclass
+class PrintEdition:
+    """The book laid out for print: the PDF as WeasyPrint wrote it (before post-processing),
+    its folios, where each chapter opens and each page begins, and what preflight measures."""
+
+    pdf: bytes
+    settings: PrintSettings
+    page_labels: list[str]
+    chapter_pages: dict[str, int]  # chapter section id -> index of its opening page (0-based)
+    page_map: PageMap
+    measures: Measures
+    images: dict[str, ImageFacts]  # image URL in the print document -> its facts
+    warnings: list[str] = field(default_factory=list)  # WeasyPrint's own (.notdef glyphs drawn)
+
+    # ---- plain JSON for the stage cache (the PDF bytes are stored beside it) ----------------
+
+    def to_json(self) -> dict:
+        return {"settings": asdict(self.settings), "page_labels": self.page_labels,
+                "chapter_pages": self.chapter_pages,
+                "page_map": {k: [[list(p.path), p.label, list(p.words), list(p.loose)] for p in v]
+                             for k, v in self.page_map.items()},
+                "measures": {"images": [asdict(i) for i in self.measures.images],
+                             "outside_live": self.measures.outside_live,
+                             "past_margin": self.measures.past_margin},
+                "images": {k: asdict(v) for k, v in self.images.items()},
+                "warnings": self.warnings}
+
+    @classmethod
+    def from_json(cls, data: dict, pdf: bytes) -> PrintEdition:
+        s = data["settings"]
+        s["fonts"] = tuple(s["fonts"])
+        m = data["measures"]
+        return cls(
+            pdf=pdf, settings=PrintSettings(**s), page_labels=list(data["page_labels"]),
+            chapter_pages=dict(data["chapter_pages"]),
+            page_map={k: [PageStart(tuple(p), str(lab), tuple(w), tuple(lw))
+                          for p, lab, w, lw in v] for k, v in data["page_map"].items()},
+            measures=Measures([PlacedImage(**i) for i in m["images"]],
+                              [tuple(x) for x in m["outside_live"]],
+                              [tuple(x) for x in m["past_margin"]]),
+            images={k: ImageFacts(**v) for k, v in data["images"].items()},
+            warnings=list(data["warnings"]))

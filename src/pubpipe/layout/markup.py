@@ -1,0 +1,266 @@
+"""Print markup: the whole book as one HTML document for WeasyPrint.
+
+Title page, its verso (rights), a contents page (page numbers through ``target-counter`` with
+dotted leaders) and every chapter (via ``write.common.prepare_body(profile="print")``, blocks
+marked for the page map), with the adjustments paper needs (``printfixes``). Styled by
+``styles.stylesheets``. The writer's own styling hooks are ``data-ppw`` attributes: the sanitizer
+lets no author markup carry data-* attributes, so no post can restyle the book by borrowing a class.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lxml import etree
+from lxml import html as lxml_html
+
+from ..document import Book, Chapter
+from ..util import is_rtl, long_date, slugify, text_of
+from ..write.common import prepare_body
+from .edition import ImageFacts
+from .pagemap import mark_blocks
+from .printfixes import footnotes, print_fixes
+from .settings import PrintSettings
+from .styles import ASSET_URL
+
+
+try:  # the QR renderer of the embeds stage; the PDF still builds without it
+    from ..write.qr import qr_element as _qr_element
+except Exception:  # pragma: no cover - segno missing
+    _qr_element = None
+
+
+@dataclass
+class PrintDocument:
+    html: str
+    resources: dict[str, tuple[Path, str]]  # URL -> (file, media type) the fetcher may serve
+    chapter_ids: list[str]  # section id per chapter, in order
+    block_ids: dict[str, tuple[str, tuple[int, ...]]] = field(default_factory=dict)
+    block_seq: dict[str, int] = field(default_factory=dict)  # anchor -> document order
+    images: dict[str, ImageFacts] = field(default_factory=dict)  # URL -> facts for preflight
+    # per source entry, the anchors its page back-links point to (see printfixes.print_fixes)
+    pageref_groups: list[list[str]] = field(default_factory=list)
+
+
+def _file_size(path) -> int:
+    try:
+        return Path(path).stat().st_size
+    except (OSError, TypeError):
+        return 0
+
+
+def _chapter_id(i: int, ch: Chapter) -> str:
+    return f"ch-{slugify(ch.slug or ch.title) or i}-{i}"
+
+
+def build_print_html(book: Book, settings: PrintSettings,
+                     anchor_pages: dict[str, int] | None = None) -> PrintDocument:
+    """The whole book as one HTML document for WeasyPrint.
+
+    With anchor_pages (from a first layout), a source's back-links that lead to a page already
+    linked from the same entry are left out: "p. 7" once, not "p. 7 p. 7".
+    """
+    meta = book.meta
+    lang = meta.language or "en"
+    res: dict[str, tuple[Path, str]] = {}
+    images: dict[str, ImageFacts] = {}
+
+    def asset_src(asset, variant):
+        url = f"{ASSET_URL}{asset.id}.{variant.extension}"
+        res[url] = (Path(variant.path), variant.media_type)
+        loc = asset.locations[0] if asset.locations else None
+        images[url] = ImageFacts(asset.id, asset.ref, variant.width, variant.height,
+                                 variant.media_type, _file_size(variant.path),
+                                 str(loc.file) if loc and loc.file else None,
+                                 loc.line if loc else None)
+        return url
+
+    E = etree.Element
+    root = E("html", lang=lang)
+    if settings.rtl:
+        root.set("dir", "rtl")
+    head = etree.SubElement(root, "head")
+    etree.SubElement(head, "meta", charset="utf-8")
+    etree.SubElement(head, "title").text = meta.title or "Untitled"
+    if meta.authors:
+        etree.SubElement(head, "meta", name="author", content=", ".join(meta.authors))
+    subject = meta.description or meta.subtitle
+    if subject:
+        etree.SubElement(head, "meta", name="description", content=subject)
+    if meta.keywords:
+        etree.SubElement(head, "meta", name="keywords", content=", ".join(meta.keywords))
+    etree.SubElement(head, "meta", name="generator", content="pubpipe")
+    if meta.date:
+        etree.SubElement(head, "meta", name="dcterms.created", content=meta.date)
+    body = etree.SubElement(root, "body")
+    # The writer's own styling hooks are data-ppw attributes: the sanitizer lets no author
+    # markup carry data-* attributes, so no post can restyle the book by borrowing a class.
+    body.set("class", " ".join(c for c in (
+        "pp-book", f"pp-preset-{settings.preset}" if settings.preset else "") if c))
+    if settings.link_color:
+        body.set("data-ppw-links", "")
+
+    # Title page
+    tp = etree.SubElement(body, "section", {"class": "pp-titlepage", "data-ppw": "titlepage"})
+    h = etree.SubElement(tp, "h1", {"class": "pp-book-title", "data-ppw": "book-title"})
+    h.text = meta.title or "Untitled"
+    # running heads are one line of 8.5pt italic across the text block (3/4 of the trim width)
+    head_chars = max(24, int(settings.trim_w * 0.75 / 4.6))
+    h.set("data-pp-running", _shorten(h.text, head_chars))
+    if meta.subtitle:
+        etree.SubElement(tp, "p", {"data-ppw": "book-subtitle"}).text = meta.subtitle
+    if meta.authors:
+        etree.SubElement(tp, "p", {"data-ppw": "book-authors"}).text = ", ".join(meta.authors)
+    if meta.date:
+        etree.SubElement(tp, "p", {"data-ppw": "book-date"}).text = long_date(meta.date, lang)
+    if meta.publisher:
+        etree.SubElement(tp, "p", {"data-ppw": "book-publisher"}).text = meta.publisher
+
+    # Verso of the title page: rights, publisher, date, identifier
+    cp = etree.SubElement(body, "section", {"class": "pp-copyright", "data-ppw": "copyright"})
+    for text in (f"Copyright \u00a9 {meta.rights}" if meta.rights and "\u00a9" not in meta.rights
+                 and not meta.rights.lower().startswith(("copyright", "cc", "public")) else
+                 meta.rights, meta.publisher,
+                 meta.date and (f"Published {long_date(meta.date, lang)}"
+                                if lang.lower().startswith("en") else meta.date),
+                 meta.identifier):
+        if text:
+            etree.SubElement(cp, "p").text = text
+    if not len(cp):
+        etree.SubElement(cp, "p").text = "\u00a0"  # keeps the verso blank but present
+
+    chapter_ids = [_chapter_id(i, ch) for i, ch in enumerate(book.chapters, 1)]
+    # Contents
+    toc = etree.SubElement(body, "nav", {"class": "pp-contents", "data-ppw": "contents"})
+    th = etree.SubElement(toc, "h2", {"data-ppw": "contents-title"})
+    th.text = CONTENTS_LABEL.get(lang.lower().split("-")[0], "Contents")
+    ol = etree.SubElement(toc, "ol")
+    for cid, ch in zip(chapter_ids, book.chapters):
+        li = etree.SubElement(ol, "li")
+        a = etree.SubElement(li, "a", href=f"#{cid}")
+        etree.SubElement(a, "span", {"class": "pp-toc-text"}).text = _chapter_title(ch)
+        if ch.authors and list(ch.authors) != list(meta.authors):  # an anthology: who wrote it
+            etree.SubElement(li, "span", {"data-ppw": "toc-author"}).text = ", ".join(ch.authors)
+
+    matter = etree.SubElement(body, "div", {"class": "pp-bodymatter", "data-ppw": "bodymatter"})
+    doc = PrintDocument(html="", resources=res, chapter_ids=chapter_ids, images=images)
+    slugs = {ch.slug: cid for cid, ch in zip(chapter_ids, book.chapters) if ch.slug}
+    for n, (cid, ch) in enumerate(zip(chapter_ids, book.chapters)):
+        marked = mark_blocks(ch)
+        cbody = prepare_body(marked, book, profile="print", asset_src=asset_src, qr=_qr_element)
+        sec = etree.SubElement(matter, "section", {
+            "class": "pp-chapter", "id": cid, "data-ppw": "chapter"})
+        if n == 0:
+            sec.set("data-ppw-first", "")
+        sec.set("data-pp-slug", ch.slug or cid)
+        if ch.lang and ch.lang != lang:
+            sec.set("lang", ch.lang)
+            rtl = is_rtl(ch.lang)
+            if rtl != settings.rtl:
+                sec.set("dir", "rtl" if rtl else "ltr")
+        _chapter_opening(sec, cbody, ch, head_chars)
+        _namespace_ids(cbody, cid, slugs)
+        footnotes(cbody)
+        doc.pageref_groups.extend(print_fixes(cbody, settings, anchor_pages))
+        # block ids: one anchor per block so the layout tells where each page begins
+        doc.block_ids[cid] = (ch.slug or cid, ())
+        doc.block_seq[cid] = len(doc.block_seq)  # before its blocks: it wins ties on a page
+        k = 0
+        for el in cbody.iter():
+            if not isinstance(el.tag, str):
+                continue
+            p = el.attrib.pop("data-pp-block", None)
+            if p is None:
+                continue
+            path = tuple(int(x) for x in p.split(".")) if p else ()
+            if not el.get("id"):
+                el.set("id", f"ppb-{n}-{k}")
+                k += 1
+            doc.block_ids[el.get("id")] = (ch.slug or cid, path)
+            doc.block_seq[el.get("id")] = len(doc.block_seq)
+        for child in list(cbody):
+            sec.append(child)
+        if cbody.text and cbody.text.strip():
+            # stray text directly in the body root: keep it
+            span = etree.Element("p")
+            span.text = cbody.text
+            sec.insert(1, span)
+    for el in root.iter():
+        # namespaced attributes (epub:type) mean nothing to the HTML parser: leave them out
+        if isinstance(el.tag, str):
+            for name in [n for n in el.attrib if n.startswith("{") or ":" in n]:
+                del el.attrib[name]
+    etree.cleanup_namespaces(root)
+    doc.html = "<!DOCTYPE html>\n" + lxml_html.tostring(root, encoding="unicode", method="html")
+    return doc
+
+
+
+CONTENTS_LABEL = {
+    "en": "Contents", "de": "Inhalt", "fr": "Table des matières", "es": "Índice", "it": "Indice",
+    "pt": "Sumário", "nl": "Inhoud", "sv": "Innehåll", "da": "Indhold", "nb": "Innhold",
+    "no": "Innhold", "fi": "Sisällys", "pl": "Spis treści", "cs": "Obsah", "ru": "Содержание",
+    "uk": "Зміст", "el": "Περιεχόμενα", "tr": "İçindekiler", "ar": "المحتويات",
+    "he": "תוכן העניינים", "fa": "فهرست", "zh": "目录", "ja": "目次", "ko": "목차",
+}
+
+def _chapter_title(ch: Chapter) -> str:
+    if ch.title:
+        return ch.title
+    h = ch.body.find(".//h1")
+    return text_of(h) if h is not None else (ch.slug or "Untitled")
+
+
+def _shorten(text: str, limit: int) -> str:
+    """text cut at a word to at most limit characters (with an ellipsis) for a running head."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:.-\u2013\u2014")
+    return cut + "\u2026"
+
+
+def _chapter_opening(sec, cbody, ch: Chapter, limit: int = 60) -> None:
+    """The chapter's opening header: the reader's one if there, else made from the metadata."""
+    title = _chapter_title(ch)
+    header = None
+    for el in cbody:
+        if isinstance(el.tag, str):
+            if el.tag == "header" and "chapter-opening" in (el.get("class") or ""):
+                header = el
+            break
+    if header is None:
+        header = etree.Element("header", {"class": "chapter-opening"})
+        etree.SubElement(header, "h1").text = title
+        if ch.subtitle:
+            etree.SubElement(header, "p", {"class": "subtitle"}).text = ch.subtitle
+        if ch.authors:
+            etree.SubElement(header, "p", {"class": "byline"}).text = ", ".join(ch.authors)
+        cbody.insert(0, header)
+    header.set("data-ppw", "opening")
+    h1 = header.find("h1")
+    if h1 is not None:
+        h1.set("data-ppw", "chapter-title")
+        h1.set("data-pp-running", _shorten(title, limit))
+        h1.set("data-pp-title", title)  # string-set reads the plain title (no markup, no notes)
+
+
+def _namespace_ids(cbody, cid: str, slugs: dict[str, str]) -> None:
+    """Chapters share one HTML document here: make their ids unique and links follow."""
+    prefix = f"{cid}--"
+    for el in cbody.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if el.get("id"):
+            el.set("id", prefix + el.get("id"))
+        if el.tag == "a" and (href := el.get("href")):
+            if href.startswith("#") and len(href) > 1:
+                el.set("href", f"#{prefix}{href[1:]}")
+            else:
+                m = re.match(r"^([^/#:?]+?)(?:\.x?html?)?(?:#(.*))?$", href)
+                if m and m[1] in slugs:
+                    target = slugs[m[1]]
+                    el.set("href", f"#{target}--{m[2]}" if m[2] else f"#{target}")
+

@@ -1,0 +1,188 @@
+"""Rendering print markup with WeasyPrint, in a worker process.
+
+WeasyPrint does not give its memory back to the OS, so every render runs in a fresh child
+process (``max_tasks_per_child=1``) started by a forkserver that has WeasyPrint preloaded; the
+pool's processes exit with the parent. WeasyPrint may read nothing but the resolved asset files
+and ``data:`` URIs (``_SandboxFetcher``). Set ``PUBPIPE_PDF_INPROCESS=1`` to render in this
+process (debugging, platforms without fork).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .edition import BlockPath, Measures
+from .measure import read_layout
+from .settings import PrintSettings, icc_profile
+from .styles import ASSET_URL
+
+
+@dataclass
+class RenderJob:
+    """Everything a worker needs: plain data, sent to the child process."""
+
+    html: str
+    css: list[str]
+    settings: PrintSettings
+    resources: dict[str, tuple[Path, str]]  # URL -> (file, media type) the fetcher may serve
+    chapter_ids: list[str]
+    block_ids: dict[str, tuple[str, BlockPath]]  # anchor -> (chapter slug, block path)
+    block_seq: dict[str, int]  # anchor -> document order
+
+
+@dataclass
+class Rendered:
+    pdf: bytes
+    page_labels: list[str]
+    chapter_pages: dict[str, int]
+    starts: dict[str, list[tuple[BlockPath, str]]]  # chapter slug -> (block path, folio) per page
+    measures: Measures
+    anchor_pages: dict[str, int]  # anchor -> first page (0-based)
+    warnings: list[str] = field(default_factory=list)
+
+
+class _SandboxFetcher:
+    """Serves the resolved asset files and data: URIs; everything else is refused.
+
+    With settings asking for grayscale, CMYK or no transparency, raster images are converted on
+    the way in (the cached assets stay as they are).
+    """
+
+    def __new__(cls, allowed: dict[str, tuple[Path, str]], settings: PrintSettings | None = None):
+        from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+        class Fetcher(URLFetcher):
+            def fetch(self, url, headers=None):
+                if url in allowed:
+                    path, media_type = allowed[url]
+                    data = Path(path).read_bytes()
+                elif url.startswith("data:"):
+                    response = super().fetch(url, headers)
+                    data, media_type = response.read(), response.content_type
+                else:
+                    raise ValueError(f"pubpipe: refused to fetch {url[:80]!r}")
+                if settings is not None and media_type.startswith("image/"):
+                    data, media_type = convert_image(data, media_type, settings)
+                return URLFetcherResponse(url, body=data, headers={"Content-Type": media_type})
+
+        return Fetcher(allowed_protocols={"data"}, allow_redirects=False)
+
+
+def convert_image(data: bytes, media_type: str, s: PrintSettings) -> tuple[bytes, str]:
+    """A raster image in the colour the print settings ask for, alpha flattened when needed."""
+    if media_type in ("image/svg+xml",) or (s.color == "rgb" and not s.flatten):
+        return data, media_type
+    from PIL import Image, ImageCms
+
+    try:
+        im = Image.open(io.BytesIO(data))
+        im.load()
+    except Exception:
+        return data, media_type
+    if im.mode in ("RGBA", "LA", "PA", "P", "1", "I;16", "I", "F") or "transparency" in im.info:
+        im = im.convert("RGBA")
+        flat = Image.new("RGB", im.size, (255, 255, 255))
+        flat.paste(im, mask=im.getchannel("A"))
+        im = flat
+    out = io.BytesIO()
+    if s.color == "grayscale":
+        im.convert("L").save(out, "PNG", optimize=False)
+        return out.getvalue(), "image/png"
+    if s.color == "cmyk":
+        im = im.convert("RGB")
+        icc = icc_profile("cmyk")
+        try:
+            if icc is None:
+                raise OSError("no CMYK profile")
+            im = ImageCms.profileToProfile(im, ImageCms.createProfile("sRGB"), str(icc),
+                                           outputMode="CMYK")
+        except Exception:
+            im = im.convert("CMYK")
+        im.save(out, "JPEG", quality=92)
+        return out.getvalue(), "image/jpeg"
+    if im.mode not in ("RGB", "L", "CMYK"):
+        im = im.convert("RGB")
+    im.save(out, "PNG")
+    return out.getvalue(), "image/png"
+
+
+
+_POOL = None
+
+
+def render(job: RenderJob) -> Rendered:
+    """Render in a child process: WeasyPrint's memory is not given back to the OS otherwise.
+
+    A forkserver (with WeasyPrint preloaded) starts each render from a clean, small process; set
+    PUBPIPE_PDF_INPROCESS=1 to render in this process (debugging, platforms without fork).
+    """
+    if os.environ.get("PUBPIPE_PDF_INPROCESS") or os.name != "posix":
+        return render_here(job)
+    import atexit
+    import concurrent.futures
+    import multiprocessing
+
+    global _POOL
+    try:
+        if _POOL is None:
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["weasyprint", "pubpipe.layout.render"])
+            # one task per worker: each render gets a fresh process, freed when it ends
+            _POOL = concurrent.futures.ProcessPoolExecutor(
+                max_workers=1, mp_context=ctx, max_tasks_per_child=1)
+            # shut down before interpreter teardown, or the executor's callbacks fail noisily
+            atexit.register(_POOL.shutdown, wait=True)
+        future = _POOL.submit(render_here, job)
+    except (OSError, RuntimeError, ValueError):
+        _POOL = None
+        return render_here(job)
+    try:
+        return future.result()
+    except concurrent.futures.process.BrokenProcessPool:
+        _POOL = None  # the child died (out of memory, a crash in a C library): try here once
+        return render_here(job)
+
+
+class _LogCapture(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def render_here(job: RenderJob) -> Rendered:
+    import weasyprint
+    from weasyprint.text.fonts import FontConfiguration
+
+    s = job.settings
+    fetcher = _SandboxFetcher(job.resources, s)
+    fonts = FontConfiguration()
+    profiles: dict = {}  # shared by every stylesheet: @color-profile (PDF/X output intent)
+    logger = logging.getLogger("weasyprint")
+    cap = _LogCapture()
+    logger.addHandler(cap)
+    try:
+        sheets = [weasyprint.CSS(string=c, url_fetcher=fetcher, font_config=fonts,
+                                 color_profiles=profiles) for c in job.css if c]
+        html = weasyprint.HTML(string=job.html, base_url=ASSET_URL, url_fetcher=fetcher)
+        document = html.render(font_config=fonts, stylesheets=sheets, color_profiles=profiles)
+        starts, labels, chapter_pages, measures, anchor_pages = read_layout(
+            document, job.chapter_ids, job.block_ids, job.block_seq, s)
+        # images denser than needed are scaled down (never up): 600 ppi keeps print sharp
+        options = dict(full_fonts=s.full_fonts, pdf_variant=s.variant or None,
+                       optimize_images=False, dpi=600 if s.for_print else 200)
+        if not s.bookmarks:
+            for page in document.pages:
+                page.bookmarks = []
+        pdf = document.write_pdf(**options)
+    finally:
+        logger.removeHandler(cap)
+    return Rendered(pdf=pdf, page_labels=labels, chapter_pages=chapter_pages, starts=starts,
+                    measures=measures, anchor_pages=anchor_pages, warnings=cap.messages)
+
