@@ -6,12 +6,13 @@ STAMP := $(VENV)/.installed
 SOURCE ?= content
 ARGS ?=
 
-.PHONY: setup epub pdf html all test bench clean
+.PHONY: setup epub pdf html all test test-ace-corpus bench clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml tools/setup-system.sh
+$(STAMP): pyproject.toml tools/setup-system.sh tools/setup-ace.sh tools/ace/package-lock.json
 	bash tools/setup-system.sh
+	bash tools/setup-ace.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
@@ -31,6 +32,10 @@ all: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(ARGS)
+
+# Ace by DAISY on every post of the shared corpus (about 3 s per EPUB; not part of `make test`)
+test-ace-corpus: $(STAMP)
+	$(BIN)/python -m pytest -q -m ace_corpus $(ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(ARGS)

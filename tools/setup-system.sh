@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Install the system packages pubpipe needs when they are missing: Java (EPUBCheck), fonts that cover
 # Latin, Greek, Cyrillic, CJK, Arabic, Hebrew and emoji (every glyph drawn in the PDF), poppler (PDF
-# checks in tests) and zbar (QR codes decoded in tests). Debian/Ubuntu with apt; elsewhere it says
-# what is missing and goes on.
+# checks in tests), zbar (QR codes decoded in tests), and Node.js, npm and Chromium for Ace by DAISY,
+# the EPUB accessibility checker the tests run (tools/setup-ace.sh installs Ace itself from npm).
+# Debian/Ubuntu with apt; elsewhere it says what is missing and goes on.
 set -u
 need=()
 command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 command -v zbarimg >/dev/null 2>&1 || need+=(zbar-tools)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || need+=(chromium)
 fc_has() { fc-list 2>/dev/null | grep -qi "$1"; }
 fc_has "NotoSans-Regular" || need+=(fonts-noto-core)
 fc_has "NotoSansCJK" || need+=(fonts-noto-cjk)

@@ -1,0 +1,97 @@
+"""Heading levels and table header cells, on small inputs (the transforms behind Ace's checks)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from pubpipe.document import Book, BookMeta, Diagnostics
+from pubpipe.readers import read_chapter
+from pubpipe.transforms import headings, ids, sanitize, tables
+
+
+def _book(tmp_path: Path, text: str) -> Book:
+    d = Diagnostics()
+    p = tmp_path / "c.md"
+    p.write_text(text, encoding="utf-8")
+    ch = read_chapter(p, d)
+    ch.slug = "c"
+    return Book(meta=BookMeta(title="T"), root=tmp_path, chapters=[ch], diagnostics=d)
+
+
+def _run(book: Book) -> etree._Element:
+    for stage in (sanitize, headings, tables, ids):
+        stage.run(book)
+    return book.chapters[0].body
+
+
+@pytest.mark.parametrize("levels, expected", [
+    ([4, 4, 4], [2, 2, 2]),
+    ([4, 5, 4, 6], [2, 3, 2, 3]),
+    ([2, 4, 3, 2], [2, 3, 3, 2]),
+    ([3, 2, 3], [2, 2, 3]),
+    ([2, 3, 4, 5, 6], [2, 3, 4, 5, 6]),
+    ([6, 2], [2, 2]),
+    ([], []),
+])
+def test_outline_levels_close_holes_and_keep_the_structure(levels, expected):
+    assert headings.outline_levels(levels) == expected
+
+
+def test_headings_never_skip_after_the_chapter_title(tmp_path):
+    book = _book(tmp_path, "---\ntitle: Post\n---\n\n#### Intro\n\ntext\n\n##### Detail\n\n"
+                 "text\n\n#### Related\n\n<h6>deep</h6>\n\n## Sources\n")
+    body = _run(book)
+    got = [(h.tag, "".join(h.itertext())) for h in body.iter("h1", "h2", "h3", "h4", "h5", "h6")]
+    assert got == [("h1", "Post"), ("h2", "Intro"), ("h3", "Detail"), ("h2", "Related"),
+                   ("h3", "deep"), ("h2", "Sources")]
+    info = [d for d in book.diagnostics if d.code == "heading-levels"]
+    assert len(info) == 1 and "h4 to h2" in info[0].message and info[0].line == 5
+
+
+def test_well_ordered_headings_are_left_alone(tmp_path):
+    book = _book(tmp_path, "# Title\n\n## A\n\n### B\n\n## C\n")
+    body = _run(book)
+    assert [h.tag for h in body.iter("h1", "h2", "h3")] == ["h1", "h2", "h3", "h2"]
+    assert not [d for d in book.diagnostics if d.code == "heading-levels"]
+
+
+def _table(body: etree._Element, n: int = 0) -> etree._Element:
+    return list(body.iter("table"))[n]
+
+
+def test_bold_first_row_becomes_the_header_row(tmp_path):
+    body = _run(_book(tmp_path, "# T\n\n<table><tr><td><b>Name</b></td><td><strong>Age</strong>"
+                      "</td></tr><tr><td>Ann</td><td>3</td></tr></table>\n"))
+    t = _table(body)
+    head = t.find("thead")
+    assert head is not None and t.index(head) == 0
+    ths = head.findall("tr/th")
+    assert [("".join(th.itertext()), th.get("scope")) for th in ths] == [("Name", "col"),
+                                                                         ("Age", "col")]
+    assert ths[0].find("b") is None  # the bold was the header's look: th is bold already
+    assert [c.tag for c in t.iter("td")] == ["td", "td"]
+
+
+def test_thead_cells_and_bold_first_column(tmp_path):
+    body = _run(_book(tmp_path, "# T\n\n<table><thead><tr><td>A</td><td>B</td></tr></thead>"
+                      "<tbody><tr><td>1</td><td>2</td></tr></tbody></table>\n\n"
+                      "<table><tr><td><b>Row one</b></td><td>1</td></tr>"
+                      "<tr><td><b>Row two</b></td><td>2</td></tr></table>\n"))
+    first, second = _table(body, 0), _table(body, 1)
+    assert [th.get("scope") for th in first.iter("th")] == ["col", "col"]
+    assert [(th.text, th.get("scope")) for th in second.iter("th")] == [("Row one", "row"),
+                                                                        ("Row two", "row")]
+
+
+def test_tables_without_header_in_the_source_stay_and_empty_headers_go(tmp_path):
+    body = _run(_book(tmp_path, "# T\n\n<table><tr><td>a <b>b</b></td><td>c</td></tr>"
+                      "<tr><td>d</td><td>e</td></tr></table>\n\n"
+                      "|   | A |\n|---|---|\n| x | 1 |\n"))
+    plain, md = _table(body, 0), _table(body, 1)
+    assert plain.find(".//th") is None and not tables.has_headers(plain)
+    assert tables.is_data_table(plain)
+    assert [c.tag for c in md.find("thead/tr")] == ["td", "th"]  # the empty corner is no header
+    assert md.find("thead/tr/th").get("scope") == "col"
