@@ -76,6 +76,14 @@ class AssetsSection:
 
 
 @dataclass
+class MathSection:
+    # $…$ inline math: None finds out per post (front matter, a MathJax/KaTeX script in the post,
+    # a site config or template in the book folder that loads KaTeX or MathJax); true/false force it
+    dollars: bool | None = None
+    macros: dict[str, str] = field(default_factory=dict)  # KaTeX-style: {"\\RR" = "\\mathbb{R}"}
+
+
+@dataclass
 class Config:
     """Everything a build needs to know, from book.toml and the command line."""
 
@@ -84,12 +92,14 @@ class Config:
     pdf: PdfSection = field(default_factory=PdfSection)
     epub: EpubSection = field(default_factory=EpubSection)
     assets: AssetsSection = field(default_factory=AssetsSection)
+    math: MathSection = field(default_factory=MathSection)
     config_file: Path | None = None
     chapter_files: list[Path] = field(default_factory=list)
     has_pdf_section: bool = False
 
 
-SECTIONS = {"book": BookSection, "pdf": PdfSection, "epub": EpubSection, "assets": AssetsSection}
+SECTIONS = {"book": BookSection, "pdf": PdfSection, "epub": EpubSection, "assets": AssetsSection,
+            "math": MathSection}
 
 
 def _check_type(value: Any, hint: Any, where: str) -> Any:
@@ -193,6 +203,15 @@ def _validate(cfg: Config) -> None:
             raise ConfigError(f"{where}: [book] language must be a language tag like 'en' or"
                               f" 'de-AT', not '{cfg.book.language}'")
         cfg.book.language = lang
+    if cfg.math.dollars is not None and not isinstance(cfg.math.dollars, bool):
+        raise ConfigError(f"{where}: [math] dollars must be true or false, not {cfg.math.dollars!r}")
+    if not isinstance(cfg.math.macros, dict):
+        raise ConfigError(f"{where}: [math] macros must be a table of TeX macros, like"
+                          " {\"\\\\RR\" = \"\\\\mathbb{R}\"}")
+    for name, value in cfg.math.macros.items():
+        if not re.fullmatch(r"\\?[A-Za-z]+", name) or not isinstance(value, str):
+            raise ConfigError(f"{where}: [math] macros: '{name}' must name a TeX command (like"
+                              " \\RR) and its value must be a string of TeX")
     if cfg.book.date:
         from .readers.opening import parse_date  # the one date parser of the project
 

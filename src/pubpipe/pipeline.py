@@ -1,10 +1,11 @@
 """The build, in order. This is the one place that says which stage runs when.
 
-read -> (context) -> embeds.detect -> sanitize -> figures -> citations -> footnotes -> embeds.render
--> assets -> headings -> tables -> ids -> print layout (when an output needs it) -> writers. Each
-transform is a function of the book it is given (plus the build context for the stages that need
-bytes or settings); stages report problems as diagnostics, never by printing. Writers never change the book, so every
-output is made from the same document; the print edition is laid out once for all of them.
+read -> (context) -> embeds.detect -> sanitize -> math -> figures -> citations -> footnotes
+-> embeds.render -> assets -> headings -> tables -> ids -> print layout (when an output needs it)
+-> writers. Each transform is a function of the book it is given (plus the build context for the
+stages that need bytes or settings); stages report problems as diagnostics, never by printing.
+Writers never change the book, so every output is made from the same document; the print edition
+is laid out once for all of them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from .context import FORMATS, BuildContext, BuildOptions, cache_dir_for
 from .document import Book, Diagnostics
 from .errors import BuildError
 from .readers import read_book
-from .transforms import assets, citations, figures, footnotes, headings, ids, sanitize, tables
+from .readers.math import site_math
+from .transforms import (assets, citations, figures, footnotes, headings, ids, math, sanitize,
+                         tables)
 from .write import output
 
 __all__ = ["FORMATS", "BuildOptions", "BuildResult", "build", "cache_dir_for", "prepare"]
@@ -61,6 +64,7 @@ def prepare(cfg: config_mod.Config, opts: BuildOptions) -> tuple[Book, BuildCont
         profiles.update(LAYOUT_PROFILES)
     embeds.detect(book)  # before sanitizing: embed markup is mostly what the sanitizer removes
     sanitize.run(book)
+    math.run(book, {**(site_math(cfg.root).macros or {}), **cfg.math.macros})
     figures.run(book)
     citations.run(book)
     footnotes.run(book)

@@ -8,14 +8,17 @@ from pathlib import Path
 from ..config import Config
 from ..document import Book, BookMeta, Chapter, Diagnostics
 from ..util import normalize_lang, remove_keep_tail, slugify, text_of
-from . import frontmatter, opening
+from . import frontmatter, math, opening
 from ..htmlmodel import parse_fragment
 from .markdown import annotate_lines, render_html
 
 
 def read_book(cfg: Config) -> Book:
     diags = Diagnostics()
-    chapters = [read_chapter(path, diags) for path in cfg.chapter_files]
+    dollars = cfg.math.dollars
+    if dollars is None and math.site_math(cfg.root).loads_math:
+        dollars = True
+    chapters = [read_chapter(path, diags, dollars=dollars) for path in cfg.chapter_files]
     _unique_slugs(chapters)
     book = Book(meta=_book_meta(cfg, chapters), root=cfg.root, chapters=chapters,
                 diagnostics=diags, config=cfg)
@@ -65,7 +68,8 @@ def _as_list(value) -> list[str]:
     return [str(value).strip()]
 
 
-def read_chapter(path: Path, diags: Diagnostics) -> Chapter:
+def read_chapter(path: Path, diags: Diagnostics, *, dollars: bool | None = None) -> Chapter:
+    """One Markdown file to a chapter. dollars: $…$ is inline math (None: as the post says)."""
     text = _read_text(path, diags).replace("\r\n", "\n").replace("\r", "\n")
     try:
         fm = frontmatter.split(text)
@@ -73,8 +77,13 @@ def read_chapter(path: Path, diags: Diagnostics) -> Chapter:
         diags.error("front-matter", str(e), path, e.line)
         fm = frontmatter.FrontMatter({}, text, 0)
     meta = {str(k).lower(): v for k, v in fm.meta.items()}
-    body = parse_fragment(render_html(fm.body))
+    if dollars is None:
+        dollars = math.enabled_by_post(meta, fm.body)
+    # Formulas are set aside before Markdown runs (it would eat their underscores and backslashes)
+    protected, formulas = math.protect(fm.body, dollars=dollars, first_line=fm.lines + 1)
+    body = parse_fragment(render_html(protected))
     annotate_lines(body, text)
+    math.restore(body, formulas)
 
     title = str(meta.get("title") or "").strip()
     found = opening.extract(body, meta)

@@ -1,0 +1,241 @@
+"""Mathematics: recognition in the Markdown source, TeX to MathML, MathML drawn as SVG for print."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from pubpipe.document import Book, BookMeta, Diagnostics
+from pubpipe.readers import math as reader
+from pubpipe.readers import read_chapter
+from pubpipe.transforms import math as transform
+
+M = f"{{{transform.MATHML_NS}}}"
+
+
+def found(text: str, dollars: bool = False) -> list[tuple[str, str]]:
+    _, formulas = reader.protect(text, dollars=dollars)
+    return [("display" if f.display else "inline", f.tex) for f in formulas]
+
+
+# -- recognition ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text,expected", [
+    # kramdown: "\\(" in the source is what the page shows as "\(" for MathJax
+    (r"gradient \\( \nabla_{W} \log p \\) here", [("inline", r"\nabla_{W} \log p")]),
+    (r"\\[ x^2 \\]", [("display", "x^2")]),
+    # $$ inside a sentence is inline (kramdown's rule), on its own lines it is display
+    (r"so $$P(x)={5\choose3}$$, which", [("inline", r"P(x)={5\choose3}")]),
+    ("text\n\n$$\n\\sum_i x_i\n$$\n\nmore", [("display", r"\sum_i x_i")]),
+    ("$$a_1 + b_2$$", [("display", "a_1 + b_2")]),
+    # one backslash: math only when it holds TeX; otherwise a Markdown escape
+    (r"\(\hat\beta = 1\) and \[ \sigma^2 \]", [("inline", r"\hat\beta = 1"), ("display", r"\sigma^2")]),
+    (r"cite \[1\] and \[of road collisions\] and \(note\)", []),
+    (r"letter \(x\) alone", [("inline", "x")]),
+    # environments without delimiters, as MathJax typesets them
+    ("\\begin{align}\na &= b \\\\\nc &= d\n\\end{align}",
+     [("display", "\\begin{align}\na &= b \\\\\nc &= d\n\\end{align}")]),
+    # fences
+    ("```math\n\\int_0^1 f\n```\n", [("display", r"\int_0^1 f")]),
+    ("~~~math\nE = mc^2\n~~~\n", [("display", "E = mc^2")]),
+    # a blockquote's markers are not part of the formula
+    ("> $$\n> a = b\n> $$\n", [("display", "a = b")]),
+])
+def test_recognized(text, expected):
+    assert found(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "`$$x$$` and `\\\\(y\\\\)` in code",
+    "```\n$$x$$\n```\n",
+    "```python\nprint('$$', r'\\\\(x\\\\)')\n```\n",
+    "<pre>$$x$$</pre>",
+    "<code>$$x$$</code>",
+    "<!-- $$x$$ -->",
+    "<script>var a = '$$x$$';</script>",
+    "``code with ` and $$x$$``",
+])
+def test_never_inside_code(text):
+    assert found(text, dollars=True) == []
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("$x$ and $y_1$", ["x", "y_1"]),
+    ("Lunch was $5 and dinner $10.", []),  # a space before the second $: no formula
+    ("from $5-$10 a day", []),  # a digit right after the closing $: no formula
+    ("$ 20 and $ 30", []),  # a space after the opening $: no formula
+    ("costs $3.50, I paid $4", []),
+    (r"a dollar \$ sign and $a+b$", ["a+b"]),
+    ("$x$5", []),
+    ("$$", []),
+    ("$a\n\nb$", []),  # never across paragraphs
+])
+def test_single_dollar_rules(text, expected):
+    assert [t for _, t in found(text, dollars=True)] == expected
+
+
+def test_single_dollar_off_unless_enabled():
+    assert found("$x$ and $y$") == []
+    out, _ = reader.protect(r"costs \$5", dollars=False)
+    assert out == "costs $5"  # the escape shows a dollar, as in a browser
+
+
+def test_placeholders_survive_markdown_and_come_back(tmp_path):
+    post = tmp_path / "p.md"
+    post.write_text("---\ntitle: T\nmath: true\n---\n\n"
+                    "# Heading with $\\alpha_1$\n\n"
+                    "A *b* $a_1 * b_2 * c_3$ and `$x$`.\n\n"
+                    "| a | b |\n| --- | --- |\n| $|x|$ | y |\n\n"
+                    "<p title=\"$t$\">raw $r$</p>\n\n"
+                    "    $indented$\n", encoding="utf-8")
+    ch = read_chapter(post, Diagnostics())
+    maths = [(el.get("data-pp-math"), el.text, el.sourceline)
+             for el in ch.body.iter("code") if el.get("data-pp-math")]
+    assert maths == [("inline", r"\alpha_1", 6), ("inline", "a_1 * b_2 * c_3", 8),
+                     ("inline", "|x|", 12), ("inline", "r", 14)]
+    assert not ch.body.findall(".//em/code")  # the underscores made no emphasis
+    assert [c.text for c in ch.body.iter("code") if not c.get("data-pp-math")] == [
+        "$x$", "$indented$\n"]
+    assert ch.body.find(".//p[@title]").get("title") == "$t$"
+    html = etree.tostring(ch.body, encoding="unicode")
+    assert reader.OPEN not in html and reader.CLOSE not in html
+
+
+@pytest.mark.parametrize("meta,body,on", [
+    ({"math": True}, "", True),
+    ({"katex": "true"}, "", True),
+    ({"mathjax": True}, "", True),
+    ({"extra": {"katex": True}}, "", True),
+    ({"math": False}, "", False),
+    ({}, '<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"></script>', True),
+    ({}, "no script here", False),
+])
+def test_enabled_by_post(meta, body, on):
+    assert reader.enabled_by_post(meta, body) is on
+
+
+def test_site_config_turns_math_on_and_gives_macros(tmp_path):
+    (tmp_path / "layouts" / "partials").mkdir(parents=True)
+    (tmp_path / "layouts" / "partials" / "math.html").write_text(
+        """<script>renderMathInElement(document.body, {macros: {"\\\\RR": "\\\\mathbb{R}",
+        'NN': '\\\\mathbb{N}'}});</script>""", encoding="utf-8")
+    (tmp_path / "hugo.toml").write_text(
+        '[params.math]\nenable = true\n[params.math.macros]\n"\\\\ZZ" = "\\\\mathbb{Z}"\n',
+        encoding="utf-8")
+    site = reader.site_math(tmp_path)
+    assert site.loads_math
+    assert site.macros == {"\\ZZ": "\\mathbb{Z}", "\\RR": "\\mathbb{R}", "\\NN": "\\mathbb{N}"}
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert not reader.site_math(plain).loads_math
+
+
+# -- TeX to MathML -----------------------------------------------------------------------------
+
+def test_mathml_with_tex_alternative():
+    m = transform.tex_to_mathml(r"\nabla_{W} \log p(y=UP \mid x)", display=False)
+    assert m.tag == f"{M}math" and m.get("display") == "inline"
+    assert m.get("alttext") == r"\nabla_{W} \log p(y=UP \mid x)"
+    ann = m.find(f"{M}semantics/{M}annotation")
+    assert ann.get("encoding") == "application/x-tex" and ann.text == m.get("alttext")
+    text = "".join(m.find(f"{M}semantics")[0].itertext())
+    assert "\u2207" in text and "log" in text and "\\" not in text
+
+
+def test_href_and_unknown_attributes_are_dropped():
+    m = transform.tex_to_mathml(r"\href{javascript:alert(1)}{x}", display=False)
+    shown = m.find(f"{M}semantics")[0]
+    assert "href" not in etree.tostring(shown, encoding="unicode")
+
+
+@pytest.mark.parametrize("tex,reason", [
+    (r"\foo{x}", r"unknown command \foo"),
+    (r"\frac{1}{", "unbalanced braces"),
+    (r"x}", "unbalanced braces"),
+    (r"\frac{1}", "missing its argument"),
+    (r"x^", "syntax error"),
+    (r"\begin{align} a \end{gather}", r"\begin and \end"),
+])
+def test_unconvertible(tex, reason):
+    with pytest.raises(transform.TexError, match=None) as e:
+        transform.tex_to_mathml(tex, display=False)
+    assert reason in str(e.value)
+
+
+def test_macros_expand():
+    macros = transform.Macros.from_mapping({"\\RR": "\\mathbb{R}"})
+    rest = transform.take_definitions(
+        r"\newcommand{\norm}[1]{\left\lVert #1 \right\rVert}"
+        r"\DeclareMathOperator*{\argmax}{arg\,max}\def\pair#1#2{(#1, #2)}"
+        r"\newcommand\half[1][1]{\frac{#1}{2}}", macros)
+    assert not rest.strip()
+    assert " ".join(transform.expand(r"\norm{x} \in \RR^n", macros).split()) == \
+        r"\left\lVert x \right\rVert \in \mathbb{R}^n"
+    assert transform.expand(r"\pair{a}{b}", macros) == "(a, b)"
+    assert transform.expand(r"\half + \half[3]", macros) == r"\frac{1}{2} + \frac{3}{2}"
+    assert transform.expand(r"\RR x", macros) == r"\mathbb{R} x"
+    eps = transform.Macros.from_mapping({"\\e": "\\epsilon"})
+    assert transform.expand(r"\e_1+\e{}x", eps) == r"\epsilon _1+\epsilon {}x"
+    m = transform.tex_to_mathml(r"\argmax_x f(x)", display=True, macros=macros)
+    assert "arg\u2009max" in "".join(m.itertext())
+    loop = transform.Macros.from_mapping({"\\a": "\\a\\a"})
+    with pytest.raises(transform.TexError, match="does not end"):
+        transform.expand(r"\a", loop)
+
+
+def _chapter(tmp_path: Path, text: str):
+    post = tmp_path / "post.md"
+    post.write_text(text, encoding="utf-8")
+    ch = read_chapter(post, Diagnostics())
+    return ch, Book(meta=BookMeta(), root=tmp_path, chapters=[ch])
+
+
+def test_chapter_macros_failures_and_definitions(tmp_path):
+    ch, book = _chapter(tmp_path, "---\ntitle: T\nmath: true\n---\n\n"
+                        "Use $\\R^n$ before the definition.\n\n"
+                        "$$\\newcommand{\\R}{\\mathbb{R}}$$\n\n"
+                        "Then $\\foo{x}$ and $\\ZZ$.\n")
+    transform.run(book, {"\\ZZ": "\\mathbb{Z}"})
+    maths = list(ch.body.iter(f"{M}math"))
+    assert [m.get("alttext") for m in maths] == [r"\R^n", r"\ZZ"]
+    assert "\u211d" in "".join(maths[0].itertext()) and "\u2124" in "".join(maths[1].itertext())
+    assert "newcommand" not in etree.tostring(ch.body, encoding="unicode")  # shows nothing
+    kept = [c for c in ch.body.iter("code")]
+    assert [(c.text, c.get("class")) for c in kept] == [(r"\foo{x}", "pp-math-tex")]
+    [d] = book.diagnostics
+    assert d.code == "math-unconverted" and d.line == 10 and d.file == tmp_path / "post.md"
+    assert r"\foo" in d.message
+
+
+# -- MathML to SVG -----------------------------------------------------------------------------
+
+def test_svg_drawing_sizes_and_baseline():
+    from pubpipe.write import mathsvg
+
+    inline = transform.tex_to_mathml(r"a_1 + b^2", display=False)
+    d = mathsvg.draw(inline)
+    assert d.svg.startswith("<svg") and "<path" in d.svg and "\\" not in d.svg
+    assert 1.5 < d.width < 4 and 0.8 < d.height < 2 and 0.1 < d.depth < 0.6
+    img = mathsvg.math_image(inline)
+    assert img.tag == "img" and img.get("alt") == "a_1 + b^2"
+    assert "vertical-align: -" in img.get("style") and img.get("src").startswith(
+        "data:image/svg+xml;base64,")
+    tall = mathsvg.draw(transform.tex_to_mathml(r"\frac{a}{b}", display=False))
+    assert tall.depth > d.depth and tall.height > d.height  # fractions go below the baseline
+
+    wide = transform.tex_to_mathml(" + ".join(f"a_{{{i}}} x^{{{i}}}" for i in range(30)),
+                                   display=True)
+    img = mathsvg.math_image(wide, max_width_em=30)
+    width = float(img.get("style").split("width: ")[1].split("em")[0])
+    assert width <= 30.001 and float(img.get("data-pp-math-scaled")) < 1
+    assert "vertical-align" not in img.get("style") and "pp-math-display" in img.get("class")
+
+
+def test_given_mathml_is_drawn_too():
+    from pubpipe.write import mathsvg
+
+    given = etree.fromstring('<math xmlns="http://www.w3.org/1998/Math/MathML"><mi>E</mi><mo>=</mo>'
+                             '<mi>m</mi><msup><mi>c</mi><mn>2</mn></msup></math>')
+    assert mathsvg.draw(given).width > 1
