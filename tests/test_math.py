@@ -225,12 +225,22 @@ def test_svg_drawing_sizes_and_baseline():
     tall = mathsvg.draw(transform.tex_to_mathml(r"\frac{a}{b}", display=False))
     assert tall.depth > d.depth and tall.height > d.height  # fractions go below the baseline
 
-    wide = transform.tex_to_mathml(" + ".join(f"a_{{{i}}} x^{{{i}}}" for i in range(30)),
+    # too wide for the measure: broken before top-level operators, every line within it
+    wide = transform.tex_to_mathml("f(x) = " + " + ".join(f"a_{{{i}}} x^{{{i}}}" for i in range(30)),
                                    display=True)
-    img = mathsvg.math_image(wide, max_width_em=30)
-    width = float(img.get("style").split("width: ")[1].split("em")[0])
-    assert width <= 30.001 and float(img.get("data-pp-math-scaled")) < 1
-    assert "vertical-align" not in img.get("style") and "pp-math-display" in img.get("class")
+    placed = mathsvg.place(wide, max_width_em=20)
+    assert placed.lines > 2 and placed.scale == 1.0
+    imgs = placed.element.findall("img")
+    assert len(imgs) == placed.lines and placed.element.get("aria-label").startswith("f(x) =")
+    widths = [float(i.get("style").split("width: ")[1].split("em")[0]) for i in imgs]
+    assert max(widths[0], *[w + mathsvg.CONTINUATION_INDENT for w in widths[1:]]) <= 20.001
+    assert all("vertical-align" not in i.get("style") for i in imgs)
+    # nowhere to break: scaled down to the measure
+    solid = transform.tex_to_mathml("".join(f"a_{{{i}}}" for i in range(40)), display=True)
+    placed = mathsvg.place(solid, max_width_em=20)
+    assert placed.lines == 1 and placed.scale < 1
+    assert float(placed.element.get("style").split("width: ")[1].split("em")[0]) <= 20.001
+    assert mathsvg.place(inline, max_width_em=0.5).scale == 1.0  # inline is never scaled
 
 
 def test_given_mathml_is_drawn_too():
@@ -239,3 +249,33 @@ def test_given_mathml_is_drawn_too():
     given = etree.fromstring('<math xmlns="http://www.w3.org/1998/Math/MathML"><mi>E</mi><mo>=</mo>'
                              '<mi>m</mi><msup><mi>c</mi><mn>2</mn></msup></math>')
     assert mathsvg.draw(given).width > 1
+
+
+def test_markdown_escapes_inside_formulas():
+    # kramdown posts escape underscores inside "\\(": the page (and MathJax) sees them unescaped
+    assert found(r"\\( \sum\_i \log p(y\_i \mid x\_i) \\) and \\(\\{a\\}\\)") == [
+        ("inline", r"\sum_i \log p(y_i \mid x_i)"), ("inline", r"\{a\}")]
+    # $$ is kramdown's own syntax: its TeX is raw ("\\" is a row break), bar escaped underscores
+    assert found("$$\n\\begin{align} a &= b \\\\ c\\_1 &= d \\end{align}\n$$") == [
+        ("display", "\\begin{align} a &= b \\\\ c_1 &= d \\end{align}")]
+
+
+FIXTURES = Path(__file__).parent / "fixtures" / "math"
+
+
+def test_every_construct_converts_and_draws(tmp_path):
+    """Each kind of TeX blogs use becomes MathML (EPUBCheck-valid: see test_math_build) and SVG."""
+    from pubpipe.write import mathsvg
+
+    ch = read_chapter(FIXTURES / "constructs.md", Diagnostics())
+    book = Book(meta=BookMeta(), root=FIXTURES, chapters=[ch])
+    transform.run(book)
+    assert not book.diagnostics, [d.format() for d in book.diagnostics]
+    maths = list(ch.body.iter(f"{M}math"))
+    assert len(maths) == 24
+    for m in maths:
+        tokens = [el for el in m.iter() if etree.QName(el).localname in ("mi", "mo", "mn", "mtext")]
+        assert all(not len(t) for t in tokens)  # token elements hold text only
+        assert not any("\\" in (t.text or "") for t in tokens)
+        d = mathsvg.draw(m)
+        assert d.width > 0.5 and "<path" in d.svg

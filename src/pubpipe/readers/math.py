@@ -44,6 +44,11 @@ _FENCE = re.compile(r"^([ \t]*(?:>[ \t]?)*[ \t]*)(`{3,}|~{3,})[ \t]*\{?\.?([\w+-
 _RAW_VERBATIM = re.compile(r"<(pre|code|script|style|textarea|kbd|samp)\b[^>]*>", re.I)
 _BLANK_LINE = re.compile(r"\n[ \t]*(?:>[ \t]*)*\n")
 _TEXLIKE = re.compile(r"\\[A-Za-z]+|[\^_=<>{}]|^\s*[A-Za-z\u0391-\u03c9]\s*$")
+# "\\(" formulas pass through Markdown, so MathJax reads them with Markdown's escapes undone
+# (Python-Markdown's and kramdown's escapable characters); other delimiters keep their TeX as
+# written, except the escaped underscores and stars authors add to keep Markdown's emphasis away.
+_MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>:\"'$=])")
+_EMPHASIS_ESCAPE = re.compile(r"\\([_*])")
 _VERBATIM_TAGS = {"code", "pre", "kbd", "samp", "script", "style", "textarea", "title", "tt"}
 
 
@@ -53,7 +58,7 @@ class Formula:
     display: bool
     source: str  # the whole formula as written, delimiters included
     line: int  # 1-based line in the file
-    delimiter: str  # "$", "$$", "\\(", "\\[", "env", "fence"
+    delimiter: str  # "$", "$$", "\\(", "\\[", "\\\\(", "\\\\[", "env", "fence"
 
 
 def _placeholder(i: int) -> str:
@@ -93,6 +98,10 @@ class _Scanner:
 
     def add(self, start: int, end: int, tex: str, display: bool, delimiter: str) -> None:
         source = self.text[start:end]
+        if delimiter in ("\\\\(", "\\\\["):
+            tex = _MD_ESCAPE.sub(r"\1", tex)  # what the page shows after Markdown: "\_" is "_"
+        else:
+            tex = _EMPHASIS_ESCAPE.sub(r"\1", tex)
         prefix = self.text[self.text.rfind("\n", 0, start) + 1:start]
         quotes = prefix.count(">")
         if quotes and "\n" in tex:  # a formula inside a blockquote: its lines carry '>' markers
@@ -192,7 +201,7 @@ class _Scanner:
             end = text.find(closer, i + 3, self.paragraph_end(i + 3))
             if end > i + 3 and text[i + 3:end].strip():
                 display = text[i + 2] == "["
-                self.add(i, end + 3, text[i + 3:end], display, "\\" + text[i + 2])
+                self.add(i, end + 3, text[i + 3:end], display, "\\\\" + text[i + 2])
                 return end + 3
             self.out.append("\\\\")
             return i + 2

@@ -206,15 +206,34 @@ def expand(tex: str, macros: Macros, limit: int = 20000) -> str:
 
 # -- conversion -----------------------------------------------------------------------------------
 
+_ALIGN_ENVS = re.compile(r"\\(begin|end)\{(?:align|aligned|alignat|flalign)\*?\}(?:\{\d+\})?")
+_STACKED_ENVS = re.compile(r"\\begin\{(gather\*?|gathered|multline\*?|eqnarray\*?)\}(.*?)"
+                           r"\\end\{\1\}", re.S)
+
+
+def _stacked(m: re.Match) -> str:
+    """gather/multline as a centred column, eqnarray as its three columns (rcl), display style."""
+    rows = re.split(r"\\\\(?:\[[^\]]*\])?", m.group(2))
+    spec = "rcl" if m.group(1).startswith("eqnarray") else "c"
+    body = " \\\\ ".join(" & ".join("\\displaystyle " + cell for cell in row.split("&"))
+                          for row in rows)
+    return f"\\begin{{array}}{{{spec}}}{body}\\end{{array}}"
+
+
 def _prepare(tex: str) -> str:
     """Work around what latex2mathml gets wrong or does not know."""
-    tex = re.sub(r"\\(?:label|tag\*?)\s*\{[^{}]*\}|\\(?:nonumber|notag)(?![A-Za-z])", "", tex)
+    tex = re.sub(r"\\label\s*\{[^{}]*\}|\\(?:nonumber|notag)(?![A-Za-z])", "", tex)
+    # MathJax and KaTeX number no equation unless configured to: neither do we
+    tex = _ALIGN_ENVS.sub(lambda m: f"\\{m.group(1)}{{align*}}", tex)
+    tex = re.sub(r"\\(begin|end)\{equation\}", r"\\\1{equation*}", tex)
+    tex = _STACKED_ENVS.sub(_stacked, tex)
     tex = tex.replace("\\|", "\\Vert ")  # "\big\|" would otherwise stay as text
     tex = re.sub(r"\\arg(?![A-Za-z])", r"\\operatorname{arg}", tex)
     tex = re.sub(r"\\mathrm\{(\w)\}", r"\\mathrm {\1}", tex)  # one letter: upright, not italic
     # \operatorname takes plain letters only: "arg\,max" becomes "arg max" with a thin space
     tex = re.sub(r"(\\operatorname\*?\s*)\{([^{}]*)\}",
-                 lambda m: m.group(1) + "{" + re.sub(r"\\[,:;! ]|~", "\u2009", m.group(2)) + "}", tex)
+                 lambda m: m.group(1) + "{" + re.sub(r"\\[,:;! ]|~", "\u2009", m.group(2)) + "}",
+                 tex)
     return tex
 
 
@@ -252,7 +271,16 @@ def _copy(src: ET.Element, parent: etree._Element | None) -> etree._Element:
     for k, v in src.attrib.items():
         if k in ATTRIBUTES:
             el.set(k, v)
+    if tag == "mi" and src.text == "&":  # "\\&" comes as an entity; a bare "&" is misplaced
+        raise TexError("'&' outside an alignment (align, matrix, cases…)")
     el.text = _decode(src.text)
+    if el.text and re.fullmatch(r"\\([A-Za-z]+|\|)", el.text):
+        # a delimiter after \big, \Bigl… is left as its command name: look its symbol up
+        from latex2mathml.symbols_parser import convert_symbol
+
+        code = convert_symbol(el.text)
+        if code:
+            el.text = chr(int(code, 16))
     if el.text and "\\" in el.text:
         cmd = re.search(r"\\([A-Za-z]+|.)", el.text)
         raise TexError(f"unknown command {cmd.group(0) if cmd else el.text}")
@@ -263,6 +291,31 @@ def _copy(src: ET.Element, parent: etree._Element | None) -> etree._Element:
     if need and len(el) < need:
         raise TexError("a command is missing its argument (\\frac, ^, _ or \\sqrt[ ])")
     return el
+
+
+_TOKENS = {"mi", "mn", "mo", "mtext", "ms"}
+_FLAT = _TOKENS | {"mrow", "mspace", "mstyle"}
+
+
+def _fix_tokens(root: etree._Element) -> None:
+    """A token element (mi, mo…) may hold only text: latex2mathml nests rows in them for
+    ``\\mathrel{+}`` or ``\\mathop{\\mathrm{…}}``. Plain content becomes the token's text; anything
+    else turns the token into a row."""
+    for el in list(root.iter()):
+        if etree.QName(el).localname not in _TOKENS or not len(el):
+            continue
+        inside = list(el.iterdescendants())
+        if all(etree.QName(d).localname in _FLAT for d in inside):
+            text = "".join(("\u2009" if etree.QName(d).localname == "mspace" else (d.text or ""))
+                           for d in inside)
+            for child in list(el):
+                el.remove(child)
+            el.text = (el.text or "") + text
+        else:
+            el.tag = f"{{{MATHML_NS}}}mrow"
+            for k in list(el.attrib):
+                if k not in ("mathvariant", "mathcolor"):
+                    del el.attrib[k]
 
 
 def tex_to_mathml(tex: str, display: bool, macros: Macros | None = None,
@@ -285,6 +338,7 @@ def tex_to_mathml(tex: str, display: bool, macros: Macros | None = None,
     for child in converted:
         c = _copy(child, inner)
         c.tail = None
+    _fix_tokens(inner)
     for mo in inner.iter(f"{{{MATHML_NS}}}mo"):
         if mo.text in _ORDINARY and not mo.attrib:
             mo.tag = f"{{{MATHML_NS}}}mi"  # TeX's \nabla and \partial are letters, not operators

@@ -87,27 +87,123 @@ def draw(math: etree._Element) -> Drawing:
     return _draw(_for_ziamath(math), display)
 
 
-def math_image(math: etree._Element, max_width_em: float | None = None) -> etree._Element:
-    """An un-namespaced <img> drawing math, for WeasyPrint; alt text is the formula's TeX.
+@dataclass
+class Placed:
+    """What the print markup puts in place of one <math>, and how it had to be fitted."""
 
-    max_width_em: the widest a display formula may be (the text column, in em); a wider one is
-    scaled down to fit and marked ``data-pp-math-scaled`` with the factor.
-    Raises MathDrawError.
+    element: etree._Element  # an <img>, or a <span> holding one <img> per line
+    lines: int = 1  # a display formula broken into this many lines
+    scale: float = 1.0  # and/or scaled down by this factor (1: as drawn)
+
+
+# Where a display formula too wide for the measure may be broken: before a relation or a binary
+# operator at its top level, as TeX's own line breaking in formulas does.
+_RELATIONS = set("=<>\u2264\u2265\u2248\u2261\u223c\u2243\u2245\u221d\u2260\u2192\u21d2\u21d4\u2254")
+_OPERATORS = set("+-\u2212\u00b1\u2213\u00d7\u22c5\u00b7")
+CONTINUATION_INDENT = 2.0  # em: lines after the first are indented
+
+
+def _img(d: Drawing, alt: str, display: bool, scale: float = 1.0) -> etree._Element:
+    img = etree.Element("img")
+    img.set("src", d.data_uri())
+    img.set("alt", alt)
+    img.set("class", "pp-math pp-math-display" if display else "pp-math")
+    style = f"width: {d.width * scale:.3f}em; height: {d.height * scale:.3f}em"
+    if not display:
+        style += f"; vertical-align: {-d.depth * scale:.3f}em"
+    img.set("style", style)
+    return img
+
+
+def _top_level(math: etree._Element) -> list[etree._Element]:
+    """The children of a formula's outermost row (inside <semantics>, through single <mrow>s)."""
+    row = math
+    while True:
+        kids = [c for c in row if isinstance(c.tag, str) and
+                etree.QName(c).localname not in ("annotation", "annotation-xml")]
+        if len(kids) == 1 and etree.QName(kids[0]).localname in ("semantics", "mrow", "mstyle"):
+            row = kids[0]
+            continue
+        return kids
+
+
+def _piece(children: list[etree._Element]) -> str:
+    math = etree.Element("math", display="block")
+    row = etree.SubElement(math, "mrow")
+    for c in children:
+        c = copy.deepcopy(c)
+        c.tail = None
+        row.append(c)
+    return _for_ziamath(math)
+
+
+def _break_points(children: list[etree._Element]) -> list[int]:
+    """Indexes of top-level children before which a line may break."""
+    points = []
+    for k, c in enumerate(children):
+        if k and etree.QName(c).localname == "mo" and (c.text or "").strip() and \
+                set((c.text or "").strip()) <= (_RELATIONS | _OPERATORS):
+            points.append(k)
+    return points
+
+
+def _broken(math: etree._Element, max_width_em: float) -> list[Drawing] | None:
+    """The formula as lines that fit max_width_em (continuation lines indented), or None."""
+    children = _top_level(math)
+    points = _break_points(children)
+    if not points:
+        return None
+    lines, start = [], 0
+    while start < len(children):
+        room = max_width_em - (CONTINUATION_INDENT if lines else 0)
+        best = None
+        for k in [p for p in points if p > start] + [len(children)]:
+            d = _draw(_piece(children[start:k]), True)
+            if d.width <= room:
+                best = (k, d)
+            else:
+                break
+        if best is None:  # not even the shortest piece fits: the caller scales it
+            k = next((p for p in points if p > start), len(children))
+            best = (k, _draw(_piece(children[start:k]), True))
+        lines.append(best[1])
+        start = best[0]
+    return lines if len(lines) > 1 else None
+
+
+def place(math: etree._Element, max_width_em: float | None = None) -> Placed:
+    """The print form of one <math> (lxml): an <img> drawing it, alt text its TeX.
+
+    max_width_em: the measure, in em of the text. A display formula wider than that is broken
+    before a top-level relation or operator into lines that fit; a piece that still does not fit
+    (or a formula with no place to break) is scaled down. Raises MathDrawError.
     """
     d = draw(math)
     display = math.get("display") == "block"
-    scale = 1.0
-    if display and max_width_em and d.width > max_width_em:
+    alt = math.get("alttext") or "formula"
+    if not display or not max_width_em or d.width <= max_width_em:
+        return Placed(_img(d, alt, display))
+    lines = _broken(math, max_width_em)
+    if lines is None:
         scale = max_width_em / d.width
-    img = etree.Element("img")
-    img.set("src", d.data_uri())
-    img.set("alt", math.get("alttext") or "formula")
-    img.set("class", "pp-math pp-math-display" if display else "pp-math")
-    w, h, depth = d.width * scale, d.height * scale, d.depth * scale
-    style = f"width: {w:.3f}em; height: {h:.3f}em"
-    if not display:
-        style += f"; vertical-align: {-depth:.3f}em"
-    img.set("style", style)
-    if scale < 1.0:
-        img.set("data-pp-math-scaled", f"{scale:.2f}")
-    return img
+        return Placed(_img(d, alt, True, scale), 1, scale)
+    box = etree.Element("span")
+    box.set("class", "pp-math-lines")
+    box.set("role", "img")
+    box.set("aria-label", alt)
+    smallest = 1.0
+    for i, line in enumerate(lines):
+        room = max_width_em - (CONTINUATION_INDENT if i else 0)
+        scale = min(1.0, room / line.width)
+        smallest = min(smallest, scale)
+        img = _img(line, alt if i == 0 else "", True, scale)
+        img.set("class", "pp-math pp-math-line")
+        if i:
+            img.set("style", img.get("style") + f"; margin-left: {CONTINUATION_INDENT}em")
+        box.append(img)
+    return Placed(box, len(lines), smallest)
+
+
+def math_image(math: etree._Element, max_width_em: float | None = None) -> etree._Element:
+    """place(), the element only."""
+    return place(math, max_width_em).element
