@@ -2,6 +2,8 @@
 
 The reference is the post as a browser shows it: Markdown rendered by plain Python-Markdown, minus
 front matter, scripts and styles. Words are compared case-folded and as a set of distinct words.
+Formulas are not words: a browser shows them drawn by MathJax or KaTeX, and so do the outputs
+(MathML in the EPUB, vector drawings in the PDF), so the reference leaves them out.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import markdown
 from lxml import html as lxml_html
 
 from pubpipe.readers import frontmatter
+from pubpipe.readers import math as math_reader
 from pubpipe.readers.markdown import close_unclosed_blocks
 
 WORD = re.compile(r"[^\W_]{2,}", re.U)
@@ -34,7 +37,11 @@ def _space_blocks(root) -> None:
 
 
 def source_words(md_path: Path) -> set[str]:
-    body = frontmatter.split(md_path.read_text(encoding="utf-8")).body
+    fm = frontmatter.split(md_path.read_text(encoding="utf-8"))
+    meta = {str(k).lower(): v for k, v in fm.meta.items()}
+    dollars = math_reader.enabled_by_post(meta, fm.body) or \
+        math_reader.site_math(md_path.parent).loads_math
+    body = math_reader.PLACEHOLDER.sub(" ", math_reader.protect(fm.body, dollars=dollars)[0])
     # What Hugo itself shows for a link shortcode: the path it names.
     body = re.sub(r'\{\{<\s*(?:rel)?ref\s+"([^"]*)"\s*>\}\}', r"\1", body)
     # An unclosed block tag would make plain Markdown show the rest of the post as raw Markdown

@@ -22,9 +22,27 @@ def normalize_lang(value) -> str | None:
     return tag if _LANG.match(tag) else None
 
 
+_HIDDEN = {"{http://www.w3.org/1998/Math/MathML}annotation",
+           "{http://www.w3.org/1998/Math/MathML}annotation-xml", "annotation", "annotation-xml"}
+
+
 def text_of(el) -> str:
-    """All text inside an lxml element, whitespace folded."""
-    return " ".join("".join(el.itertext()).split())
+    """All text a reader sees inside an lxml element, whitespace folded (a formula's TeX
+    annotation is not shown)."""
+    parts: list[str] = []
+
+    def walk(node) -> None:
+        if node.tag in _HIDDEN:
+            return
+        if isinstance(node.tag, str) and node.text:
+            parts.append(node.text)
+        for child in node:
+            walk(child)
+            if child.tail:
+                parts.append(child.tail)
+
+    walk(el)
+    return " ".join("".join(parts).split())
 
 
 def remove_keep_tail(el) -> None:
