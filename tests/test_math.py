@@ -240,7 +240,25 @@ def test_svg_drawing_sizes_and_baseline():
     placed = mathsvg.place(solid, max_width_em=20)
     assert placed.lines == 1 and placed.scale < 1
     assert float(placed.element.get("style").split("width: ")[1].split("em")[0]) <= 20.001
-    assert mathsvg.place(inline, max_width_em=0.5).scale == 1.0  # inline is never scaled
+    assert mathsvg.place(inline, max_width_em=30).scale == 1.0
+    assert mathsvg.place(inline, max_width_em=1.0).scale < 1.0  # longer than a line: scaled
+
+
+def test_place_all_fits_each_formula_to_its_room():
+    from pubpipe.write import mathsvg
+
+    body = etree.fromstring("<div><p>a</p><ul><li>x</li></ul></div>")
+    wide = "f(x) = " + " + ".join(f"a_{{{i}}} x^{{{i}}}" for i in range(14))
+    top = transform.tex_to_mathml(wide, display=True)
+    top.sourceline = 7
+    body[0].append(top)
+    nested = transform.tex_to_mathml(wide, display=True)
+    body[1][0].append(nested)
+    notes = mathsvg.place_all(body, measure_em=30)
+    assert not list(body.iter(f"{M}math"))
+    assert [n.line for n in notes][:1] == [7] and all(n.lines > 1 for n in notes)
+    # inside a list item there is less room: more lines
+    assert notes[1].lines >= notes[0].lines and len(notes) == 2
 
 
 def test_given_mathml_is_drawn_too():
@@ -279,3 +297,14 @@ def test_every_construct_converts_and_draws(tmp_path):
         assert not any("\\" in (t.text or "") for t in tokens)
         d = mathsvg.draw(m)
         assert d.width > 0.5 and "<path" in d.svg
+
+
+def test_formula_with_text_after_it_is_drawn():
+    from pubpipe.write import mathsvg
+
+    p = etree.fromstring("<p>before </p>")
+    m = transform.tex_to_mathml(r"\hat{\beta}", display=False)
+    m.tail = " and after"
+    p.append(m)
+    assert not mathsvg.place_all(p, 30)
+    assert p[0].tag == "img" and p[0].tail == " and after"

@@ -396,6 +396,7 @@ def convert_chapter(chapter: Chapter, book: Book, shared: Macros) -> None:
                                   f" TeX: {short}", chapter.source, el.sourceline)
             continue
         math.tail = el.tail
+        math.sourceline = el.sourceline
         el.getparent().replace(el, math)
 
 

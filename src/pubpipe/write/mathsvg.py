@@ -26,6 +26,9 @@ TEXT_SCALE = 1.1
 MARGIN = 0.5  # SVG units around the ink, so that antialiasing is not clipped
 
 
+_ACCENTS = {"^": "\u02c6", "~": "\u02dc"}
+
+
 class MathDrawError(ValueError):
     """ziamath could not draw this MathML."""
 
@@ -57,9 +60,15 @@ def _for_ziamath(math: etree._Element) -> str:
             parent.replace(sem, first)
     for ann in list(math.iter("annotation", "annotation-xml")):
         ann.getparent().remove(ann)
+    for mo in math.iter("mo"):
+        parent = mo.getparent()
+        if parent is not None and parent.tag in ("mover", "munder") and mo.text in _ACCENTS:
+            # STIX draws ASCII '^' and '~' as full-size glyphs set high above the letter; the
+            # spacing accents sit right on it, as TeX's \hat and \tilde do
+            mo.text = _ACCENTS[mo.text]
     etree.strip_attributes(math, "alttext")
     math.attrib.pop("xmlns", None)
-    return etree.tostring(math, encoding="unicode")
+    return etree.tostring(math, encoding="unicode", with_tail=False)
 
 
 @lru_cache(maxsize=2048)
@@ -176,13 +185,17 @@ def place(math: etree._Element, max_width_em: float | None = None) -> Placed:
 
     max_width_em: the measure, in em of the text. A display formula wider than that is broken
     before a top-level relation or operator into lines that fit; a piece that still does not fit
-    (or a formula with no place to break) is scaled down. Raises MathDrawError.
+    (or a formula with no place to break, or an inline formula longer than a line) is scaled
+    down. Raises MathDrawError.
     """
     d = draw(math)
     display = math.get("display") == "block"
     alt = math.get("alttext") or "formula"
-    if not display or not max_width_em or d.width <= max_width_em:
+    if not max_width_em or d.width <= max_width_em:
         return Placed(_img(d, alt, display))
+    if not display:  # an inline formula longer than a whole line: only scaling can help
+        scale = max_width_em / d.width
+        return Placed(_img(d, alt, False, scale), 1, scale)
     lines = _broken(math, max_width_em)
     if lines is None:
         scale = max_width_em / d.width
@@ -207,3 +220,51 @@ def place(math: etree._Element, max_width_em: float | None = None) -> Placed:
 def math_image(math: etree._Element, max_width_em: float | None = None) -> etree._Element:
     """place(), the element only."""
     return place(math, max_width_em).element
+
+
+@dataclass
+class Note:
+    """A formula the print markup had to fit or could not draw, for the preflight."""
+
+    line: int | None
+    alttext: str
+    lines: int = 1
+    scale: float = 1.0
+    error: str = ""
+
+
+# Containers that indent their content (list items, quotes…): each takes about this much of the
+# measure from a formula inside it.
+_INDENTING = {"li", "blockquote", "dd", "aside", "figure", "details"}
+INDENT_EM = 2.0
+
+
+def place_all(body: etree._Element, measure_em: float) -> list[Note]:
+    """Replace every <math> in an (un-namespaced HTML) tree by its drawing, fitted to the measure
+    (less the indentation of lists and quotes around it). A formula ziamath cannot draw is shown
+    as its TeX in code style. Returns a note for each formula that was broken, scaled or not drawn.
+    """
+    notes: list[Note] = []
+    for math in list(body.iter(f"{{{MATHML_NS}}}math", "math")):
+        if any(a.tag in ("math", f"{{{MATHML_NS}}}math") for a in math.iterancestors()):
+            continue
+        ancestors = [a.tag for a in math.iterancestors()]
+        in_table = any(t in ("td", "th") for t in ancestors)
+        room = None if in_table else max(8.0, measure_em - INDENT_EM * sum(
+            t in _INDENTING for t in ancestors))
+        alt = " ".join((math.get("alttext") or "").split())
+        try:
+            placed = place(math, room)
+        except MathDrawError as e:
+            code = etree.Element("code")
+            code.set("class", "pp-math-tex" + (" pp-math-display" if math.get("display") ==
+                                                "block" else ""))
+            code.text = alt or " ".join("".join(math.itertext()).split())
+            placed = Placed(code)
+            notes.append(Note(math.sourceline, alt, error=str(e)))
+        else:
+            if placed.lines > 1 or placed.scale < 1:
+                notes.append(Note(math.sourceline, alt, placed.lines, placed.scale))
+        placed.element.tail = math.tail
+        math.getparent().replace(math, placed.element)
+    return notes
