@@ -212,7 +212,7 @@ def test_chapter_macros_failures_and_definitions(tmp_path):
 # -- MathML to SVG -----------------------------------------------------------------------------
 
 def test_svg_drawing_sizes_and_baseline():
-    from pubpipe.write import mathsvg
+    from pubpipe.layout import mathsvg
 
     inline = transform.tex_to_mathml(r"a_1 + b^2", display=False)
     d = mathsvg.draw(inline)
@@ -245,7 +245,7 @@ def test_svg_drawing_sizes_and_baseline():
 
 
 def test_place_all_fits_each_formula_to_its_room():
-    from pubpipe.write import mathsvg
+    from pubpipe.layout import mathsvg
 
     body = etree.fromstring("<div><p>a</p><ul><li>x</li></ul></div>")
     wide = "f(x) = " + " + ".join(f"a_{{{i}}} x^{{{i}}}" for i in range(14))
@@ -262,7 +262,7 @@ def test_place_all_fits_each_formula_to_its_room():
 
 
 def test_given_mathml_is_drawn_too():
-    from pubpipe.write import mathsvg
+    from pubpipe.layout import mathsvg
 
     given = etree.fromstring('<math xmlns="http://www.w3.org/1998/Math/MathML"><mi>E</mi><mo>=</mo>'
                              '<mi>m</mi><msup><mi>c</mi><mn>2</mn></msup></math>')
@@ -283,7 +283,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "math"
 
 def test_every_construct_converts_and_draws(tmp_path):
     """Each kind of TeX blogs use becomes MathML (EPUBCheck-valid: see test_math_build) and SVG."""
-    from pubpipe.write import mathsvg
+    from pubpipe.layout import mathsvg
 
     ch = read_chapter(FIXTURES / "constructs.md", Diagnostics())
     book = Book(meta=BookMeta(), root=FIXTURES, chapters=[ch])
@@ -300,7 +300,7 @@ def test_every_construct_converts_and_draws(tmp_path):
 
 
 def test_formula_with_text_after_it_is_drawn():
-    from pubpipe.write import mathsvg
+    from pubpipe.layout import mathsvg
 
     p = etree.fromstring("<p>before </p>")
     m = transform.tex_to_mathml(r"\hat{\beta}", display=False)

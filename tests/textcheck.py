@@ -49,7 +49,7 @@ def source_words(md_path: Path) -> set[str]:
     body = close_unclosed_blocks(body)
     rendered = markdown.markdown(body, extensions=["tables", "fenced_code", "footnotes", "def_list"])
     root = lxml_html.fromstring(f"<div>{rendered}</div>")
-    for bad in root.xpath("//script|//style|//template"):
+    for bad in root.xpath("//script|//style|//template|//math"):
         bad.drop_tree()
     _space_blocks(root)
     return words(root.text_content())

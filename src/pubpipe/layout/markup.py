@@ -20,9 +20,11 @@ from ..document import Book, Chapter
 from ..util import is_rtl, long_date, slugify, text_of
 from ..write.common import prepare_body
 from .edition import ImageFacts
+from .mathsvg import Note as FormulaNote
+from .mathsvg import place_all as place_formulas
 from .pagemap import mark_blocks
 from .printfixes import footnotes, print_fixes
-from .settings import PrintSettings
+from .settings import PrintSettings, parse_length, text_width
 from .styles import ASSET_URL
 
 
@@ -42,6 +44,8 @@ class PrintDocument:
     images: dict[str, ImageFacts] = field(default_factory=dict)  # URL -> facts for preflight
     # per source entry, the anchors its page back-links point to (see printfixes.print_fixes)
     pageref_groups: list[list[str]] = field(default_factory=list)
+    # formulas that had to be broken or scaled to fit the measure, or could not be drawn
+    formulas: list[tuple[Path, FormulaNote]] = field(default_factory=list)
 
 
 def _file_size(path) -> int:
@@ -150,6 +154,9 @@ def build_print_html(book: Book, settings: PrintSettings,
     for n, (cid, ch) in enumerate(zip(chapter_ids, book.chapters)):
         marked = mark_blocks(ch)
         cbody = prepare_body(marked, book, profile="print", asset_src=asset_src, qr=_qr_element)
+        # WeasyPrint lays out no MathML: formulas become vector drawings fitted to the measure
+        measure_em = text_width(settings) / (parse_length(settings.font_size) or 10.5)
+        doc.formulas.extend((ch.source, n) for n in place_formulas(cbody, measure_em))
         sec = etree.SubElement(matter, "section", {
             "class": "pp-chapter", "id": cid, "data-ppw": "chapter"})
         if n == 0:

@@ -27,6 +27,7 @@ def lay_out(book: Book, ctx: BuildContext) -> PrintEdition:
     """The book laid out for print (from the cache when nothing that shapes it changed)."""
     settings = ctx.print
     doc = build_print_html(book, settings)
+    _report_formulas(doc, ctx)
     css = stylesheets(settings)
     extra = color_profile_css(settings, doc.resources)
     if extra:
@@ -46,6 +47,21 @@ def lay_out(book: Book, ctx: BuildContext) -> PrintEdition:
     edition = _edition(doc, rendered, ctx)
     _save(folder, key, edition)
     return edition
+
+
+def _report_formulas(doc: PrintDocument, ctx: BuildContext) -> None:
+    """Preflight notes for formulas fitted to the measure; warnings for those not drawn."""
+    for source, n in doc.formulas:
+        tex = n.alttext if len(n.alttext) <= 50 else n.alttext[:47] + "..."
+        if n.error:
+            ctx.diagnostics.warn("pdf-math-draw", f"formula could not be drawn ({n.error});"
+                                 f" printed as TeX: {tex}", source, n.line)
+            continue
+        how = (f"broken into {n.lines} lines" if n.lines > 1 else "") + \
+            (" and " if n.lines > 1 and n.scale < 1 else "") + \
+            (f"scaled to {n.scale:.0%}" if n.scale < 1 else "")
+        ctx.diagnostics.info("pdf-math-width", f"formula wider than the text column, {how}"
+                             f" to fit: {tex}", source, n.line)
 
 
 def _job(doc: PrintDocument, css: list[str], ctx: BuildContext) -> RenderJob:

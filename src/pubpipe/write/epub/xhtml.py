@@ -26,13 +26,15 @@ def etype(el: etree._Element) -> set[str]:
 
 
 def visible_text(el: etree._Element) -> str:
-    """Text a reader sees as a heading/caption, without note reference numbers or backlinks."""
+    """Text a reader sees as a heading/caption, without note reference numbers or backlinks (nor
+    a formula's TeX annotation: its MathML text stands for it)."""
     parts: list[str] = []
 
     def walk(node, skip: bool):
         if not isinstance(node.tag, str):
             return
-        hide = skip or "noteref" in etype(node) or node.get("role") in (
+        hide = skip or etree.QName(node).localname in ("annotation", "annotation-xml") or \
+            "noteref" in etype(node) or node.get("role") in (
             "doc-noteref", "doc-backlink") or node.tag in ("sup",) and any(
             "noteref" in etype(a) or a.get("role") == "doc-noteref" for a in node.iter("a"))
         if node.text and not hide:
