@@ -23,6 +23,7 @@ from .edition import ImageFacts
 from .mathsvg import Note as FormulaNote
 from .mathsvg import place_all as place_formulas
 from .pagemap import mark_blocks
+from . import polish
 from .printfixes import footnotes, print_fixes
 from .settings import PrintSettings, parse_length, text_width
 from .styles import ASSET_URL
@@ -46,6 +47,7 @@ class PrintDocument:
     pageref_groups: list[list[str]] = field(default_factory=list)
     # formulas that had to be broken or scaled to fit the measure, or could not be drawn
     formulas: list[tuple[Path, FormulaNote]] = field(default_factory=list)
+    note_ids: set[str] = field(default_factory=set)  # ids of the footnotes
 
 
 def _file_size(path) -> int:
@@ -60,11 +62,14 @@ def _chapter_id(i: int, ch: Chapter) -> str:
 
 
 def build_print_html(book: Book, settings: PrintSettings,
-                     anchor_pages: dict[str, int] | None = None) -> PrintDocument:
+                     anchor_pages: dict[str, int] | None = None,
+                     breaks: frozenset[str] = frozenset()) -> PrintDocument:
     """The whole book as one HTML document for WeasyPrint.
 
     With anchor_pages (from a first layout), a source's back-links that lead to a page already
-    linked from the same entry are left out: "p. 7" once, not "p. 7 p. 7".
+    linked from the same entry are left out: "p. 7" once, not "p. 7 p. 7". breaks: anchors at
+    which a block is split so that a note's call goes to the page of its note (see
+    polish.anchor_note_calls).
     """
     meta = book.meta
     lang = meta.language or "en"
@@ -170,6 +175,9 @@ def build_print_html(book: Book, settings: PrintSettings,
         _chapter_opening(sec, cbody, ch, head_chars)
         _namespace_ids(cbody, cid, slugs)
         footnotes(cbody)
+        polish.anchor_note_calls(cbody, breaks)
+        doc.note_ids.update(el.get("id") for el in cbody.iter("span")
+                            if el.get("data-ppw") == "footnote" and el.get("id"))
         doc.pageref_groups.extend(print_fixes(cbody, settings, anchor_pages))
         # block ids: one anchor per block so the layout tells where each page begins
         doc.block_ids[cid] = (ch.slug or cid, ())

@@ -52,7 +52,24 @@ def read_layout(document, chapter_ids: list[str], block_ids: dict[str, tuple[str
     for i, page in enumerate(document.pages):
         for a in page.anchors:
             anchor_pages.setdefault(a, i)
-    return layout, labels, chapter_pages, measures, anchor_pages
+    return layout, labels, chapter_pages, measures, anchor_pages, note_positions(document)
+
+
+def note_positions(document) -> dict[str, tuple[int, float]]:
+    """(page, y) of every footnote, its call and the words before it (polish.anchor_note_calls)."""
+    from .polish import CALL_SUFFIX, WORD_INFIX
+
+    found: dict[str, tuple[int, float]] = {}
+    for i, page in enumerate(document.pages):
+        for a, pos in page.anchors.items():
+            if WORD_INFIX in a or a.endswith(CALL_SUFFIX):
+                found.setdefault(a, (i, pos[1]))
+    calls = {a[:-len(CALL_SUFFIX)] for a in found if a.endswith(CALL_SUFFIX)}
+    for i, page in enumerate(document.pages):
+        for a, pos in page.anchors.items():
+            if a in calls:
+                found.setdefault(a, (i, pos[1]))
+    return found
 
 
 PX = 0.75  # CSS px -> pt

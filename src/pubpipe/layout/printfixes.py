@@ -15,6 +15,7 @@ from lxml import etree
 from ..document import EPUB_TYPE
 from ..htmlmodel import BLOCK_TAGS
 from ..util import remove_keep_tail, text_of
+from . import polish
 from .settings import PrintSettings, parse_length, text_width
 
 
@@ -222,6 +223,11 @@ def print_fixes(cbody, settings: PrintSettings | None = None,
         _classify_table(el, text_width(settings), font_pt)
     for ol in cbody.iter("ol"):
         _list_numbering(ol)
+        polish.hang_list_markers(ol)
+    measure = text_width(settings)
+    for pre in list(cbody.iter("pre")):
+        polish.wrap_code(pre, measure, font_pt)
+    polish.mark_lead_ins(cbody)
     for el in cbody.iter():
         # line and paragraph separators: no font draws them; they are white space in HTML terms
         if isinstance(el.tag, str):
@@ -240,6 +246,7 @@ def print_fixes(cbody, settings: PrintSettings | None = None,
             parent.tag == "p" and not text_of(parent) and len(parent) == 1))
         if alone and w >= 240:
             img.set("data-ppw", "full")
+    polish.size_images(cbody, measure)
     groups: dict = {}  # parent element -> [(target anchor, page or None)]
     for a in list(cbody.iter("a")):
         if a.get("role") == "doc-backlink" and (a.get("href") or "").startswith("#"):

@@ -43,6 +43,8 @@ class Rendered:
     measures: Measures
     anchor_pages: dict[str, int]  # anchor -> first page (0-based)
     warnings: list[str] = field(default_factory=list)
+    # footnotes, their calls and the words before them -> (page, y): see stage.note_breaks
+    note_pos: dict[str, tuple[int, float]] = field(default_factory=dict)
 
 
 class _SandboxFetcher:
@@ -172,7 +174,7 @@ def render_here(job: RenderJob) -> Rendered:
                                  color_profiles=profiles) for c in job.css if c]
         html = weasyprint.HTML(string=job.html, base_url=ASSET_URL, url_fetcher=fetcher)
         document = html.render(font_config=fonts, stylesheets=sheets, color_profiles=profiles)
-        starts, labels, chapter_pages, measures, anchor_pages = read_layout(
+        starts, labels, chapter_pages, measures, anchor_pages, note_pos = read_layout(
             document, job.chapter_ids, job.block_ids, job.block_seq, s)
         # images denser than needed are scaled down (never up): 600 ppi keeps print sharp
         options = dict(full_fonts=s.full_fonts, pdf_variant=s.variant or None,
@@ -184,5 +186,6 @@ def render_here(job: RenderJob) -> Rendered:
     finally:
         logger.removeHandler(cap)
     return Rendered(pdf=pdf, page_labels=labels, chapter_pages=chapter_pages, starts=starts,
-                    measures=measures, anchor_pages=anchor_pages, warnings=cap.messages)
+                    measures=measures, anchor_pages=anchor_pages, warnings=cap.messages,
+                    note_pos=note_pos)
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from .. import __version__
 from ..document import Book
 from ..util import cache_write
-from . import pagemap
+from . import pagemap, polish
 from .edition import PrintEdition
 from .markup import PrintDocument, build_print_html
 from .render import RenderJob, Rendered, render
@@ -39,10 +39,23 @@ def lay_out(book: Book, ctx: BuildContext) -> PrintEdition:
     if cached is not None:
         return cached
     rendered = render(job)
+    # A note WeasyPrint carried to a later page than its call: the call's line moves to the
+    # next page too (its block is split where that line begins), one note per chapter and pass,
+    # since every move shifts what follows.
+    breaks: set[str] = set()
+    for _ in range(NOTE_PASSES):
+        more = note_breaks(rendered.note_pos) - breaks  # a break already made cannot help
+        if not more:
+            break
+        breaks |= more
+        doc = build_print_html(book, settings, breaks=frozenset(breaks))
+        color_profile_css(settings, doc.resources)  # the output intent's profile, served again
+        rendered = render(_job(doc, css, ctx))
     if _repeated_pages(doc.pageref_groups, rendered.anchor_pages):
         # a source cited twice on one page: lay out again without the repeated back-links
         # (removing them only shortens source entries, so the cited pages stay where they are)
-        doc = build_print_html(book, settings, rendered.anchor_pages)
+        doc = build_print_html(book, settings, rendered.anchor_pages, breaks=frozenset(breaks))
+        color_profile_css(settings, doc.resources)
         rendered = render(_job(doc, css, ctx))
     edition = _edition(doc, rendered, ctx)
     _save(folder, key, edition)
@@ -75,6 +88,33 @@ def _edition(doc: PrintDocument, r: Rendered, ctx: BuildContext) -> PrintEdition
                         chapter_pages=r.chapter_pages,
                         page_map=pagemap.build(r.starts, r.page_labels, r.pdf, ctx.print),
                         measures=r.measures, images=doc.images, warnings=r.warnings)
+
+
+NOTE_PASSES = 6
+
+
+def note_breaks(note_pos: dict[str, tuple[int, float]]) -> set[str]:
+    """Anchors to break at: per chapter, the first note set on a later page than its call.
+
+    The break goes after the last word anchor above the call's line (see
+    polish.anchor_note_calls), or, when the call is on its block's first line, before the
+    whole block.
+    """
+    calls = {a[:-len(polish.CALL_SUFFIX)]: pos for a, pos in note_pos.items()
+             if a.endswith(polish.CALL_SUFFIX)}
+    first: dict[str, tuple[int, str]] = {}
+    for fid, (page, y) in calls.items():
+        note = note_pos.get(fid)
+        if note is None or note[0] <= page:
+            continue
+        prefix = fid + polish.WORD_INFIX
+        above = [(int(a[len(prefix):]), a) for a, (p, wy) in note_pos.items()
+                 if a.startswith(prefix) and (p < page or (p == page and wy < y - 6.0))]
+        target = max(above)[1] if above else fid + polish.CALL_SUFFIX
+        chapter = fid.split("--", 1)[0]
+        if chapter not in first or page < first[chapter][0]:
+            first[chapter] = (page, target)
+    return {target for _, target in first.values()}
 
 
 def _repeated_pages(groups: list[list[str]], anchor_pages: dict[str, int]) -> bool:

@@ -207,6 +207,35 @@ def _before(body: etree._Element) -> None:
                 a.tail = el.tail
                 el.addnext(a)
                 el.tail = None
+    for img in body.iter("img"):
+        width = _image_width(img)
+        if width:
+            img.set("data-pp-width", width)  # the author's size: every writer honours it
+
+
+_WIDTH = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(px|%)?\s*$", re.I)
+_STYLE_WIDTH = re.compile(r"(?:^|;)\s*(?:max-)?width\s*:\s*(\d+(?:\.\d+)?)\s*(px|%)\s*(?:;|$)", re.I)
+
+
+def _image_width(img: etree._Element) -> str | None:
+    """The width the author gave an image ("300" CSS px or "50%"), or None.
+
+    From its width attribute, a width in its style, or (kramdown's block attribute list on the
+    line after an image alone in its paragraph) the width given to that paragraph.
+    """
+    candidates = [img.get("width")]
+    m = _STYLE_WIDTH.search(img.get("style") or "")
+    if m:
+        candidates.append(m[1] + m[2])
+    parent = img.getparent()
+    if parent is not None and parent.tag == "p" and parent.get("width") and \
+            len(parent) == 1 and not (parent.text or "").strip() and not (img.tail or "").strip():
+        candidates.append(parent.get("width"))
+    for value in candidates:
+        m = _WIDTH.match(value or "")
+        if m and 0 < float(m[1]) <= (100 if m[2] == "%" else 10000):
+            return f"{float(m[1]):g}{'%' if m[2] == '%' else ''}"
+    return None
 
 
 

@@ -9,6 +9,7 @@ conventions.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
 
 from lxml import etree
@@ -51,6 +52,13 @@ def prepare_body(chapter: Chapter, book: Book, *, profile: str, asset_src: Asset
         if variant.width and variant.height:
             img.set("width", str(variant.width))
             img.set("height", str(variant.height))
+        if profile != "print":  # print sizes author widths against the measure (layout.polish)
+            _author_size(img, variant)
+    for img in body.iter("img"):
+        if profile != "print":
+            img.attrib.pop("data-pp-width", None)
+    if not chapter_byline_wanted(chapter, book):
+        _drop_byline(body)
     for span in list(body.iter("span")):
         url = span.get("data-pp-qr")
         if url is None:
@@ -63,6 +71,46 @@ def prepare_body(chapter: Chapter, book: Book, *, profile: str, asset_src: Asset
     return body
 
 
+
+
+def _author_size(img: etree._Element, variant: Variant) -> None:
+    """The author's width on a screen image: CSS px as width/height attributes, a share as style."""
+    m = re.match(r"^(\d+(?:\.\d+)?)(%?)$", img.get("data-pp-width") or "")
+    if not m:
+        return
+    value = float(m[1])
+    if m[2]:
+        img.attrib.pop("width", None)
+        img.attrib.pop("height", None)
+        img.set("style", f"width: {value:g}%; height: auto")
+        return
+    width = round(value)
+    img.set("width", str(width))
+    if variant.width and variant.height:
+        img.set("height", str(max(1, round(width * variant.height / variant.width))))
+    else:
+        img.attrib.pop("height", None)
+
+
+def chapter_byline_wanted(chapter: Chapter, book: Book) -> bool:
+    """A chapter's byline is shown only when its authors are not simply the book's.
+
+    In a single-author book the title page names the author once; repeating "By …" under every
+    chapter title says nothing. In an anthology each chapter names its own author.
+    """
+    mine = [a.strip().lower() for a in (chapter.authors or []) if a.strip()]
+    book_authors = [a.strip().lower() for a in (book.meta.authors or []) if a.strip()]
+    return bool(mine) and mine != book_authors
+
+
+def _drop_byline(body: etree._Element) -> None:
+    for child in body:
+        if isinstance(child.tag, str):
+            if child.tag == "header" and "chapter-opening" in (child.get("class") or "").split():
+                for p in child.findall("p"):
+                    if "byline" in (p.get("class") or "").split():
+                        remove_keep_tail(p)
+            break
 
 
 def to_xhtml(el: etree._Element) -> etree._Element:
