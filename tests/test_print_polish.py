@@ -274,3 +274,70 @@ def test_list_code_lead_ins_and_images_in_print(polish_book):
             assert "ships/' +" in line or pp.CONTINUATION in line
     # no byline under the chapter titles of a single-author book
     assert "By Riley Ambrose" not in text
+
+
+# ------------------------------------------------------------------------------ the cover
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", ["kdp", "lulu"])
+def test_cover_wrap_size_from_page_count_and_paper(preset, tmp_path):
+    from pypdf import PdfReader
+
+    from pubpipe.write.pdf.cover import wrap_for
+
+    src = make_polish_book(tmp_path / preset, f'preset = "{preset}"\npaper = "cream"')
+    result = build_pdf(src, formats=("pdf", "cover"))
+    cover = result.outputs["cover"]
+    assert cover.name == "harbour-notes-cover.pdf"
+    pages = len(PdfReader(result.outputs["pdf"]).pages)
+    even = pages + pages % 2
+    spine_in = even / 444 + 0.06 if preset == "lulu" else even * 0.0025
+    page = PdfReader(cover).pages[0]
+    assert float(page.mediabox.width) == pytest.approx((2 * 6 + spine_in + 2 * 0.125) * 72, abs=0.05)
+    assert float(page.mediabox.height) == pytest.approx((9 + 2 * 0.125) * 72, abs=0.05)
+    assert float(page.trimbox.width) == pytest.approx((2 * 6 + spine_in) * 72, abs=0.05)
+    spine = [d.message for d in result.diagnostics if d.code == "pdf-spine"]
+    assert spine and f"{spine_in:.3f} in" in spine[0] and str(even) in spine[0]
+    assert not [d for d in result.diagnostics if d.code == "pdf-cover-size"]
+    # too few pages for spine text: none printed; the description is on the back
+    text = subprocess.run(["pdftotext", str(cover), "-"], capture_output=True, text=True).stdout
+    assert "Letters from a harbour town." in text
+    assert text.count("Harbour Notes") == 2  # back and front, not the spine
+    assert not wrap_for(result.book and __import__("pubpipe.layout.settings", fromlist=["x"])
+                        .resolve_settings(config.load(src).pdf), pages).spine_text
+
+
+def test_spine_text_only_from_the_services_page_count():
+    from pubpipe.config import PdfSection
+    from pubpipe.layout.settings import resolve_settings
+    from pubpipe.write.pdf.cover import wrap_for
+
+    kdp = resolve_settings(PdfSection(preset="kdp"))
+    assert not wrap_for(kdp, 78).spine_text and wrap_for(kdp, 100).spine_text
+    # KDP allows spine text from 80 pages, but at 80 white pages the spine (0.18 in) leaves
+    # under 5 pt between the 1/16 in margins: text waits until it can be legible
+    assert not wrap_for(kdp, 80).spine_text
+    assert wrap_for(kdp, 79).pages == 80  # the blank page the printer adds counts
+    assert not wrap_for(resolve_settings(PdfSection(preset="kdp", paper="cream")), 78).spine_text
+    lulu = wrap_for(resolve_settings(PdfSection(preset="lulu")), 100)
+    assert lulu.spine == pytest.approx((100 / 444 + 0.06) * 72)
+    assert lulu.width == pytest.approx(2 * 432 + lulu.spine + 18)
+
+
+def test_preflight_warns_when_the_cover_does_not_match_the_interior():
+    from pubpipe.config import PdfSection
+    from pubpipe.document import Diagnostics
+    from pubpipe.layout.settings import resolve_settings
+    from pubpipe.write.pdf import preflight
+    from pubpipe.write.pdf.cover import render_cover
+
+    s = resolve_settings(PdfSection(preset="kdp"))
+    book = Book(meta=BookMeta(title="T", authors=["A"], description="D"), chapters=[],
+                root=Path("."))
+    made = render_cover(book, s, 120)
+    diags = Diagnostics()
+    preflight.check_cover(made.pdf, s, 120, diags, None)
+    assert not [d for d in diags if d.code == "pdf-cover-size"]
+    preflight.check_cover(made.pdf, s, 300, diags, None)
+    bad = [d.message for d in diags if d.code == "pdf-cover-size"]
+    assert bad and "300 pages" in bad[0] and "build the cover again" in bad[0]

@@ -15,7 +15,7 @@ from .config import Config
 from .document import Diagnostic, Diagnostics
 from .layout.settings import PT_PER_IN, PrintSettings, resolve_settings, text_width
 
-FORMATS = ("epub", "pdf", "html")
+FORMATS = ("epub", "pdf", "html", "cover")
 
 
 @dataclass

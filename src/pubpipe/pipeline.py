@@ -29,6 +29,7 @@ from .write import output
 __all__ = ["FORMATS", "BuildOptions", "BuildResult", "build", "cache_dir_for", "prepare"]
 
 LAYOUT_PROFILES = ("print",)  # the image variants the print layout needs
+COVER_PRESETS = ("kdp", "lulu", "ingramspark")
 
 
 def _writer(fmt: str) -> ModuleType:
@@ -49,7 +50,7 @@ class BuildResult:
 def needs_layout(ctx: BuildContext) -> bool:
     """A print edition is made for the PDF, and for the EPUB's page-list when it carries one."""
     formats = ctx.options.formats
-    return "pdf" in formats or ("epub" in formats and ctx.wants_page_list)
+    return "pdf" in formats or "cover" in formats or ("epub" in formats and ctx.wants_page_list)
 
 
 def prepare(cfg: config_mod.Config, opts: BuildOptions) -> tuple[Book, BuildContext]:
@@ -58,6 +59,7 @@ def prepare(cfg: config_mod.Config, opts: BuildOptions) -> tuple[Book, BuildCont
     if book.diagnostics.errors:  # unreadable sources: stop before any network or image work
         raise BuildError(f"{len(book.diagnostics.errors)} error(s); nothing written",
                          book.diagnostics)
+    opts.formats = wanted_formats(cfg, opts.formats)
     ctx = BuildContext.create(cfg, opts, book.meta.language, book.diagnostics)
     profiles = {p for f in opts.formats for p in _writer(f).PROFILES}
     if needs_layout(ctx):
@@ -74,6 +76,14 @@ def prepare(cfg: config_mod.Config, opts: BuildOptions) -> tuple[Book, BuildCont
     tables.run(book)
     ids.run(book)
     return book, ctx
+
+
+def wanted_formats(cfg: config_mod.Config, formats: tuple[str, ...]) -> tuple[str, ...]:
+    """The formats to write: every format ("all") writes the cover only for a print-on-demand
+    preset, the one kind of book whose printer asks for it."""
+    if set(formats) >= set(FORMATS) and cfg.pdf.preset not in COVER_PRESETS:
+        return tuple(f for f in formats if f != "cover")
+    return tuple(formats)
 
 
 def _check(ctx: BuildContext) -> None:
@@ -111,12 +121,15 @@ def build(cfg: config_mod.Config, opts: BuildOptions) -> BuildResult:
             rendered[fmt] = _writer(fmt).write_pdf(book, ctx, edition)
         elif fmt == "html":
             rendered[fmt] = _writer(fmt).write_html(book, ctx)
+        elif fmt == "cover" and edition is not None:  # sized by the interior's page count
+            rendered[fmt] = _writer(fmt).write_cover(book, ctx, edition)
     # Writers may add diagnostics too (e.g. PDF preflight); --strict judges them all.
     _check(ctx)
 
     out_dir = Path(opts.out_dir) if opts.out_dir else cfg.root / "build"
     for fmt, data in rendered.items():
-        target = Path(opts.output) if opts.output else out_dir / f"{book.slug}.{fmt}"
+        name = f"{book.slug}-cover.pdf" if fmt == "cover" else f"{book.slug}.{fmt}"
+        target = Path(opts.output) if opts.output else out_dir / name
         output.write_atomic(target, data)
         result.outputs[fmt] = target
     return result

@@ -168,10 +168,15 @@ def _draw_lines(draw, lines, font, y: int, fill, line_gap: float = 1.18) -> int:
     return y
 
 
+def palette(title: str) -> tuple[tuple[int, int, int], ...]:
+    """(ground, ink, accent) for a book: the title picks one, so the colours stay put."""
+    digest = hashlib.sha256(title.encode()).digest()
+    return _PALETTES[digest[0] % len(_PALETTES)]
+
+
 def generate_cover(title: str, subtitle: str = "", authors: list[str] | tuple = ()) -> Cover:
     """A typographic cover: title, subtitle and authors on a calm coloured ground."""
-    digest = hashlib.sha256(title.encode()).digest()
-    bg, ink, accent = _PALETTES[digest[0] % len(_PALETTES)]
+    bg, ink, accent = palette(title)
     im = Image.new("RGB", (WIDTH, HEIGHT), bg)
     draw = ImageDraw.Draw(im)
     margin = 170

@@ -23,6 +23,7 @@ MIN_PPI = 300
 # paper thickness per page (inches): KDP's published figures, the de-facto standard for POD
 PAPER_THICKNESS = {"white": 0.002252, "cream": 0.0025, "color": 0.002347}
 MIN_PAGES = {"kdp": 24, "lulu": 32, "ingramspark": 18}
+SPINE_TEXT_MIN = {"kdp": 80, "lulu": 80, "ingramspark": 48, "": 80}
 _NOTDEF = re.compile(r'\.notdef glyph rendered for Unicode string unsupported by fonts: "(.*)" '
                      r"\(U\+([0-9A-Fa-f]+)\)")
 
@@ -113,16 +114,43 @@ def run(book: Book, edition: PrintEdition, pdf: bytes, diags: Diagnostics,
                f"{settings.trim_h / 72:g} in, bleed {settings.bleed / 72:g} in"
                f" ({settings.bleed_mode}), media {settings.media_w:g}x{settings.media_h:g} pt",
                cfg_file)
-    thickness, paper = spine_thickness(settings.paper)
-    if thickness is None:
-        diags.warn("pdf-paper", f"[pdf] paper '{settings.paper}' is unknown (white, cream,"
-                   f" color, or a thickness per page such as '0.0025in'); spine not computed",
+    from .cover import spine_width
+
+    spine, why = spine_width(settings.preset, settings.paper, n_pages)
+    if spine is None:
+        diags.warn("pdf-paper", f"[pdf] paper '{settings.paper}' is unknown: set white, cream,"
+                   f" color, or a thickness per page such as '0.0025in' to size the spine",
                    cfg_file)
     else:
-        sheets_pages = n_pages + (n_pages % 2)
-        spine = sheets_pages * thickness
-        diags.info("pdf-spine", f"spine width {spine:.3f} in ({spine * 25.4:.1f} mm):"
-                   f" {sheets_pages} pages on {paper} paper", cfg_file)
+        diags.info("pdf-spine", f"spine width {spine:.3f} in ({spine * 25.4:.1f} mm) ="
+                   f" {why}", cfg_file)
+
+
+def check_cover(pdf: bytes, settings: PrintSettings, n_pages: int, diags: Diagnostics,
+                cfg_file: Path | None) -> None:
+    """The cover PDF's size against the interior's page count (and what the wrap should be)."""
+    from pypdf import PdfReader
+
+    from .cover import wrap_for
+
+    wrap = wrap_for(settings, n_pages)
+    box = PdfReader(io.BytesIO(pdf)).pages[0].mediabox
+    w, h = float(box.width), float(box.height)
+    if wrap is None:
+        return
+    if abs(w - wrap.width) > 0.72 or abs(h - wrap.height) > 0.72:  # 0.01 in
+        diags.warn(
+            "pdf-cover-size", f"the cover is {w / 72:.3f}x{h / 72:.3f} in but an interior of"
+            f" {n_pages} pages needs {wrap.width / 72:.3f}x{wrap.height / 72:.3f} in (spine"
+            f" {wrap.spine / 72:.3f} in = {wrap.why}): build the cover again with the interior",
+            cfg_file)
+    text = "with spine text" if wrap.spine_text else (
+        "no spine text (the service prints it from"
+        f" {SPINE_TEXT_MIN.get(settings.preset, SPINE_TEXT_MIN[''])} pages on)")
+    diags.info(
+        "pdf-cover", f"cover {w / 72:.3f}x{h / 72:.3f} in = 2 x {settings.trim_w / 72:g} in trim"
+        f" + {wrap.spine / 72:.3f} in spine + 2 x {wrap.bleed / 72:g} in bleed wide,"
+        f" {settings.trim_h / 72:g} + 2 x {wrap.bleed / 72:g} in high; {text}", cfg_file)
 
 
 VECTOR_TYPES = {"image/svg+xml", "application/pdf", "application/postscript"}
