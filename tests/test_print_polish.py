@@ -341,3 +341,38 @@ def test_preflight_warns_when_the_cover_does_not_match_the_interior():
     preflight.check_cover(made.pdf, s, 300, diags, None)
     bad = [d.message for d in diags if d.code == "pdf-cover-size"]
     assert bad and "300 pages" in bad[0] and "build the cover again" in bad[0]
+
+
+def test_epub_css_hyphenates_running_text_only_in_supported_languages():
+    from pubpipe import resources
+
+    css = resources.stylesheet("epub.css")
+    assert not re.search(r"(^|\n)\s*html\s*\{[^}]*hyphens:\s*auto", css)
+    auto = re.search(r"((?:body:lang\([a-z]+\),?\s*)+)\{[^}]*\bhyphens:\s*auto", css)
+    assert auto and "body:lang(en)" in auto[1] and "body:lang(de)" in auto[1]
+    assert "lang(ja)" not in auto[1] and "lang(zh)" not in auto[1] and "lang(ar)" not in auto[1]
+    rules = re.findall(r"(?:^|\n)([^{}@]+)\{([^}]*)\}", css)
+    for selector in ("pre", "code", 'a[href^="http"]'):
+        assert any(selector in [x.strip() for x in sel.split(",")] and "hyphens: none" in body
+                   for sel, body in rules), selector
+    heads = re.search(r"h1, h2, h3, h4, h5, h6 \{([^}]*)\}", css)
+    assert heads and "hyphens: none" in heads[1]
+
+
+def test_epub_image_keeps_the_authors_width():
+    from pubpipe.document import Asset, Variant
+
+    body = lxml_html.fragment_fromstring(
+        '<p><img data-pp-asset="a" data-pp-width="300"><img data-pp-asset="a" '
+        'data-pp-width="50%"></p>', create_parent="div")
+    book = Book(meta=BookMeta(title="B"), chapters=[], root=Path("."))
+    asset = Asset(id="a", ref="x.png")
+    asset.variants["epub"] = Variant(path=Path("x.png"), media_type="image/png", width=600,
+                                     height=400)
+    book.assets["a"] = asset
+    ch = Chapter(source=Path("c.md"), body=body)
+    out = common.prepare_body(ch, book, profile="epub", asset_src=lambda a, v: "x.png")
+    one, two = out.iter("img")
+    assert (one.get("width"), one.get("height")) == ("300", "200")
+    assert two.get("width") is None and "pp-w50" in two.get("class")
+    assert one.get("data-pp-width") is None and two.get("data-pp-width") is None

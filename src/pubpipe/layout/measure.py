@@ -5,7 +5,7 @@ margins). Reads WeasyPrint's page boxes, which never leave the worker process.""
 from __future__ import annotations
 
 from .edition import BlockPath, Measures, PlacedImage
-from .settings import PrintSettings, page_boxes
+from .settings import PrintSettings, live_margin, page_boxes
 
 
 def read_layout(document, chapter_ids: list[str], block_ids: dict[str, tuple[str, BlockPath]],
@@ -79,7 +79,7 @@ def measure(document, s: PrintSettings) -> Measures:
     """Placed images (printed size), text outside the live area, text past the margins."""
     from weasyprint.formatting_structure import boxes
 
-    live = 18.0  # 0.25in inside the trim
+    live = live_margin(s)  # 0.25in inside the trim, or the service's own minimum
     images, outside, past = [], [], []
     for i, page in enumerate(document.pages):
         pb = page._page_box

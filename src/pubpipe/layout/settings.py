@@ -189,13 +189,33 @@ def installed_families() -> set[str]:
 # Page geometry: the one formula for margins and the text block
 
 
+# How far inside the trim everything printed must stay, running heads and folios included: the
+# services' published minimums (Lulu and IngramSpark 0.5 in on every side; KDP 0.25 in, 0.375 in
+# on a bled page), else the usual 0.25 in.
+SAFE_MARGIN = {"lulu": 36.0, "ingramspark": 36.0}
+LULU_GUTTER = 14.4  # Lulu: a gutter of 0.2-0.3 in on top of its 0.5 in margin
+HEAD_ROOM = 28.0  # a running head or folio: its 14 pt padding and its line, in the margin
+
+
+def live_margin(s: PrintSettings) -> float:
+    """Points from the trim within which nothing may print (preflight's live area)."""
+    if s.preset == "kdp":
+        return 27.0 if s.bleed_mode != "none" else 18.0
+    return SAFE_MARGIN.get(s.preset, 18.0)
+
+
 def margins(s: PrintSettings) -> tuple[float, float, float, float]:
     """(top, bottom, inside, outside) margins of the trimmed page in points.
 
     They scale with the trim (6x9: 0.75in top, 0.875in inside, 0.625in outside), with floors that
-    keep running heads and folios inside the live area (0.25in) on small trims."""
-    top, bottom = round(max(s.trim_h * 0.0833, 50.0), 2), round(max(s.trim_h * 0.0972, 54.0), 2)
-    inside, outside = round(max(s.trim_w * 0.1458, 45.0), 2), round(max(s.trim_w * 0.1042, 32.0), 2)
+    keep running heads and folios inside the live area (``live_margin``: 0.25in, 0.5in for Lulu
+    and IngramSpark) on small trims."""
+    live = live_margin(s)
+    top = round(max(s.trim_h * 0.0833, 50.0, live + HEAD_ROOM), 2)
+    bottom = round(max(s.trim_h * 0.0972, 54.0, live + HEAD_ROOM), 2)
+    gutter = LULU_GUTTER if s.preset == "lulu" else 0.0
+    inside = round(max(s.trim_w * 0.1458, 45.0, live + gutter), 2)
+    outside = round(max(s.trim_w * 0.1042, 32.0, live), 2)
     return top, bottom, inside, outside
 
 

@@ -74,15 +74,17 @@ def prepare_body(chapter: Chapter, book: Book, *, profile: str, asset_src: Asset
 
 
 def _author_size(img: etree._Element, variant: Variant) -> None:
-    """The author's width on a screen image: CSS px as width/height attributes, a share as style."""
+    """The author's width on a screen image: CSS px as width/height attributes, a share of the
+    column as a class ``pp-w<5..100>`` (styles/epub.css), rounded to 5%."""
     m = re.match(r"^(\d+(?:\.\d+)?)(%?)$", img.get("data-pp-width") or "")
     if not m:
         return
     value = float(m[1])
-    if m[2]:
+    if m[2]:  # a share of the text column: a class (the EPUB allows no inline style)
         img.attrib.pop("width", None)
         img.attrib.pop("height", None)
-        img.set("style", f"width: {value:g}%; height: auto")
+        step = min(100, max(5, 5 * round(value / 5)))
+        img.set("class", " ".join(filter(None, (img.get("class"), f"pp-w{step}"))))
         return
     width = round(value)
     img.set("width", str(width))

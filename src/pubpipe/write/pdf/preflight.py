@@ -17,7 +17,9 @@ from pathlib import Path
 
 from ...document import Book, Diagnostics
 from ...layout.edition import ImageFacts, PrintEdition
-from ...layout.settings import PrintSettings, parse_length
+from ...layout import polish
+from ...layout.settings import (PrintSettings, live_margin, margins, parse_length,
+                               text_width)
 
 MIN_PPI = 300
 # paper thickness per page (inches): KDP's published figures, the de-facto standard for POD
@@ -53,11 +55,17 @@ def run(book: Book, edition: PrintEdition, pdf: bytes, diags: Diagnostics,
         shown_w, shown_h = facts.width * 72.0 / ppi, (facts.height or 0) * 72.0 / ppi
         if settings.for_print and ppi < MIN_PPI - 0.5 and (src, page) not in seen:
             seen.add((src, page))
+            need = round(facts.width * MIN_PPI / ppi)
+            sharp_in = facts.width / MIN_PPI  # widest it prints sharp
+            share = sharp_in * 72.0 / text_width(settings)
+            width_px = max(1, int(share * polish.BLOG_COLUMN_PX))
             diags.warn("pdf-image-resolution",
                        f"image {image_name(facts, alt)} prints at {ppi:.0f} ppi"
-                       f" on page {labels[page]}"
+                       f" on {page_name(labels, page)}"
                        f" ({facts.width}x{facts.height} px over {shown_w / 72:.2f}x"
-                       f"{shown_h / 72:.2f} in); print wants {MIN_PPI} ppi",
+                       f"{shown_h / 72:.2f} in); print wants {MIN_PPI} ppi: give a {need} px"
+                       f" wide image, or set width=\"{width_px}\" (or {{: width=\"{width_px}\"}})"
+                       f" to print it {sharp_in:.2f} in wide",
                        Path(facts.file) if facts.file else None, facts.line)
 
     # characters no font could draw
@@ -68,20 +76,26 @@ def run(book: Book, edition: PrintEdition, pdf: bytes, diags: Diagnostics,
     for cp, text in sorted(missing.items()):
         file, line = _locate(book, text)
         diags.warn("pdf-missing-glyph",
-                   f"no installed font draws U+{cp} ({text!r}); it prints as an empty box",
+                   f"no installed font draws U+{cp} ({text!r}); it prints as an empty box:"
+                   f" install a font that has it (e.g. a Noto family) and name it in [pdf] fonts,"
+                   f" or replace the character",
                    file, line)
 
     # text outside the live area, and past the margins
+    live = live_margin(settings)
     _report_text(book, diags, m.outside_live, labels, "pdf-live-area",
-                 "text outside the live area (0.25in inside the trim)")
+                 f"text outside the live area ({live / 72:g} in inside the trim)",
+                 "break the long word or address with spaces, or shorten it")
     _report_text(book, diags, m.past_margin, labels, "pdf-overflow",
-                 "text runs past the margin")
+                 "text runs past the margin",
+                 "break the long word, address or code line with spaces, or shorten it")
 
     # fonts
     fonts = pdf_fonts(pdf)
     not_embedded = sorted(name for name, info in fonts.items() if not info["embedded"])
     if not_embedded:
-        diags.warn("pdf-font-embedding", f"fonts not embedded: {', '.join(not_embedded)}",
+        diags.warn("pdf-font-embedding", f"fonts not embedded: {', '.join(not_embedded)}:"
+                   " install them as font files (fontconfig) or take them out of [pdf] fonts",
                    cfg_file)
     subset = sorted(n for n, i in fonts.items() if i["subset"])
     full = sorted(n for n, i in fonts.items() if not i["subset"])
@@ -97,11 +111,14 @@ def run(book: Book, edition: PrintEdition, pdf: bytes, diags: Diagnostics,
         found = colour_report(pdf)
         if settings.color != "rgb" and (found["rgb_ops"] or found["rgb_images"]):
             diags.warn("pdf-color", f"RGB left in a {settings.color} PDF: {found['rgb_ops']}"
-                       f" colour operators, {found['rgb_images']} images", cfg_file)
+                       f" colour operators, {found['rgb_images']} images: convert the images to"
+                       f" {settings.color} before adding them, or print with color = \"rgb\"",
+                       cfg_file)
         if settings.flatten and (found["alpha_states"] or found["soft_masks"]):
             diags.warn("pdf-transparency", f"transparency in a PDF that must have none"
                        f" ({settings.preset or settings.variant}): {found['alpha_states']}"
-                       f" graphics states with alpha, {found['soft_masks']} soft masks", cfg_file)
+                       f" graphics states with alpha, {found['soft_masks']} soft masks: flatten"
+                       f" the images with transparency (save them without alpha)", cfg_file)
         diags.info("pdf-color", f"colour: {settings.color}; output intent:"
                    f" {found['output_intent'] or 'none'}", cfg_file)
 
@@ -109,7 +126,9 @@ def run(book: Book, edition: PrintEdition, pdf: bytes, diags: Diagnostics,
     minimum = MIN_PAGES.get(settings.preset)
     if minimum and n_pages < minimum:
         diags.warn("pdf-page-count", f"{n_pages} pages: {settings.preset} needs at least"
-                   f" {minimum} for a paperback", cfg_file)
+                   f" {minimum} for a paperback: add chapters, or choose a smaller [pdf]"
+                   f" page-size or larger font-size so the text takes more pages", cfg_file)
+    _check_margins(settings, n_pages, diags, cfg_file)
     diags.info("pdf-pages", f"{n_pages} pages, trim {settings.trim_w / 72:g}x"
                f"{settings.trim_h / 72:g} in, bleed {settings.bleed / 72:g} in"
                f" ({settings.bleed_mode}), media {settings.media_w:g}x{settings.media_h:g} pt",
@@ -144,6 +163,14 @@ def check_cover(pdf: bytes, settings: PrintSettings, n_pages: int, diags: Diagno
             f" {n_pages} pages needs {wrap.width / 72:.3f}x{wrap.height / 72:.3f} in (spine"
             f" {wrap.spine / 72:.3f} in = {wrap.why}): build the cover again with the interior",
             cfg_file)
+    if settings.flatten:  # what the service rules out in the interior, it rules out here
+        found = colour_report(pdf)
+        if found["alpha_states"] or found["soft_masks"] or found["rgb_ops"] or \
+                found["rgb_images"]:
+            diags.warn("pdf-cover-color", f"the cover holds RGB or transparency"
+                       f" ({found['rgb_ops']} RGB colour operators, {found['rgb_images']} RGB"
+                       f" images, {found['alpha_states']} alpha states, {found['soft_masks']}"
+                       f" soft masks): give a cover image without transparency", cfg_file)
     text = "with spine text" if wrap.spine_text else (
         "no spine text (the service prints it from"
         f" {SPINE_TEXT_MIN.get(settings.preset, SPINE_TEXT_MIN[''])} pages on)")
@@ -188,16 +215,47 @@ def spine_thickness(paper: str) -> tuple[float | None, str]:
     return None, key
 
 
-def _report_text(book, diags, items, labels, code, what) -> None:
+def page_name(labels: list[str], index: int) -> str:
+    """A page as the reader and the PDF viewer both find it: 'page 10 (PDF page 14)'."""
+    folio = labels[index] if 0 <= index < len(labels) else str(index + 1)
+    return f"page {folio}" if folio == str(index + 1) else f"page {folio} (PDF page {index + 1})"
+
+
+# KDP's minimum inside margin (gutter) by page count: (up to pages, inches)
+KDP_GUTTER = ((150, 0.375), (300, 0.5), (500, 0.625), (700, 0.75), (10**9, 0.875))
+
+
+def _check_margins(settings: PrintSettings, n_pages: int, diags: Diagnostics,
+                   cfg_file: Path | None) -> None:
+    """The margins against the service's published minimums for this page count."""
+    top, bottom, inside, outside = margins(settings)
+    need_in = 0.0
+    if settings.preset == "kdp":
+        need_in = next(m for pages, m in KDP_GUTTER if n_pages <= pages) * 72.0
+    elif settings.preset in ("lulu", "ingramspark"):
+        need_in = 36.0
+    if inside + 0.01 < need_in:
+        diags.warn("pdf-margins", f"inside margin {inside / 72:.3f} in: {settings.preset} needs"
+                   f" at least {need_in / 72:g} in for {n_pages} pages: choose a larger [pdf]"
+                   f" page-size (the margins grow with it) or split the book", cfg_file)
+    need_out = live_margin(settings)
+    if min(top, bottom, outside) + 0.01 < need_out:
+        diags.warn("pdf-margins", f"margins {min(top, bottom, outside) / 72:.3f} in:"
+                   f" {settings.preset} needs at least {need_out / 72:g} in: choose a larger"
+                   f" [pdf] page-size", cfg_file)
+
+
+def _report_text(book, diags, items, labels, code, what, remedy) -> None:
     by_page = defaultdict(list)
     for page, text in items:
         by_page[page].append(text)
     for page, texts in sorted(by_page.items())[:20]:
         file, line = _locate(book, texts[0])
-        diags.warn(code, f"{what} on page {labels[page]}: '{texts[0]}'"
-                   + (f" and {len(texts) - 1} more" if len(texts) > 1 else ""), file, line)
+        diags.warn(code, f"{what} on {page_name(labels, page)}: '{texts[0]}'"
+                   + (f" and {len(texts) - 1} more" if len(texts) > 1 else "") + f": {remedy}",
+                   file, line)
     if len(by_page) > 20:
-        diags.warn(code, f"{what} on {len(by_page) - 20} more pages")
+        diags.warn(code, f"{what} on {len(by_page) - 20} more pages: {remedy}")
 
 
 def _locate(book, text: str):
