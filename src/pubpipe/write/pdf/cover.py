@@ -35,7 +35,7 @@ from ...layout.render import _SandboxFetcher
 from ...layout.settings import PrintSettings
 from ...layout.styles import ASSET_URL, color_profile_css
 from . import preflight
-from .postprocess import _convert_page_images, _recolor
+from .postprocess import _convert_page_images, _recolor, padded_page_count
 from .preflight import SPINE_TEXT_MIN as SPINE_TEXT_MIN_PAGES  # fewest pages with spine text
 
 if TYPE_CHECKING:
@@ -328,7 +328,7 @@ def write_cover(book: Book, ctx: BuildContext, edition: PrintEdition) -> bytes:
     """The cover PDF for the book's print settings, sized by the edition's page count; problems
     go to the build's diagnostics."""
     ctx.publish_print_notes()
-    n_pages = len(edition.page_labels)
+    n_pages = padded_page_count(edition.settings.preset, len(edition.page_labels))
     image, problems = _front_image(book, ctx)
     made = render_cover(book, edition.settings, n_pages, image)
     for note in problems + made.notes:

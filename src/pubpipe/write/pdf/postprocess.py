@@ -147,6 +147,15 @@ def _unsubset_names(writer) -> None:
                             "/" + _SUBSET_PREFIX.sub("", str(desc["/FontName"])))
 
 
+# The fewest pages each service prints a paperback with.
+MIN_PAGES = {"kdp": 24, "lulu": 32, "ingramspark": 18}
+
+
+def padded_page_count(preset: str, n_pages: int) -> int:
+    """Pages the interior PDF has: the layout's, or the service's minimum with blank pages."""
+    return max(n_pages, MIN_PAGES.get(preset, 0))
+
+
 def postprocess(pdf: bytes, s: PrintSettings, labels: list[str]) -> bytes:
     """The PDF with every rule of the print settings applied (see the module docstring)."""
     from pypdf import PdfReader, PdfWriter
@@ -156,6 +165,10 @@ def postprocess(pdf: bytes, s: PrintSettings, labels: list[str]) -> bytes:
     reader = PdfReader(io.BytesIO(pdf))
     writer = PdfWriter(clone_from=reader)
     writer.pdf_header = reader.pdf_header  # keep the version the variant needs (PDF/A, PDF/X)
+    # a book shorter than the service prints gets blank pages at the end (preflight says so)
+    for i in range(len(writer.pages), padded_page_count(s.preset, len(writer.pages))):
+        box = page_boxes(s, i)["MediaBox"]
+        writer.add_blank_page(box[2] - box[0], box[3] - box[1])
     for i, page in enumerate(writer.pages):
         for name, box in page_boxes(s, i).items():
             page[NameObject(f"/{name}")] = ArrayObject(FloatObject(round(v, 3)) for v in box)

@@ -18,13 +18,13 @@ from pathlib import Path
 from ...document import Book, Diagnostics
 from ...layout.edition import ImageFacts, PrintEdition
 from ...layout import polish
+from .postprocess import padded_page_count
 from ...layout.settings import (PrintSettings, live_margin, margins, parse_length,
                                text_width)
 
 MIN_PPI = 300
 # paper thickness per page (inches): KDP's published figures, the de-facto standard for POD
 PAPER_THICKNESS = {"white": 0.002252, "cream": 0.0025, "color": 0.002347}
-MIN_PAGES = {"kdp": 24, "lulu": 32, "ingramspark": 18}
 SPINE_TEXT_MIN = {"kdp": 80, "lulu": 80, "ingramspark": 48, "": 80}
 _NOTDEF = re.compile(r'\.notdef glyph rendered for Unicode string unsupported by fonts: "(.*)" '
                      r"\(U\+([0-9A-Fa-f]+)\)")
@@ -36,7 +36,8 @@ def run(book: Book, edition: PrintEdition, pdf: bytes, diags: Diagnostics,
     settings: PrintSettings = edition.settings
     labels = edition.page_labels
     m = edition.measures
-    n_pages = len(labels)
+    n_laid = len(labels)
+    n_pages = padded_page_count(settings.preset, n_laid)
 
     # images: effective resolution at printed size
     seen = set()
@@ -123,13 +124,10 @@ def run(book: Book, edition: PrintEdition, pdf: bytes, diags: Diagnostics,
                    f" {found['output_intent'] or 'none'}", cfg_file)
 
     # pages and spine
-    minimum = MIN_PAGES.get(settings.preset)
-    if minimum and n_pages < minimum:
-        diags.warn("pdf-page-count", f"{n_pages} pages: {settings.preset} needs at least"
-                   f" {minimum} for a paperback: add chapters, or choose a smaller [pdf]"
-                   f" page-size or larger font-size so the text takes more pages", cfg_file)
+    padding = (f" ({n_laid} laid out + {n_pages - n_laid} blank at the end: {settings.preset}"
+               f" prints paperbacks of at least {n_pages} pages)" if n_pages > n_laid else "")
     _check_margins(settings, n_pages, diags, cfg_file)
-    diags.info("pdf-pages", f"{n_pages} pages, trim {settings.trim_w / 72:g}x"
+    diags.info("pdf-pages", f"{n_pages} pages{padding}, trim {settings.trim_w / 72:g}x"
                f"{settings.trim_h / 72:g} in, bleed {settings.bleed / 72:g} in"
                f" ({settings.bleed_mode}), media {settings.media_w:g}x{settings.media_h:g} pt",
                cfg_file)
