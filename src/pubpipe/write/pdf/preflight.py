@@ -65,8 +65,7 @@ def run(book: Book, edition: PrintEdition, pdf: bytes, diags: Diagnostics,
                        f" on {page_name(labels, page)}"
                        f" ({facts.width}x{facts.height} px over {shown_w / 72:.2f}x"
                        f"{shown_h / 72:.2f} in); print wants {MIN_PPI} ppi: give a {need} px"
-                       f" wide image, or set width=\"{width_px}\" (or {{: width=\"{width_px}\"}})"
-                       f" to print it {sharp_in:.2f} in wide",
+                       f" wide image or set width=\"{width_px}\" ({sharp_in:.2f} in)",
                        Path(facts.file) if facts.file else None, facts.line)
 
     # characters no font could draw
