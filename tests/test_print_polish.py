@@ -376,3 +376,13 @@ def test_epub_image_keeps_the_authors_width():
     assert (one.get("width"), one.get("height")) == ("300", "200")
     assert two.get("width") is None and "pp-w50" in two.get("class")
     assert one.get("data-pp-width") is None and two.get("data-pp-width") is None
+
+
+def test_notes_apart_listed_for_preflight():
+    from pubpipe.layout.stage import note_breaks, notes_apart
+
+    pos = {"c1--fn1--call": (3, 500.0), "c1--fn1": (4, 700.0), "c1--fn1--w0": (3, 480.0),
+           "c1--fn1--w1": (3, 500.0), "c1--fn2--call": (5, 100.0), "c1--fn2": (5, 600.0)}
+    assert notes_apart(pos) == [(3, 4)]
+    # the break goes after the last word above the call's line
+    assert note_breaks(pos) == {"c1--fn1--w0"}

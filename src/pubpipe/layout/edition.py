@@ -81,6 +81,8 @@ class PrintEdition:
     measures: Measures
     images: dict[str, ImageFacts]  # image URL in the print document -> its facts
     warnings: list[str] = field(default_factory=list)  # WeasyPrint's own (.notdef glyphs drawn)
+    # (call page, note page), 0-based, of notes the layout could not keep on their call's page
+    notes_apart: list[tuple[int, int]] = field(default_factory=list)
 
     # ---- plain JSON for the stage cache (the PDF bytes are stored beside it) ----------------
 
@@ -93,7 +95,7 @@ class PrintEdition:
                              "outside_live": self.measures.outside_live,
                              "past_margin": self.measures.past_margin},
                 "images": {k: asdict(v) for k, v in self.images.items()},
-                "warnings": self.warnings}
+                "warnings": self.warnings, "notes_apart": self.notes_apart}
 
     @classmethod
     def from_json(cls, data: dict, pdf: bytes) -> PrintEdition:
@@ -109,4 +111,5 @@ class PrintEdition:
                               [tuple(x) for x in m["outside_live"]],
                               [tuple(x) for x in m["past_margin"]]),
             images={k: ImageFacts(**v) for k, v in data["images"].items()},
-            warnings=list(data["warnings"]))
+            warnings=list(data["warnings"]),
+            notes_apart=[tuple(x) for x in data.get("notes_apart", [])])

@@ -20,7 +20,7 @@ from .styles import color_profile_css, stylesheets
 if TYPE_CHECKING:
     from ..context import BuildContext
 
-CACHE_VERSION = 1  # bump when the edition's shape changes
+CACHE_VERSION = 2  # bump when the edition's shape changes
 
 
 def lay_out(book: Book, ctx: BuildContext) -> PrintEdition:
@@ -87,7 +87,8 @@ def _edition(doc: PrintDocument, r: Rendered, ctx: BuildContext) -> PrintEdition
     return PrintEdition(pdf=r.pdf, settings=ctx.print, page_labels=r.page_labels,
                         chapter_pages=r.chapter_pages,
                         page_map=pagemap.build(r.starts, r.page_labels, r.pdf, ctx.print),
-                        measures=r.measures, images=doc.images, warnings=r.warnings)
+                        measures=r.measures, images=doc.images, warnings=r.warnings,
+                        notes_apart=notes_apart(r.note_pos))
 
 
 NOTE_PASSES = 6
@@ -115,6 +116,17 @@ def note_breaks(note_pos: dict[str, tuple[int, float]]) -> set[str]:
         if chapter not in first or page < first[chapter][0]:
             first[chapter] = (page, target)
     return {target for _, target in first.values()}
+
+
+def notes_apart(note_pos: dict[str, tuple[int, float]]) -> list[tuple[int, int]]:
+    """(call page, note page) of every note still printed away from its call."""
+    out = []
+    for a, (page, _) in note_pos.items():
+        if a.endswith(polish.CALL_SUFFIX):
+            note = note_pos.get(a[:-len(polish.CALL_SUFFIX)])
+            if note is not None and note[0] != page:
+                out.append((page, note[0]))
+    return sorted(out)
 
 
 def _repeated_pages(groups: list[list[str]], anchor_pages: dict[str, int]) -> bool:

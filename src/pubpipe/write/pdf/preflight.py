@@ -81,6 +81,12 @@ def run(book: Book, edition: PrintEdition, pdf: bytes, diags: Diagnostics,
                    f" or replace the character",
                    file, line)
 
+    # notes the layout could not keep on their call's page (one too long for any page foot)
+    for call, note in edition.notes_apart:
+        diags.warn("pdf-note-page", f"a note called on {page_name(labels, call)} prints on"
+                   f" {page_name(labels, note)}: shorten the note, or split it in two",
+                   cfg_file)
+
     # text outside the live area, and past the margins
     live = live_margin(settings)
     _report_text(book, diags, m.outside_live, labels, "pdf-live-area",
