@@ -7,6 +7,7 @@ read the PDF back page by page (pdftotext).
 
 from __future__ import annotations
 
+import io
 import random
 import re
 import shutil
@@ -32,7 +33,7 @@ needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="po
 def test_list_padding_fits_the_widest_marker():
     ol = lxml_html.fromstring("<ol>" + "<li>x</li>" * 14 + "</ol>")
     pp.hang_list_markers(ol)
-    pad = float(re.search(r"padding-left: ([\d.]+)em", ol.get("style"))[1])
+    pad = float(re.search(r"padding-inline-start: ([\d.]+)em", ol.get("style"))[1])
     assert pad >= pp.text_em("14.") + 0.3
     roman = lxml_html.fromstring('<ol type="i" start="30">' + "<li>x</li>" * 9 + "</ol>")
     pp.hang_list_markers(roman)
@@ -386,3 +387,25 @@ def test_notes_apart_listed_for_preflight():
     assert notes_apart(pos) == [(3, 4)]
     # the break goes after the last word above the call's line
     assert note_breaks(pos) == {"c1--fn1--w0"}
+
+
+def test_cover_front_from_the_authors_image(tmp_path):
+    from pypdf import PdfReader
+
+    from pubpipe.config import PdfSection
+    from pubpipe.layout.settings import resolve_settings
+    from pubpipe.write.pdf.cover import render_cover
+
+    s = resolve_settings(PdfSection(preset="lulu"))
+    book = Book(meta=BookMeta(title="T", authors=["A"], description="D"), chapters=[],
+                root=tmp_path)
+    portrait = tmp_path / "front.jpg"
+    Image.new("RGB", (1200, 1800), (150, 40, 60)).save(portrait)
+    made = render_cover(book, s, 100, portrait, "front.jpg")
+    assert any("front.jpg prints at 195 ppi" in n and "1838x2775 px" in n for n in made.notes)
+    images = PdfReader(io.BytesIO(made.pdf)).pages[0].images
+    assert len(images) == 1
+    wide = tmp_path / "wide.png"
+    Image.new("RGB", (1600, 900), (40, 90, 160)).save(wide)
+    made = render_cover(book, s, 100, wide, "wide.png")
+    assert any("not the front's shape" in n for n in made.notes)

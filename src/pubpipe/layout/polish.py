@@ -113,7 +113,7 @@ def hang_list_markers(ol: etree._Element, base_padding_em: float = 1.4) -> None:
         n += -1 if reverse else 1
     need = round(widest + MARKER_GAP_EM, 2)
     if need > base_padding_em:
-        _add_style(ol, f"padding-left: {need}em")
+        _add_style(ol, f"padding-inline-start: {need}em")  # the marker side, in RTL too
 
 
 def _add_style(el, decl: str) -> None:

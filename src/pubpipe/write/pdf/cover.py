@@ -125,10 +125,16 @@ FONTS = ('"Noto Serif", "Noto Serif CJK SC", "Noto Naskh Arabic", "Noto Serif He
 SANS = '"Noto Sans", "Noto Sans CJK SC", "Noto Sans Arabic", "Noto Sans Hebrew", "DejaVu Sans", sans-serif'
 
 
-def cover_html(book: Book, wrap: Wrap, front_image: str | None, image_fits: bool) -> str:
-    """The wrap as one HTML page: absolute panels in points from the top left of the bleed."""
+def cover_html(book: Book, wrap: Wrap, front_image: str | None, image_fits: bool,
+               ground: tuple[int, int, int] | None = None) -> str:
+    """The wrap as one HTML page: absolute panels in points from the top left of the bleed.
+    ground: the colour of the back and spine (by default the EPUB cover's palette)."""
     meta = book.meta
     bg, ink, accent = cover_mod.palette(meta.title or "Untitled")
+    if ground is not None:  # continue the front picture's edge round the spine and back
+        bg = ground
+        light = 0.2126 * bg[0] + 0.7152 * bg[1] + 0.0722 * bg[2] > 140
+        ink = accent = (20, 20, 20) if light else (245, 245, 240)
     b, tw, th, sp = wrap.bleed, wrap.trim_w, wrap.trim_h, wrap.spine
     safe = SAFE_IN * PT_PER_IN
     back_x, spine_x, front_x = 0.0, b + tw, b + tw + sp
@@ -233,8 +239,9 @@ _MEDIA = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif":
 
 
 def render_cover(book: Book, settings: PrintSettings, n_pages: int,
-                 image: Path | None = None) -> CoverResult:
-    """The full-wrap cover PDF for an interior of n_pages laid out with settings."""
+                 image: Path | None = None, name: str = "") -> CoverResult:
+    """The full-wrap cover PDF for an interior of n_pages laid out with settings; image: the
+    front's picture (name: as the author wrote it, for messages)."""
     import weasyprint
     from PIL import Image
 
@@ -243,20 +250,22 @@ def render_cover(book: Book, settings: PrintSettings, n_pages: int,
         raise ValueError(f"[pdf] paper '{settings.paper}' is unknown: the spine cannot be sized")
     notes: list[str] = []
     resources: dict[str, tuple[Path, str]] = {}
-    url, fits = None, False
+    url, fits, ground = None, False, None
     if image is not None:
         try:
             with Image.open(image) as im:
                 w, h = im.size
                 fmt = (im.format or "").lower()
+                edge = im.convert("RGB").crop((0, 0, max(1, w // 40), h)).resize((1, 1))
+                ground = edge.getpixel((0, 0))
         except Exception as e:  # unreadable: the front is drawn instead
-            notes.append(f"cover image {image.name} cannot be read ({e}); the front is drawn"
-                         " instead")
+            notes.append(f"cover image {name or image.name} cannot be read ({e}); the front"
+                         " is drawn instead")
         else:
             if fmt in _MEDIA:
                 url = f"{ASSET_URL}cover-front.{fmt}"
                 resources[url] = (image, _MEDIA[fmt])
-                notes += _image_notes(image.name, w, h, wrap)
+                notes += _image_notes(name or image.name, w, h, wrap)
                 fits = _fits(w, h, wrap)
     cover_settings = _cover_settings(settings)
     fetcher = _SandboxFetcher(resources, cover_settings)
@@ -264,7 +273,8 @@ def render_cover(book: Book, settings: PrintSettings, n_pages: int,
     profiles: dict = {}
     sheets = [weasyprint.CSS(string=css, url_fetcher=fetcher, color_profiles=profiles)] \
         if css else []
-    document = weasyprint.HTML(string=cover_html(book, wrap, url, fits), base_url=ASSET_URL,
+    html_text = cover_html(book, wrap, url, fits, ground if fits else None)
+    document = weasyprint.HTML(string=html_text, base_url=ASSET_URL,
                                url_fetcher=fetcher).render(stylesheets=sheets,
                                                            color_profiles=profiles)
     pdf = document.write_pdf(pdf_variant=cover_settings.variant or None,
@@ -330,7 +340,7 @@ def write_cover(book: Book, ctx: BuildContext, edition: PrintEdition) -> bytes:
     ctx.publish_print_notes()
     n_pages = padded_page_count(edition.settings.preset, len(edition.page_labels))
     image, problems = _front_image(book, ctx)
-    made = render_cover(book, edition.settings, n_pages, image)
+    made = render_cover(book, edition.settings, n_pages, image, ctx.config.book.cover or "")
     for note in problems + made.notes:
         ctx.diagnostics.warn("pdf-cover", note, ctx.config_file)
     preflight.check_cover(made.pdf, edition.settings, n_pages, ctx.diagnostics, ctx.config_file)
