@@ -409,3 +409,15 @@ def test_cover_front_from_the_authors_image(tmp_path):
     Image.new("RGB", (1600, 900), (40, 90, 160)).save(wide)
     made = render_cover(book, s, 100, wide, "wide.png")
     assert any("not the front's shape" in n for n in made.notes)
+
+
+def test_a_note_too_long_for_a_page_foot_prints_after_its_paragraph():
+    body = lxml_html.fromstring(
+        '<div><p>One<span data-ppw="footnote" id="a">short</span> two'
+        '<span data-ppw="footnote" id="b">' + "word " * 600 + '</span> three.</p><p>next</p></div>')
+    assert pp.long_notes_in_text(body, 324.0, 531.0, 10.5) == 1
+    p, moved, nxt = list(body)
+    assert moved.get("data-ppw") == "longnote" and moved.get("data-ppw-n") == "2"
+    assert p.find('.//span[@data-ppw="longcall"]') is not None
+    assert [s.get("id") for s in p.iter("span") if s.get("data-ppw") == "footnote"] == ["a"]
+    assert "".join(p.itertext()).endswith("two three.") and nxt.text == "next"

@@ -25,7 +25,7 @@ from .mathsvg import place_all as place_formulas
 from .pagemap import mark_blocks
 from . import polish
 from .printfixes import footnotes, print_fixes
-from .settings import PrintSettings, parse_length, text_width
+from .settings import PrintSettings, parse_length, text_height, text_width
 from .styles import ASSET_URL
 
 
@@ -175,6 +175,8 @@ def build_print_html(book: Book, settings: PrintSettings,
         _chapter_opening(sec, cbody, ch, head_chars)
         _namespace_ids(cbody, cid, slugs)
         footnotes(cbody)
+        polish.long_notes_in_text(cbody, text_width(settings), text_height(settings),
+                                  parse_length(settings.font_size) or 10.5)
         polish.anchor_note_calls(cbody, breaks)
         doc.note_ids.update(el.get("id") for el in cbody.iter("span")
                             if el.get("data-ppw") == "footnote" and el.get("id"))

@@ -462,3 +462,50 @@ def _break_after(marker: etree._Element) -> None:
         rest.append(sib)
     marker.addnext(rest)
     block.set("data-ppw-split", "")
+
+
+# ------------------------------------------------------------------------------ notes too long
+
+NOTE_SIZE = 0.8  # print.css: a note's type, in em of the body
+NOTE_LINE = 1.3
+NOTE_CHAR_EM = 0.5  # average advance of a character of running text (Noto Serif)
+NOTE_SHARE = 0.45  # of the text block: a longer note does not go to the page foot
+
+
+def long_notes_in_text(body: etree._Element, measure: float, block_height: float,
+                       font_pt: float) -> int:
+    """Notes too long for a page foot print as a block after their paragraph instead.
+
+    WeasyPrint never splits a footnote over pages: one taller than the page foot can hold runs
+    off the page. Such a note (estimated from its length) keeps its number at the call and is set
+    in note type right after the block that calls it. Returns how many were moved.
+    """
+    size = font_pt * NOTE_SIZE
+    per_line = max(20, int(measure / (size * NOTE_CHAR_EM)))
+    limit_lines = block_height * NOTE_SHARE / (size * NOTE_LINE)
+    moved = 0
+    number = 0
+    for fn in list(body.iter("span")):
+        if fn.get("data-ppw") != "footnote":
+            continue
+        number += 1
+        text = " ".join("".join(fn.itertext()).split())
+        lines = sum(max(1, -(-len(part) // per_line)) for part in
+                    ["".join(el.itertext()) for el in fn if el.get("data-ppw-fn")] or [text])
+        if max(lines, len(text) / per_line) <= limit_lines:
+            continue
+        block = _block_of(fn)
+        call = etree.Element("span", {"data-ppw": "longcall"})
+        call.tail = fn.tail
+        fn.addprevious(call)
+        fn.getparent().remove(fn)
+        fn.tail = None
+        fn.set("data-ppw", "longnote")
+        fn.set("data-ppw-n", str(number))
+        # right after the block that calls it: never inside a <p>
+        anchor = block if block is not None else call
+        fn.tail = anchor.tail
+        anchor.tail = None
+        anchor.addnext(fn)
+        moved += 1
+    return moved
