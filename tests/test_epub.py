@@ -172,7 +172,7 @@ def test_alt_text_author_caption_or_host(tmp_path, alt, caption, expected, warne
     assert [i.get("alt") for i in imgs] == [expected]
     assert imgs[0].get("src").startswith("../images/") and imgs[0].get("src").endswith(".png")
     codes = [d.code for d in book.diagnostics if d.severity == Severity.WARNING]
-    assert ("epub-alt-missing" in codes) == warned
+    assert ("image-alt-missing" in codes) == warned
     opf = z.read("EPUB/content.opf").decode()
     assert ("alternativeText" in opf) == (not warned)
     assert ("dcterms:conformsTo" in opf) == (not warned)
@@ -187,8 +187,11 @@ def test_accessibility_metadata_for_text_only_book():
                    'schema:accessibilityHazard">none', 'schema:accessibilitySummary">',
                    "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"):
         assert needle in opf
-    assert 'accessMode">visual' not in opf and "alternativeText" not in opf
-    assert "printPageNumbers" not in opf  # no [pdf] settings, no page list
+    # the cover is an image, described by its alt text: a text-only book is visual too
+    assert 'accessMode">visual' in opf and "alternativeText" in opf
+    assert "The cover is an image with a text description. It has no other images." in opf
+    assert "pageBreakMarkers" not in opf  # no [pdf] settings, no page list
+    assert '<package xmlns="http://www.idpf.org/2007/opf"' in opf and ' xml:lang="en"' in opf
 
 
 def test_safety_net_and_content_model_repairs():
@@ -359,4 +362,5 @@ def test_page_markers_from_a_layout(monkeypatch, tmp_path):
     assert nav.xpath("//x:nav[@epub:type='page-list']//x:a/text()", namespaces=NS) == [
         "1", "2", "3"]
     opf = z.read("EPUB/content.opf").decode()
-    assert "printPageNumbers" in opf and "<dc:source>" in opf
+    assert "pageBreakMarkers" in opf and "<dc:source>" in opf
+    assert '<meta property="pageBreakSource">' in opf

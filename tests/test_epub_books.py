@@ -159,7 +159,8 @@ def test_book3_accessibility_and_alt_text(books):
         "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"]
     features = opf.xpath("//opf:meta[@property='schema:accessibilityFeature']/text()",
                          namespaces=NS)
-    assert {"alternativeText", "printPageNumbers", "tableOfContents"} <= set(features)
+    assert {"alternativeText", "pageBreakMarkers", "pageNavigation", "tableOfContents"} <= \
+        set(features)
     assert "print edition" in opf.xpath("string(//dc:source)", namespaces=NS)
     imgs = [i for d in _docs(made["book3"]).values() for i in d.iter("{%s}img" % NS["x"])]
     assert len(imgs) >= 3  # cover + two figures

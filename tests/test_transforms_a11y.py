@@ -9,7 +9,8 @@ from lxml import etree
 
 from pubpipe.document import Book, BookMeta, Diagnostics
 from pubpipe.readers import read_chapter
-from pubpipe.transforms import headings, ids, sanitize, tables
+from pubpipe.document import ALT_SOURCE
+from pubpipe.transforms import alt, figures, headings, ids, sanitize, tables
 
 
 def _book(tmp_path: Path, text: str) -> Book:
@@ -22,7 +23,7 @@ def _book(tmp_path: Path, text: str) -> Book:
 
 
 def _run(book: Book) -> etree._Element:
-    for stage in (sanitize, headings, tables, ids):
+    for stage in (sanitize, figures, alt, headings, tables, ids):
         stage.run(book)
     return book.chapters[0].body
 
@@ -95,3 +96,29 @@ def test_tables_without_header_in_the_source_stay_and_empty_headers_go(tmp_path)
     assert tables.is_data_table(plain)
     assert [c.tag for c in md.find("thead/tr")] == ["td", "th"]  # the empty corner is no header
     assert md.find("thead/tr/th").get("scope") == "col"
+
+
+def test_invalid_scope_is_replaced(tmp_path):
+    body = _run(_book(tmp_path, "# T\n\n<table><tr><th scope='column'>A</th><th>B</th></tr>"
+                      "<tr><td>1</td><td>2</td></tr></table>\n"))
+    assert [th.get("scope") for th in _table(body).iter("th")] == ["col", "col"]
+
+
+def test_empty_headings_go(tmp_path):
+    body = _run(_book(tmp_path, "# T\n\n<h2></h2>\n\n<h3><a id='x'></a></h3>\n\n"
+                      "<h3><img src='a.png' alt='Logo'></h3>\n\ntext\n"))
+    assert [h.tag for h in body.iter("h1", "h2", "h3")] == ["h1", "h2"]
+    assert body.find(".//p/a[@id='x']") is not None
+
+
+def test_alt_text_author_caption_or_source(tmp_path):
+    book = _book(tmp_path, "# T\n\n![A real description](a.png)\n\n"
+                 "<figure><img src='b.png' alt=' '><figcaption>The caption<sup>1</sup>"
+                 "</figcaption></figure>\n\n<p><img src='https://www.example.org/x/c.jpg'></p>\n\n"
+                 "<p><img src='d.png'></p>\n")
+    body = _run(book)
+    got = [(i.get("alt"), i.get(ALT_SOURCE)) for i in body.iter("img")]
+    assert got == [("A real description", None), ("The caption", "caption"),
+                   ("Image from example.org", "generic"), ("Image: d.png", "generic")]
+    warned = [d for d in book.diagnostics if d.code == "image-alt-missing"]
+    assert [d.line for d in warned] == [7, 9]

@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # Notes worth a line on the terminal: the PDF preflight summary (pages, fonts, colour, spine).
-_SHOWN_NOTES = ("pdf-pages", "pdf-spine", "pdf-fonts", "pdf-color")
+_SHOWN_NOTES = ("pdf-pages", "pdf-spine", "pdf-fonts", "pdf-color", "pdf-tags")
 
 
 def _print_diagnostics(diags) -> None:

@@ -15,6 +15,9 @@ Conventions shared across stages (kept here so that they are written down once):
 * ``<span class="pp-qr" data-pp-qr="URL"/>`` — a QR code of URL on paper; the PDF writer draws it,
   other writers drop it.
 * class ``pp-print-only`` / ``pp-screen-only`` — content meant for one kind of output.
+* ``<img data-pp-alt="caption|generic">`` — alt text pubpipe supplied (the author gave none): the
+  figure's caption, or only where the image comes from (``Asset.generic_alt``), which names the
+  image without describing it (the EPUB then claims no accessibility conformance).
 * ``epub:type`` is a namespaced attribute in the trees: ``el.set(EPUB_TYPE, "footnote")`` (lxml
   refuses a colon in a plain attribute name). ``write/common.to_xhtml`` keeps it as ``epub:type``;
   the print writer reads it from the same key.
@@ -134,6 +137,31 @@ class Asset:
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    def generic_alt(self) -> str:
+        """Alt text that only says where the image comes from: its host, else its file name."""
+        return generic_alt(self.final_url or self.url, self.ref)
+
+
+ALT_SOURCE = "data-pp-alt"  # see the module docstring
+
+
+def generic_alt(url: str, ref: str = "") -> str:
+    """'Image from example.org' for a fetched image, else 'Image: photo.jpg', else 'Image'."""
+    import urllib.parse
+
+    host = ""
+    if url.startswith(("http:", "https:", "//")):
+        try:
+            host = urllib.parse.urlsplit(url).hostname or ""
+        except ValueError:
+            pass
+    host = host[4:] if host.startswith("www.") else host
+    if host:
+        return f"Image from {host}"
+    ref = ref or url
+    name = "" if ref.startswith("data:") else Path(urllib.parse.urlsplit(ref).path).name
+    return f"Image: {name}" if name else "Image"
 
 
 @dataclass

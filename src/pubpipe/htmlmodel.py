@@ -41,6 +41,32 @@ LIST_ITEMS = {"ul": ("li",), "ol": ("li",), "menu": ("li",), "dl": ("dt", "dd", 
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
 
+def table_rows(table: etree._Element) -> list[etree._Element]:
+    """A table's own rows in order (not those of tables nested in its cells)."""
+    out = []
+    for child in table:
+        if child.tag == "tr":
+            out.append(child)
+        elif child.tag in ("thead", "tbody", "tfoot"):
+            out.extend(r for r in child if r.tag == "tr")
+    return out
+
+
+def row_cells(row: etree._Element) -> list[etree._Element]:
+    return [c for c in row if c.tag in ("td", "th")]
+
+
+def has_header_cells(table: etree._Element) -> bool:
+    return any(c.tag == "th" for r in table_rows(table) for c in row_cells(r))
+
+
+def is_data_table(table: etree._Element) -> bool:
+    """Two rows and two columns at least: a table whose cells can relate to headers at all
+    (a one-row or one-column table lays things out side by side; it has nothing to head)."""
+    rows = table_rows(table)
+    return len(rows) >= 2 and max((len(row_cells(r)) for r in rows), default=0) >= 2
+
+
 def parse_document(html: str) -> etree._Element:
     """An HTML document (or any markup) parsed as a browser would: the <html> root element."""
     import html5lib

@@ -1,8 +1,8 @@
 """The build, in order. This is the one place that says which stage runs when.
 
 read -> (context) -> embeds.detect -> sanitize -> math -> figures -> citations -> footnotes
--> embeds.render -> assets -> headings -> tables -> ids -> print layout (when an output needs it)
--> writers. Each transform is a function of the book it is given (plus the build context for the
+-> embeds.render -> assets -> alt -> headings -> tables -> ids -> print layout (when an output
+needs it) -> writers. Each transform is a function of the book it is given (plus the build context for the
 stages that need bytes or settings); stages report problems as diagnostics, never by printing.
 Writers never change the book, so every output is made from the same document; the print edition
 is laid out once for all of them.
@@ -22,8 +22,8 @@ from .document import Book, Diagnostics
 from .errors import BuildError
 from .readers import read_book
 from .readers.math import site_math
-from .transforms import (assets, citations, figures, footnotes, headings, ids, math, sanitize,
-                         tables)
+from .transforms import (alt, assets, citations, figures, footnotes, headings, ids, math,
+                         sanitize, tables)
 from .write import output
 
 __all__ = ["FORMATS", "BuildOptions", "BuildResult", "build", "cache_dir_for", "prepare"]
@@ -72,6 +72,7 @@ def prepare(cfg: config_mod.Config, opts: BuildOptions) -> tuple[Book, BuildCont
     footnotes.run(book)
     embeds.render(book, ctx.store)
     assets.run(book, ctx.store, tuple(p for p in ("epub", "print") if p in profiles))
+    alt.run(book)
     headings.run(book)
     tables.run(book)
     ids.run(book)

@@ -178,7 +178,8 @@ def render_here(job: RenderJob) -> Rendered:
             document, job.chapter_ids, job.block_ids, job.block_seq, s)
         # images denser than needed are scaled down (never up): 600 ppi keeps print sharp
         options = dict(full_fonts=s.full_fonts, pdf_variant=s.variant or None,
-                       optimize_images=False, dpi=600 if s.for_print else 200)
+                       pdf_tags=s.tagged, optimize_images=False,
+                       dpi=600 if s.for_print else 200)
         if not s.bookmarks:
             for page in document.pages:
                 page.bookmarks = []

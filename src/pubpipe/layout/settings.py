@@ -43,11 +43,18 @@ class PrintSettings:
     fonts: tuple[str, ...] = ()
     rtl: bool = False  # a right-to-left book: page 1 is a left-hand page, versos on the right
     mark_room: float = 18.0  # room outside the bleed for crop marks
+    tags: bool = False  # a tagged PDF (structure tree) whatever the variant (screen)
 
     @property
     def flatten(self) -> bool:
         """No transparency allowed: IngramSpark, and PDF/X-1a and X-3 forbid it."""
         return self.preset == "ingramspark" or self.variant in ("pdf/x-1a", "pdf/x-3")
+
+    @property
+    def tagged(self) -> bool:
+        """A tagged PDF: asked for, or a variant that needs one (PDF/UA, PDF/A level a)."""
+        return self.tags or self.variant.startswith("pdf/ua") or \
+            bool(re.fullmatch(r"pdf/a-[123]a", self.variant))
 
     @property
     def media_w(self) -> float:
@@ -111,8 +118,10 @@ PRESETS: dict[str, dict] = {
     "ingramspark": {"color-allowed": ("grayscale", "cmyk"), "color-default": "grayscale",
                     "variant-default": "pdf/x-1a", "marks": False},
     "proof": {"bleed-default": 9.0, "bleed_mode": "all", "marks": True},
+    # a PDF for reading on screen is one for screen readers too: tagged, PDF/UA-1 unless another
+    # variant is asked for (then still tagged)
     "screen": {"bleed": 0.0, "bleed_mode": "none", "marks": False, "link_color": True,
-               "for_print": False},
+               "for_print": False, "tags": True, "variant-default": "pdf/ua-1"},
 }
 
 

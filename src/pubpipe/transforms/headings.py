@@ -6,7 +6,7 @@ then meets a hole in the outline. Each heading is renumbered from its place in t
 author wrote: one level below the nearest earlier heading of a higher rank, so the structure stays
 (siblings stay siblings, sections keep their subsections) and only the holes close:
 ``h1 h4 h4 h5 h3`` becomes ``h1 h2 h2 h3 h2``. The chapter title (the first h1) stays. An info
-diagnostic per chapter says what moved.
+diagnostic per chapter says what moved. An empty heading (``<h2></h2>``) is no heading at all.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 from lxml import etree
 
 from ..document import Book, Chapter
-
-HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+from ..htmlmodel import HEADINGS
+from ..util import remove_keep_tail, text_of
 
 
 def outline_levels(levels: list[int], top: int = 1) -> list[int]:
@@ -35,8 +35,22 @@ def outline_levels(levels: list[int], top: int = 1) -> list[int]:
     return out
 
 
+def _empty(h: etree._Element) -> bool:
+    """A heading with nothing to say: no text, no image with alt text."""
+    return not text_of(h).strip() and not any((i.get("alt") or "").strip() for i in h.iter("img"))
+
+
 def fix_chapter(ch: Chapter) -> list[tuple[etree._Element, int, int]]:
-    """Renumber the chapter's headings in place; returns (heading, old, new) for those moved."""
+    """Renumber the chapter's headings in place; returns (heading, old, new) for those moved.
+
+    An empty heading names no section: it goes (its anchors and images stay, as a paragraph).
+    """
+    for h in list(ch.body.iter(*HEADINGS)):
+        if _empty(h):
+            if len(h):
+                h.tag = "p"
+            else:
+                remove_keep_tail(h)
     headings = [h for h in ch.body.iter(*HEADINGS)]
     title = next((h for h in headings if h.tag == "h1"), None)
     rest = [h for h in headings if h is not title]

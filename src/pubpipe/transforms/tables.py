@@ -13,34 +13,14 @@ from __future__ import annotations
 from lxml import etree
 
 from ..document import Book
+from ..htmlmodel import has_header_cells as has_headers
+from ..htmlmodel import is_data_table, row_cells as cells, table_rows as rows
 from ..util import text_of
 
+__all__ = ["fix_table", "has_headers", "is_data_table", "run"]
+
 _EMPHASIS = ("strong", "b")
-
-
-def rows(table: etree._Element) -> list[etree._Element]:
-    """The table's own rows in order (not those of tables nested in its cells)."""
-    out = []
-    for child in table:
-        if child.tag == "tr":
-            out.append(child)
-        elif child.tag in ("thead", "tbody", "tfoot"):
-            out.extend(r for r in child if r.tag == "tr")
-    return out
-
-
-def cells(row: etree._Element) -> list[etree._Element]:
-    return [c for c in row if c.tag in ("td", "th")]
-
-
-def has_headers(table: etree._Element) -> bool:
-    return any(c.tag == "th" for r in rows(table) for c in cells(r))
-
-
-def is_data_table(table: etree._Element) -> bool:
-    """Two rows and two columns at least: a table whose cells relate to headers at all."""
-    rs = rows(table)
-    return len(rs) >= 2 and max((len(cells(r)) for r in rs), default=0) >= 2
+_SCOPES = ("row", "col", "rowgroup", "colgroup")
 
 
 def _wholly_bold(cell: etree._Element) -> bool:
@@ -105,6 +85,8 @@ def fix_table(table: etree._Element) -> str:
             done = "bold first column made row headers"
     for r in rows(table):
         for c in cells(r):
+            if c.get("scope") not in (None, *_SCOPES):
+                del c.attrib["scope"]  # "column", "both"...: a screen reader ignores it
             if c.tag == "th" and not text_of(c).strip() and c.find(".//img") is None:
                 c.tag = "td"  # an empty header names nothing
                 c.attrib.pop("scope", None)

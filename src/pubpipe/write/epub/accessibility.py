@@ -1,9 +1,11 @@
 """Accessibility: what the content holds, and the metadata and summary derived from it.
 
-``Facts`` is filled while the chapters are written (images and how they are described, tables
-and their headers, notes, MathML, SVG, empty links, landmarks); ``metadata`` turns it into the
-schema.org accessibility properties, the summary and the conformance claim (made only when the
-checks a build can make automatically pass).
+``Facts`` is filled while the book is written (the cover, images and how they are described,
+images that could not be had, data tables and their headers, notes, MathML, SVG, links without
+text, landmarks); ``metadata`` turns it into the schema.org accessibility properties, the summary
+and the conformance claim. One list of gaps (``gaps``) decides both the claim and what the summary
+says is missing, so the two never disagree: ``dcterms:conformsTo`` is written only when there is
+no gap. The summary's sentences are all in ``SUMMARY``.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from ...document import Chapter
+from ...document import ALT_SOURCE, Chapter, generic_alt
+from ...htmlmodel import has_header_cells, is_data_table
 from ...util import text_of
-from .xhtml import MATHML_NS, SVG_NS, etype, host, is_remote, n_of, unique_id, visible_text
+from .xhtml import MATHML_NS, SVG_NS, etype, host, is_remote, unique_id, visible_text
 
 if TYPE_CHECKING:
     from .builder import EpubBuilder
@@ -26,25 +29,74 @@ if TYPE_CHECKING:
 
 CONFORMS_TO = "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"
 
+# Every sentence of the accessibility summary, in one place, so that it can be translated as a
+# whole. A pair is (singular, plural), chosen by the count it is formatted with (``{n}``).
+SUMMARY = {
+    "structure": "This publication has {chapters}{sections}, all reachable from a table of"
+                 " contents; headings mark its structure, one level at a time, and the reading"
+                 " order follows the text.",
+    "chapters": ("{n} chapter", "{n} chapters"),
+    "sections": (" and {n} section", " and {n} sections"),
+    "cover": "The cover is an image with a text description.",
+    "images-none": "It has no other images.",
+    "images-all": ("Its one image has a text description.",
+                   "Each of its {n} images has a text description."),
+    "images-some": ("Of its {n} images, {described} {have} a text description; for {bare} the"
+                    " source gives none, and {they} named only by file or address."),
+    "images-missing": ("One image could not be included: its description and address stand in"
+                       " its place.",
+                       "{n} images could not be included: their descriptions and addresses stand"
+                       " in their place."),
+    "tables-all": ("Its table has header cells.", "Its {n} tables have header cells."),
+    "tables-some": ("Its table has no header cells: the source marks none.",
+                    "{bare} of its {n} tables have no header cells: the source marks none."),
+    "notes": "Notes are linked from where they are referenced and back.",
+    "mathml": "Mathematics is written in MathML.",
+    "pages": "Page numbers of the printed edition are marked in the text and listed for"
+             " navigation.",
+    "display": "Text size, fonts and colours follow the reader's settings; links are underlined.",
+    "hazards-none": "It has no known hazards: no sound, motion or flashing content.",
+    "hazards-animated": "It contains animated images, which may flash and cannot be paused.",
+    "conforms": "It meets EPUB Accessibility 1.1 at WCAG 2.2 Level AA as far as the automated"
+                " checks of its build (and Ace by DAISY, in pubpipe's tests) can tell.",
+    "not-conforms": "It makes no claim to meet WCAG 2.2 Level AA, because {reasons}.",
+    "why-images": ("an image has no text description", "{n} images have no text description"),
+    "why-tables": ("a data table has no header cells", "{n} data tables have no header cells"),
+    "why-links": ("a link has no text", "{n} links have no text"),
+    "why-animated": ("an animated image cannot be paused", "{n} animated images cannot be paused"),
+    "why-toc": ("the book has no table of contents", "the book has no table of contents"),
+    "and": " and ",
+}
+
+
+def _say(key: str, n: int | None = None, **values) -> str:
+    text = SUMMARY[key]
+    if isinstance(text, tuple):
+        text = text[0] if n == 1 else text[1]
+    return text.format(n=n, **values)
+
 
 @dataclass
 class Facts:
     """What the content holds: feeds the accessibility metadata and the landmarks."""
 
-    images: int = 0
+    cover: bool = False  # the cover page's image (always described: title and authors)
+    images: int = 0  # images in the chapters
     images_generic_alt: int = 0  # alt made up by us ("Image from host"): not a real description
+    images_missing: int = 0  # placeholders where an image could not be had
     animated: int = 0
-    tables: int = 0
-    tables_without_headers: int = 0
+    tables: int = 0  # data tables: two rows and two columns at least
+    tables_without_headers: int = 0  # data tables without a single header cell
     footnotes: int = 0
     mathml: bool = False
     svg: bool = False
-    empty_links: int = 0
+    empty_links: int = 0  # links with no text and no name
     landmarks: dict[str, str] = field(default_factory=dict)  # epub:type -> href (first one)
 
 
 def collect(facts: Facts, body: etree._Element, file: str, doc: Doc) -> None:
-    """Count what the chapter holds; give notes and back matter the ids landmarks point at."""
+    """Count what the chapter holds; give notes and back matter the ids landmarks point at;
+    name links that have no text (by where they go), so a screen reader can say them."""
     for el in body.iter():
         if not isinstance(el.tag, str):
             continue
@@ -56,13 +108,19 @@ def collect(facts: Facts, body: etree._Element, file: str, doc: Doc) -> None:
             facts.mathml = True
             if "mathml" not in doc.properties:
                 doc.properties.append("mathml")
-        elif el.tag == "table":
+        elif el.tag == "table" and is_data_table(el):
             facts.tables += 1
-            if el.find(".//th") is None:
+            if not has_header_cells(el):
                 facts.tables_without_headers += 1
-        elif el.tag == "a" and el.get("href") and not text_of(el) and \
-                not el.get("aria-label") and el.find(".//img") is None:
-            facts.empty_links += 1
+        elif el.tag == "a" and el.get("href") and not text_of(el).strip() and \
+                not el.get("aria-label") and not any(i.get("alt") for i in el.iter("img")):
+            name = link_name(el.get("href"))
+            if name:
+                el.set("aria-label", name)
+            else:
+                facts.empty_links += 1
+        elif "pp-missing" in (el.get("class") or "").split():
+            facts.images_missing += 1
         types = etype(el)
         if "footnote" in types or "endnote" in types:
             facts.footnotes += 1
@@ -74,12 +132,27 @@ def collect(facts: Facts, body: etree._Element, file: str, doc: Doc) -> None:
                 facts.landmarks.setdefault(kind, f"{file}#{el.get('id')}")
 
 
+def link_name(href: str) -> str:
+    """What a link with no text is called: where it goes ("example.org/page"), '' in the book."""
+    if href.lower().startswith("mailto:"):
+        return urllib.parse.unquote(href[7:].split("?")[0])
+    if not is_remote(href):
+        return ""
+    parts = urllib.parse.urlsplit(href.strip())
+    path = parts.path.rstrip("/")
+    return (host(href) + (path if len(path) <= 40 else path[:39] + "…")) or ""
+
+
 def alt_text(b: EpubBuilder, ch: Chapter, body: etree._Element) -> None:
-    """Every image gets alt text: the author's, else its caption, else where it comes from
-    (counted as a generic description, and warned about)."""
+    """Every image has alt text: the author's, else its caption, else where it comes from
+    (counted as a generic description). The alt transform gave them already (``data-pp-alt``
+    says which it supplied); books made without the transforms get the same here, warned."""
     for img in body.iter("img"):
         b.facts.images += 1
+        supplied = img.attrib.pop(ALT_SOURCE, "")
         alt = " ".join((img.get("alt") or "").split())
+        if supplied == "generic":
+            b.facts.images_generic_alt += 1
         if alt:
             img.set("alt", alt)
             continue
@@ -94,14 +167,11 @@ def alt_text(b: EpubBuilder, ch: Chapter, body: etree._Element) -> None:
             continue
         src = img.get("src") or ""
         asset = b.asset_for(src)
-        url = (asset.final_url or asset.url) if asset else ""
-        where = host(url) if is_remote(url) else ""
-        shown = asset.ref if asset else src
-        name = "" if shown.startswith("data:") else Path(urllib.parse.urlsplit(shown).path).name
-        img.set("alt", f"Image from {where}" if where else f"Image: {name}" if name else "Image")
+        img.set("alt", asset.generic_alt() if asset else generic_alt(src))
         b.facts.images_generic_alt += 1
+        shown = asset.ref if asset else src
         b.diagnostics.warn(
-            "epub-alt-missing", f"image {shown[:100]} has no alt text and no caption; described"
+            "image-alt-missing", f"image {shown[:100]} has no alt text and no caption; described"
             f" as '{img.get('alt')}': add a description", ch.source,
             img.sourceline or (ch.find_line(shown[:200]) if asset else None))
 
@@ -110,83 +180,97 @@ def metadata(facts: Facts, toc: list[TocEntry], pages: list[tuple[str, str]]
              ) -> list[tuple[str, str]]:
     """(property, value) pairs for the OPF: access modes, features, hazards, summary, claim."""
     f = facts
-    described = f.images - f.images_generic_alt
+    visual = f.images > 0 or f.cover
     all_described = f.images_generic_alt == 0
     out = [("schema:accessMode", "textual")]
-    if f.images:
+    if visual:
         out.append(("schema:accessMode", "visual"))
     if all_described:
         out.append(("schema:accessModeSufficient", "textual"))
-    if f.images:
+    if visual:
         out.append(("schema:accessModeSufficient", "textual,visual"))
     features = ["structuralNavigation", "tableOfContents", "readingOrder",
-                "displayTransformability"]
-    if f.images and all_described:
+                "displayTransformability", "ARIA"]
+    if visual and all_described:
         features.append("alternativeText")
     if pages:
-        features += ["printPageNumbers", "pageBreakMarkers", "pageNavigation"]
+        features += ["pageBreakMarkers", "pageNavigation"]
     if f.mathml:
         features.append("MathML")
     out += [("schema:accessibilityFeature", x) for x in features]
     if f.animated:
-        out.append(("schema:accessibilityHazard", "unknown"))
+        out += [("schema:accessibilityHazard", x) for x in ("unknownFlashingHazard",
+                                                             "unknownMotionSimulationHazard",
+                                                             "noSoundHazard")]
     else:
         out.append(("schema:accessibilityHazard", "none"))
-    out.append(("schema:accessibilitySummary", summary(facts, toc, pages, described, all_described)))
-    if conforms(facts, toc):
+    out.append(("schema:accessibilitySummary", summary(facts, toc, pages)))
+    if not gaps(facts, toc):
         out.append(("dcterms:conformsTo", CONFORMS_TO))
     return out
 
 
-def conforms(facts: Facts, toc: list[TocEntry]) -> bool:
-    """The checks behind the WCAG 2.2 AA claim that the content lets us make automatically."""
+def gaps(facts: Facts, toc: list[TocEntry]) -> list[str]:
+    """Why the book cannot claim WCAG 2.2 AA, as summary phrases ([] when it can): the checks
+    the content lets a build make (the rest is proven by Ace by DAISY in the tests)."""
     f = facts
-    return (f.images_generic_alt == 0 and f.empty_links == 0 and f.animated == 0
-            and f.tables_without_headers == 0 and bool(toc))
-
-
-def summary(facts: Facts, toc: list[TocEntry], pages: list[tuple[str, str]], described: int,
-            all_described: bool) -> str:
-    f = facts
-    n = len(toc)
-    sections = sum(count_entries(e.children) for e in toc)
-    parts = [f"This publication has {n} chapter{'s' if n != 1 else ''}"
-             + (f" and {sections} section{'s' if sections != 1 else ''}" if sections else "")
-             + ", all reachable from a table of contents; headings mark its structure and the"
-             " reading order follows the text."]
-    if f.images:
-        if all_described:
-            parts.append("Its one image has a text description." if f.images == 1 else
-                         f"Each of its {f.images} images has a text description.")
-        else:
-            bare = f.images_generic_alt
-            parts.append(f"Of its {n_of(f.images, 'image')}, {described} "
-                         f"{'has' if described == 1 else 'have'} a text description;"
-                         f" {bare} only {'says' if bare == 1 else 'say'} where"
-                         f" {'it comes' if bare == 1 else 'they come'} from.")
-    else:
-        parts.append("It has no images: all content is text.")
-    if f.tables:
-        if f.tables == 1:
-            parts.append("Its table " + ("has header cells." if not f.tables_without_headers
-                                         else "has no header cells."))
-        else:
-            parts.append(f"Its {f.tables} tables " + (
-                "have header cells." if not f.tables_without_headers
-                else f"include {n_of(f.tables_without_headers, 'table')} without header cells."))
-    if f.footnotes:
-        parts.append("Notes are linked from where they are referenced and back.")
-    if pages:
-        parts.append("Page numbers of the printed edition are marked in the text and listed"
-                     " for navigation.")
-    parts.append("Text size, fonts and colours follow the reader's settings.")
+    out = []
+    if f.images_generic_alt:
+        out.append(_say("why-images", f.images_generic_alt))
+    if f.tables_without_headers:
+        out.append(_say("why-tables", f.tables_without_headers))
+    if f.empty_links:
+        out.append(_say("why-links", f.empty_links))
     if f.animated:
-        parts.append("It contains animated images, which may flash.")
+        out.append(_say("why-animated", f.animated))
+    if not toc:
+        out.append(_say("why-toc", 1))
+    return out
+
+
+def conforms(facts: Facts, toc: list[TocEntry]) -> bool:
+    return not gaps(facts, toc)
+
+
+def summary(facts: Facts, toc: list[TocEntry], pages: list[tuple[str, str]]) -> str:
+    """The accessibilitySummary: what the book offers and lacks, from the same facts as the
+    metadata and the conformance claim."""
+    f = facts
+    sections = sum(count_entries(e.children) for e in toc)
+    parts = [_say("structure", chapters=_say("chapters", len(toc)),
+                  sections=_say("sections", sections) if sections else "")]
+    if f.cover:
+        parts.append(_say("cover"))
+    if not f.images:
+        parts.append(_say("images-none"))
+    elif not f.images_generic_alt:
+        parts.append(_say("images-all", f.images))
     else:
-        parts.append("It has no known hazards: no sound, motion or flashing content.")
-    if conforms(facts, toc):
-        parts.append("It meets EPUB Accessibility 1.1 at WCAG 2.2 Level AA as far as the"
-                     " automated checks of its build can tell.")
+        described, bare = f.images - f.images_generic_alt, f.images_generic_alt
+        parts.append(_say("images-some", f.images, described=described, bare=bare,
+                          have="has" if described == 1 else "have",
+                          they="it is" if bare == 1 else "they are"))
+    if f.images_missing:
+        parts.append(_say("images-missing", f.images_missing))
+    if f.tables:
+        if f.tables_without_headers:
+            parts.append(_say("tables-some", f.tables, bare=f.tables_without_headers))
+        else:
+            parts.append(_say("tables-all", f.tables))
+    if f.footnotes:
+        parts.append(_say("notes"))
+    if f.mathml:
+        parts.append(_say("mathml"))
+    if pages:
+        parts.append(_say("pages"))
+    parts.append(_say("display"))
+    parts.append(_say("hazards-animated" if f.animated else "hazards-none"))
+    why = gaps(facts, toc)
+    if why:
+        reasons = ", ".join(why[:-1]) + (SUMMARY["and"] if len(why) > 1 else "") + why[-1]
+        parts.append(_say("not-conforms", reasons=reasons))
+    else:
+        parts.append(_say("conforms"))
     return " ".join(parts)
 
 

@@ -48,6 +48,7 @@ def cover_document(b: EpubBuilder) -> Doc:
     doc.content = b.document("Cover", b.lang, [section], doc.file,
                              {"epub:type": "frontmatter", "class": "pp-cover-page"})
     b.facts.landmarks.setdefault("cover", doc.file)
+    b.facts.cover = True
     return doc
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ebooklib import epub
+from lxml import etree
 
 from ...document import Book
 from ...util import is_rtl
@@ -28,6 +29,8 @@ from .xhtml import file_as, item_id
 
 if TYPE_CHECKING:
     from .builder import EpubBuilder
+
+XML_NS = "http://www.w3.org/XML/1998/namespace"
 
 
 @dataclass
@@ -116,8 +119,9 @@ def package(b: EpubBuilder, order: list[Doc], ncx: bytes) -> bytes:
             eb.add_metadata("DC", dc_name, value)
     if b.pages:  # EPUB 3.3 / Accessibility 1.1: the source of the page breaks
         size = b.ctx.config.pdf.page_size
-        eb.add_metadata("DC", "source",
-                        f"{b.title}, print edition (PDF{', ' + size if size else ''})")
+        source = f"{b.title}, print edition (PDF{', ' + size if size else ''})"
+        eb.add_metadata("DC", "source", source)
+        eb.add_metadata(None, "meta", source, {"property": "pageBreakSource"})
     for kw in meta.keywords:
         if kw.strip():
             eb.add_metadata("DC", "subject", kw.strip())
@@ -160,7 +164,7 @@ def package(b: EpubBuilder, order: list[Doc], ncx: bytes) -> bytes:
     writer.ncx_bytes = ncx
     writer.process()
     writer.write()
-    return _reproducible_zip(buf.getvalue(), modified)
+    return _reproducible_zip(buf.getvalue(), modified, b.lang)
 
 
 # --------------------------------------------------------------------------------------------
@@ -191,8 +195,17 @@ class _RawWriter(epub.EpubWriter):
         return self.ncx_bytes
 
 
-def _reproducible_zip(data: bytes, when: dt.datetime) -> bytes:
-    """The same entries with fixed times, attributes and order: mimetype first and stored."""
+def _package_language(opf: bytes, lang: str) -> bytes:
+    """The OPF with xml:lang on its package element (the language of its metadata, which
+    reading systems and Ace by DAISY read there); ebooklib has no option to write it."""
+    root = etree.fromstring(opf)
+    root.set(f"{{{XML_NS}}}lang", lang)
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8")
+
+
+def _reproducible_zip(data: bytes, when: dt.datetime, lang: str) -> bytes:
+    """The same entries with fixed times, attributes and order: mimetype first and stored;
+    the package's language set on the OPF."""
     stamp = max(when, dt.datetime(1980, 1, 1, tzinfo=dt.timezone.utc))
     date_time = (stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)
     src = zipfile.ZipFile(io.BytesIO(data))
@@ -210,5 +223,8 @@ def _reproducible_zip(data: bytes, when: dt.datetime) -> bytes:
                 dst.writestr(info, b"application/epub+zip")
             else:
                 info.compress_type = zipfile.ZIP_DEFLATED
-                dst.writestr(info, src.read(name), compresslevel=9)
+                body = src.read(name)
+                if name == "EPUB/content.opf":
+                    body = _package_language(body, lang)
+                dst.writestr(info, body, compresslevel=9)
     return out.getvalue()

@@ -3,7 +3,8 @@
 Warnings for real problems (a raster image below 300 ppi at its printed size in a print preset,
 SVG being vector is never warned about; a font not embedded, a character drawn with a missing
 glyph, text outside the live area 0.25in inside the trim, text past the margins, too few pages
-for the preset); info for the summary (page count, fonts, spine width for the cover designer),
+for the preset; in a tagged PDF, no language, no title shown or a figure without alt text); info
+for the summary (page count, fonts, spine width for the cover designer, the tags),
 attributed to book.toml only when the book has one. Measures come from the print edition
 (``layout.measure``) and the finished PDF itself (fonts, colour, via pypdf); nothing is printed.
 """
@@ -127,6 +128,28 @@ def run(book: Book, edition: PrintEdition, pdf: bytes, diags: Diagnostics,
                        f" the images with transparency (save them without alpha)", cfg_file)
         diags.info("pdf-color", f"colour: {settings.color}; output intent:"
                    f" {found['output_intent'] or 'none'}", cfg_file)
+
+    # tags: what a screen reader gets from the PDF
+    if settings.tagged:
+        tags = tag_report(pdf)
+        if not tags["tagged"]:
+            diags.warn("pdf-tags", "the PDF is not tagged (no structure tree): a screen reader"
+                       " gets no headings, lists or image descriptions", cfg_file)
+        else:
+            if not tags["lang"]:
+                diags.warn("pdf-tags", "the tagged PDF names no document language", cfg_file)
+            if not tags["title"] or not tags["display_title"]:
+                diags.warn("pdf-tags", "the tagged PDF does not show its title (a reader shows"
+                           " the file name instead)", cfg_file)
+            bare = len(tags["figures_without_alt"])
+            if bare:
+                diags.warn("pdf-tags", f"{bare} figure(s) in the tagged PDF have no alt text",
+                           cfg_file)
+            variant = f" ({settings.variant.upper()})" if settings.variant else ""
+            diags.info("pdf-tags", f"tagged PDF{variant}: {tags['elements']} structure elements,"
+                       f" {tags['headings']} headings, {tags['figures']} figures"
+                       f" ({tags['figures'] - bare} with alt text), language"
+                       f" {tags['lang'] or 'not set'}", cfg_file)
 
     # pages and spine
     padding = (f" ({n_laid} laid out + {n_pages - n_laid} blank at the end: {settings.preset}"
@@ -317,6 +340,53 @@ def colour_report(pdf: bytes) -> dict:
             for c in (contents if isinstance(contents, list) else [contents]):
                 walk_stream(c.get_object())
         walk_resources(page.get("/Resources"))
+    return out
+
+
+def tag_report(pdf: bytes) -> dict:
+    """What the PDF's tags give a screen reader: marked and structured, the document language,
+    a title shown as the window title, and each Figure's alt text (read with pypdf)."""
+    from pypdf import PdfReader
+    from pypdf.generic import ArrayObject, DictionaryObject
+
+    reader = PdfReader(io.BytesIO(pdf))
+    root = reader.trailer["/Root"]
+    mark = root.get("/MarkInfo")
+    tree = root.get("/StructTreeRoot")
+    prefs = root.get("/ViewerPreferences")
+    out = {"tagged": bool(mark and mark.get_object().get("/Marked")) and tree is not None,
+           "lang": str(root.get("/Lang") or ""),
+           "title": (reader.metadata.title if reader.metadata else None) or "",
+           "display_title": bool(prefs and prefs.get_object().get("/DisplayDocTitle")),
+           "elements": 0, "headings": 0, "figures": 0, "figures_without_alt": []}
+    if tree is None:
+        return out
+    seen: set[int] = set()
+    stack = [tree.get_object().get("/K")]
+    while stack:
+        node = stack.pop()
+        if node is None:
+            continue
+        ref = getattr(node, "idnum", None)
+        node = node.get_object()
+        if isinstance(node, ArrayObject):
+            stack.extend(reversed(list(node)))
+            continue
+        if not isinstance(node, DictionaryObject) or "/S" not in node:
+            continue  # marked-content and object references: the leaves
+        if ref is not None:
+            if ref in seen:
+                continue
+            seen.add(ref)
+        out["elements"] += 1
+        kind = str(node["/S"])
+        if re.fullmatch(r"/H\d?", kind):
+            out["headings"] += 1
+        elif kind == "/Figure":
+            out["figures"] += 1
+            if not str(node.get("/Alt") or "").strip():
+                out["figures_without_alt"].append(ref)
+        stack.append(node.get("/K"))
     return out
 
 
