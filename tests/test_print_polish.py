@@ -421,3 +421,12 @@ def test_a_note_too_long_for_a_page_foot_prints_after_its_paragraph():
     assert p.find('.//span[@data-ppw="longcall"]') is not None
     assert [s.get("id") for s in p.iter("span") if s.get("data-ppw") == "footnote"] == ["a"]
     assert "".join(p.itertext()).endswith("two three.") and nxt.text == "next"
+
+
+def test_sized_image_in_a_line_of_text_stays_inline():
+    body = lxml_html.fromstring('<div><p>An icon <img data-pp-width="40" width="150"> inline.</p>'
+                                '<p><img data-pp-width="250" width="500"></p></div>')
+    pp.size_images(body, 324.0)
+    inline, block = body.iter("img")
+    assert inline.get("data-ppw-sized") == "inline" and block.get("data-ppw-sized") == "block"
+    assert "width: 18.51pt" in inline.get("style") and "width: 115.71pt" in block.get("style")

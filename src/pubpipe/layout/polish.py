@@ -336,7 +336,11 @@ def size_images(body: etree._Element, measure: float) -> None:
         pixels = _int(img.get("width"))
         width = print_width(author, pixels, measure)
         img.attrib.pop("data-ppw", None)  # not the full-measure figure rule
-        img.set("data-ppw-sized", "")
+        parent = img.getparent()
+        alone = parent is not None and (parent.tag == "figure" or (
+            parent.tag in ("p", "a", "div") and not "".join(parent.itertext()).strip()
+            and len([c for c in parent if isinstance(c.tag, str)]) == 1))
+        img.set("data-ppw-sized", "block" if alone else "inline")
         _add_style(img, f"width: {width}pt")
 
 
