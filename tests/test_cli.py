@@ -29,8 +29,9 @@ def test_unknown_format_and_output_with_many_formats(tmp_path):
     assert pubpipe("build", "--format", "docx").returncode == 2
     post = tmp_path / "p.md"
     post.write_text("# P\n\ntext\n")
-    r = pubpipe("build", str(post), "-o", str(tmp_path / "x.epub"))
+    r = pubpipe("build", str(post), "--format", "all", "-o", str(tmp_path / "x.epub"))
     assert r.returncode == 2 and "single --format" in r.stderr
+    assert not (tmp_path / "x.epub").exists()
 
 
 def test_unknown_book_toml_key_is_named(tmp_path):

@@ -1,16 +1,25 @@
 """Typed build configuration, read and validated in one place.
 
 ``book.toml`` has the tables ``[book]``, ``[pdf]``, ``[epub]`` and ``[assets]``. TOML keys use dashes
-(``page-size``); the dataclass fields use underscores. Every key a section does not know is reported
-by name (as a ``ConfigError``, exit code 2). To add a key, add a field to its section's dataclass and
-document it in the README.
+(``page-size``); the dataclass fields use underscores. Every value is checked here, once: a key a
+table does not know, a value of the wrong type or one that is not understood is a ``ConfigError``
+(exit code 2) naming the file, the line, the key, the value given, what is accepted and the nearest
+valid value. Later stages can trust what they read from ``Config``.
+
+To add a key: add a field to its table's dataclass. Its type (str, bool, int, float, list[str]) is
+checked without more code; a value with rules of its own gets ``metadata=rule(check)``, where
+``check(value)`` returns the value to store or raises ``Invalid`` (helpers below: ``choice``,
+``length``, ``number``...). Then document it in the README's tables (type and default).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import json
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -19,13 +28,231 @@ from .errors import ConfigError
 from .util import normalize_lang
 
 
+# What `build --format` can make; "all" is every one (the cover only for a print-on-demand preset)
+FORMATS = ("epub", "pdf", "html", "cover")
+SUFFIXES = {"cover": "pdf"}  # file ending of a format, where it is not the format's name
+
+
+class Invalid(ValueError):
+    """A value a key does not accept: what is accepted, and the nearest valid value if any."""
+
+    def __init__(self, accepted: str, nearest: Any = None, problem: str = ""):
+        super().__init__(problem or "not accepted")
+        self.accepted, self.nearest, self.problem = accepted, nearest, problem
+
+
+def rule(check: Callable[[Any], Any]) -> dict[str, Any]:
+    """Field metadata: check(value) validates (and may normalize) a key's raw TOML value."""
+    return {"check": check}
+
+
+# ---------------------------------------------------------------------------------------------
+# Lengths and page sizes: parsed here once, so writers read points.
+
+PT_PER_IN = 72.0
+UNITS = {"pt": 1.0, "in": 72.0, "mm": 72 / 25.4, "cm": 72 / 2.54, "px": 0.75, "pc": 12.0,
+         "q": 72 / 101.6}
+_LENGTH = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*(pt|in|mm|cm|px|pc|q)\s*$", re.I)
+_NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*$")
+NAMED_SIZES = {  # CSS page-size keywords, in points (portrait)
+    "a3": (841.89, 1190.55), "a4": (595.28, 841.89), "a5": (419.53, 595.28),
+    "a6": (297.64, 419.53), "b4": (708.66, 1000.63), "b5": (498.9, 708.66),
+    "jis-b4": (728.5, 1031.81), "jis-b5": (515.91, 728.5), "letter": (612.0, 792.0),
+    "legal": (612.0, 1008.0), "ledger": (792.0, 1224.0),
+}
+
+
+def parse_length(text: str) -> float | None:
+    """A CSS absolute length ('0.125in', '3mm', '10.5pt') as points, or None."""
+    m = _LENGTH.match(text or "") if isinstance(text, str) else None
+    return float(m[1]) * UNITS[m[2].lower()] if m else None
+
+
+def parse_page_size(text: str) -> tuple[float, float] | None:
+    """'6in 9in', '6in x 9in', 'A5', 'letter', 'A4 landscape' -> (width, height) in points."""
+    words = (text or "").lower().replace(" x ", " ").replace("×", " ").split()
+    landscape = "landscape" in words
+    words = [w for w in words if w not in ("portrait", "landscape")]
+    size = None
+    if len(words) == 1 and words[0] in NAMED_SIZES:
+        size = NAMED_SIZES[words[0]]
+    elif len(words) == 2:
+        w, h = parse_length(words[0]), parse_length(words[1])
+        if w and h:
+            size = (w, h)
+    if size and landscape:
+        size = (max(size), min(size))
+    return size
+
+
+def _bare_number(value: Any) -> str | None:
+    """'11' or 11 -> '11': a number written without its unit."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return f"{value:g}"
+    if isinstance(value, str) and _NUMBER.match(value):
+        return value.strip()
+    return None
+
+
+def length(accepted: str, default_unit: str, example: str, lo_pt: float, hi_pt: float,
+           allow_zero: bool = False) -> Callable[[Any], str]:
+    """A length with a unit, between lo_pt and hi_pt points; a bare number is refused."""
+
+    def check(value: Any) -> str:
+        if allow_zero and (value == "" or _bare_number(value) in ("0", "0.0")):
+            return ""
+        bare = _bare_number(value)
+        if bare is not None:
+            raise Invalid(accepted, f"{bare}{default_unit}", "a length needs a unit")
+        pt = parse_length(value)
+        if pt is None:
+            raise Invalid(accepted, example, "not a length")
+        if not lo_pt <= pt <= hi_pt:
+            raise Invalid(accepted, example, "out of range")
+        return value.strip()
+
+    return check
+
+
+def choice(options: tuple[str, ...], also: str = "", other: Callable[[str], bool] | None = None,
+           empty: bool = True) -> Callable[[Any], str]:
+    """One of options (case-insensitive), or a value other() accepts; '' when empty is allowed."""
+
+    def check(value: Any) -> str:
+        accepted = ", ".join(options) + (f", {also}" if also else "")
+        if not isinstance(value, str):
+            raise Invalid(accepted, options[0], "not a string")
+        v = value.strip().lower()
+        if (empty and v == "") or v in options or (other and other(v)):
+            return v
+        raise Invalid(accepted, nearest(v, options) or options[0])
+
+    return check
+
+
+def number(lo: float | None = None, hi: float | None = None, whole: bool = False,
+           positive: bool = False) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        kind = "a whole number" if whole else "a number"
+        rng = (f" from {lo:g} to {hi:g}" if lo is not None and hi is not None
+               else " above 0" if positive else f" of at least {lo:g}" if lo is not None else "")
+        accepted = kind + rng
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+                whole and not isinstance(value, int)):
+            bare = _bare_number(value) if isinstance(value, str) else None
+            if bare is not None:
+                raise Invalid(accepted, float(bare) if not whole else int(float(bare)),
+                              "a number is written without quotes")
+            if whole and isinstance(value, float) and not isinstance(value, bool):
+                raise Invalid(accepted, round(value))
+            raise Invalid(accepted, lo if lo is not None else 1)
+        if positive and value <= 0:
+            raise Invalid(accepted, hi if hi is not None and hi < 1 else 1, "must be above 0")
+        if lo is not None and value < lo:
+            raise Invalid(accepted, lo)
+        if hi is not None and value > hi:
+            raise Invalid(accepted, hi)
+        return value if whole else float(value)
+
+    return check
+
+
+def nearest(given: str, options) -> str | None:
+    found = difflib.get_close_matches(str(given).lower(), list(options), n=1, cutoff=0.5)
+    return found[0] if found else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks of single keys
+
+def _page_size(value: Any) -> str:
+    accepted = ('two lengths with units, width then height ("6in 9in", "148mm 210mm"), or a name: '
+                + ", ".join(k.upper() if k[0] in "ab" else k for k in NAMED_SIZES)
+                + ' (add "landscape" to turn it)')
+    if not isinstance(value, str):
+        bare = _bare_number(value)
+        raise Invalid(accepted, f"{bare}in {float(bare) * 1.5:g}in" if bare else "6in 9in",
+                      "not a string")
+    size = parse_page_size(value)
+    if size is None:
+        words = value.lower().replace(" x ", " ").split()
+        if len(words) == 1 and (pt := parse_length(words[0])):  # one length: a square? no
+            unit = re.sub(r"[\d.\s]", "", words[0])
+            w = pt / UNITS[unit]
+            raise Invalid(accepted, f"{w:g}{unit} {w * 1.5:g}{unit}", "one length is not a page size")
+        if len(words) == 2 and all(_bare_number(w) for w in words):
+            raise Invalid(accepted, f"{words[0]}in {words[1]}in", "lengths need units")
+        named = nearest(value.strip(), NAMED_SIZES)
+        raise Invalid(accepted, named.upper() if named and named[0] in "abj" else named or "6in 9in")
+    if not all(72.0 <= s <= 40 * 72.0 for s in size):
+        raise Invalid(accepted, "6in 9in", "each side must be from 1in to 40in")
+    return value.strip()
+
+
+def _paper(value: Any) -> str:
+    return choice(("white", "cream", "color"), also='or a thickness per page like "0.0024in"',
+                  other=lambda v: parse_length(v) is not None and 0 < parse_length(v) < 7.2,
+                  empty=False)(value)
+
+
+# The PDF variants WeasyPrint 70 writes (weasyprint.pdf.VARIANTS; a test keeps them in step).
+VARIANTS = frozenset({
+    "pdf/a-1a", "pdf/a-1b", "pdf/a-2a", "pdf/a-2b", "pdf/a-2u", "pdf/a-3a", "pdf/a-3b",
+    "pdf/a-3u", "pdf/a-4e", "pdf/a-4f", "pdf/a-4u", "pdf/ua-1", "pdf/ua-2", "pdf/x-1a", "pdf/x-3",
+    "pdf/x-4", "pdf/x-5g", "debug"})
+
+
+def _variant(value: Any) -> str:
+    return choice(tuple(sorted(v for v in VARIANTS if v != "debug")))(value)
+
+
+def _language(value: Any) -> str:
+    if value == "":
+        return ""
+    lang = normalize_lang(value) if isinstance(value, str) else None
+    if not lang:
+        raise Invalid('a language tag like "en", "de-AT" or "pt-BR"', "en")
+    return lang
+
+
+def _date(value: Any) -> str:
+    if hasattr(value, "isoformat"):  # a TOML date
+        value = value.isoformat()
+    if value == "":
+        return ""
+    from .readers.opening import parse_date  # the one date parser of the project
+
+    iso = parse_date(value) if isinstance(value, str) else None
+    if not iso:
+        raise Invalid('a date like 2019-01-20 (or "January 20, 2019")', "2019-01-20")
+    return iso
+
+
+def _site_url(value: Any) -> str:
+    if value == "":
+        return ""
+    if not isinstance(value, str) or not re.match(r"^https?://[^/\s]+", value):
+        raise Invalid('an http(s) address like "https://blog.example.com"',
+                      "https://" + str(value).split("//")[-1].strip("/"))
+    return value
+
+
+def _toc_depth(value: Any) -> int:
+    return number(1, 6, whole=True)(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# The tables
+
 @dataclass
 class BookSection:
     title: str = ""
     subtitle: str = ""
     authors: list[str] = field(default_factory=list)
-    language: str = ""
-    date: str = ""
+    language: str = field(default="", metadata=rule(_language))
+    date: str = field(default="", metadata=rule(_date))
     publisher: str = ""
     rights: str = ""
     identifier: str = ""
@@ -35,52 +262,84 @@ class BookSection:
     chapters: list[str] = field(default_factory=list)
 
 
+PRESETS = ("kdp", "lulu", "ingramspark", "proof", "screen")
+
+
 @dataclass
 class PdfSection:
-    page_size: str = "6in 9in"
-    bleed: str = ""  # CSS length, e.g. "0.125in"; empty: no bleed
+    page_size: str = field(default="6in 9in", metadata=rule(_page_size))
+    bleed: str = field(default="", metadata=rule(length(
+        'a length with a unit up to 1in, like "0.125in" or "3mm"', "in", "0.125in", 0.0, 72.0,
+        allow_zero=True)))  # empty: no bleed
     crop_marks: bool = False
-    preset: str = ""  # kdp | lulu | ingramspark | proof | screen
-    variant: str = ""  # pdf/a-3b, pdf/ua-1, pdf/x-1a, pdf/x-4, ...
-    color: str = "rgb"  # rgb | grayscale | cmyk
-    paper: str = "white"  # for the spine width: white | cream | color
-    font_size: str = "10.5pt"
+    preset: str = field(default="", metadata=rule(choice(PRESETS)))
+    variant: str = field(default="", metadata=rule(_variant))  # pdf/a-3b, pdf/ua-1, pdf/x-1a...
+    color: str = field(default="rgb", metadata=rule(choice(("rgb", "grayscale", "cmyk"),
+                                                          empty=False)))
+    paper: str = field(default="white", metadata=rule(_paper))  # for the spine width
+    font_size: str = field(default="10.5pt", metadata=rule(length(
+        'a type size with a unit from 6pt to 24pt, like "10.5pt" or "11pt"', "pt", "10.5pt",
+        6.0, 24.0)))
     fonts: list[str] = field(default_factory=list)  # preferred body font families, first wins
+    css: str = ""  # the author's stylesheet, added after pubpipe's (absolute path once loaded)
 
 
 @dataclass
 class EpubSection:
     page_list: bool = True  # carry the print edition's page numbers when [pdf] is set
     page_numbers: bool = True  # the older name of page-list: false turns the page-list off too
-    toc_depth: int = 3  # heading levels in the EPUB contents: 1 chapters, 2 +h2, 3 +h3 ... 6
+    toc_depth: int = field(default=3, metadata=rule(_toc_depth))  # 1 chapters, 2 +h2, 3 +h3...
+    css: str = ""  # the author's stylesheet, added after pubpipe's (absolute path once loaded)
+
+
+def _positive(whole: bool = True, lo: float | None = None, hi: float | None = None):
+    return rule(number(lo, hi, whole=whole, positive=lo is None))
 
 
 @dataclass
 class AssetsSection:
     cache_dir: str = ""  # default: <book>/.pubpipe-cache
     static_dir: str = ""  # folder in the book where site-relative paths ('/img/x.png') are found
-    site_url: str = ""  # the blog's address, to fetch site-relative paths from
-    epub_max_size: int = 1600
-    jpeg_quality: int = 85
-    print_dpi: int = 300
-    print_width: float = 0.0  # inches an image prints at most; 0: the [pdf] text block width
-    print_height: float = 6.5  # inches: tallest an image prints
-    print_jpeg_quality: int = 90
-    connect_timeout: float = 5.0
-    read_timeout: float = 10.0
-    total_timeout: float = 20.0
-    max_bytes: int = 50 * 1024 * 1024
-    max_redirects: int = 5
-    retries: int = 2
-    concurrency: int = 8
+    site_url: str = field(default="", metadata=rule(_site_url))
+    epub_max_size: int = field(default=1600, metadata=_positive(lo=16, hi=20000))
+    jpeg_quality: int = field(default=85, metadata=_positive(lo=1, hi=100))
+    print_dpi: int = field(default=300, metadata=_positive(lo=72, hi=2400))
+    print_width: float = field(default=0.0, metadata=_positive(False, lo=0, hi=40))  # 0: text block
+    print_height: float = field(default=6.5, metadata=_positive(False))
+    print_jpeg_quality: int = field(default=90, metadata=_positive(lo=1, hi=100))
+    connect_timeout: float = field(default=5.0, metadata=_positive(False))
+    read_timeout: float = field(default=10.0, metadata=_positive(False))
+    total_timeout: float = field(default=20.0, metadata=_positive(False))
+    max_bytes: int = field(default=50 * 1024 * 1024, metadata=_positive())
+    max_redirects: int = field(default=5, metadata=_positive(lo=0, hi=50))
+    retries: int = field(default=2, metadata=_positive(lo=0, hi=20))
+    concurrency: int = field(default=8, metadata=_positive(lo=1, hi=64))
+
+
+def _maybe_bool(value: Any) -> bool | None:
+    if not isinstance(value, bool):
+        raise Invalid("true or false (without quotes); leave the key out to let pubpipe find out",
+                      str(value).strip().lower() in ("true", "yes", "1", "on"))
+    return value
+
+
+def _macros(value: Any) -> dict[str, str]:
+    accepted = 'a table of TeX macros, like { "\\RR" = "\\mathbb{R}" }'
+    if not isinstance(value, dict):
+        raise Invalid(accepted, {}, "not a table")
+    for name, tex in value.items():
+        if not re.fullmatch(r"\\?[A-Za-z]+", name) or not isinstance(tex, str):
+            raise Invalid(accepted, None, f"'{name}' must name a TeX command (like \\RR) and its"
+                          " value must be a string of TeX")
+    return dict(value)
 
 
 @dataclass
 class MathSection:
     # $…$ inline math: None finds out per post (front matter, a MathJax/KaTeX script in the post,
     # a site config or template in the book folder that loads KaTeX or MathJax); true/false force it
-    dollars: bool | None = None
-    macros: dict[str, str] = field(default_factory=dict)  # KaTeX-style: {"\\RR" = "\\mathbb{R}"}
+    dollars: bool | None = field(default=None, metadata=rule(_maybe_bool))
+    macros: dict[str, str] = field(default_factory=dict, metadata=rule(_macros))  # KaTeX-style
 
 
 @dataclass
@@ -96,66 +355,165 @@ class Config:
     config_file: Path | None = None
     chapter_files: list[Path] = field(default_factory=list)
     has_pdf_section: bool = False
+    lines: dict[tuple[str, str], int] = field(default_factory=dict)  # (table, key) -> line
+
+    def where(self, table: str, key: str = "") -> str:
+        """'book.toml:12' for a key (or table) of the config file, for messages."""
+        line = self.lines.get((table, key))
+        where = str(self.config_file or self.root)
+        return f"{where}:{line}" if line else where
 
 
-SECTIONS = {"book": BookSection, "pdf": PdfSection, "epub": EpubSection, "assets": AssetsSection,
-            "math": MathSection}
+SECTIONS: dict[str, type] = {"book": BookSection, "pdf": PdfSection, "epub": EpubSection,
+                             "assets": AssetsSection, "math": MathSection}
 
 
-def _check_type(value: Any, hint: Any, where: str) -> Any:
+def keys_of(section: type) -> list[tuple[str, str, Any]]:
+    """(toml key, type name, default) of every key of a table, for documentation and `new`."""
+    hints = get_type_hints(section)
+    out = []
+    for f in dataclasses.fields(section):
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        out.append((f.name.replace("_", "-"), _type_name(hints[f.name]), default))
+    return out
+
+
+def _type_name(hint: Any) -> str:
+    if getattr(hint, "__origin__", None) is list:
+        return "list of strings"
+    if getattr(hint, "__origin__", None) is dict:
+        return "table"
+    if hint == (bool | None):
+        return "true/false"
+    return {bool: "true/false", int: "whole number", float: "number", str: "string"}.get(
+        hint, str(hint))
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+def toml_value(value: Any) -> str:
+    """A value as it is written in TOML, for messages."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, list)):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dict):
+        return "{…}"
+    return str(value)
+
+
+_TABLE_LINE = re.compile(r'^\s*\[\s*([A-Za-z0-9_-]+)\s*\]')
+_KEY_LINE = re.compile(r'^\s*("?)([A-Za-z0-9_-]+)\1\s*=')
+
+
+def key_lines(text: str) -> dict[tuple[str, str], int]:
+    """(table, key) -> line number of every key and table header (table headers: key '')."""
+    lines: dict[tuple[str, str], int] = {}
+    table = ""
+    depth = 0  # inside a multi-line array or inline table, '=' lines are not keys
+    for n, line in enumerate(text.splitlines(), 1):
+        stripped = re.sub(r'"(?:\\.|[^"\\])*"|\'[^\']*\'|#.*$', '""', line)
+        if depth == 0:
+            if m := _TABLE_LINE.match(line):
+                table = m[1]
+                lines.setdefault((table, ""), n)
+            elif m := _KEY_LINE.match(line):
+                lines.setdefault((table, m[2]), n)
+        depth = max(0, depth + stripped.count("[") + stripped.count("{")
+                    - stripped.count("]") - stripped.count("}"))
+    return lines
+
+
+def _check_type(value: Any, hint: Any) -> Any:
     origin = getattr(hint, "__origin__", None)
     if hint is bool:
         if not isinstance(value, bool):
-            raise ConfigError(f"{where} must be true or false, not {value!r}")
+            word = str(value).strip().lower() if isinstance(value, (str, int)) else ""
+            raise Invalid("true or false (without quotes)",
+                          word in ("true", "yes", "1", "on"))
         return value
     if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{where} must be a whole number, not {value!r}")
-        return value
+        return number(whole=True)(value)
     if hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where} must be a number, not {value!r}")
-        return float(value)
+        return number()(value)
     if hint is str:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return str(value)
         if hasattr(value, "isoformat"):  # TOML dates
             return value.isoformat()
         if not isinstance(value, str):
-            raise ConfigError(f"{where} must be a string, not {value!r}")
+            raise Invalid("a string in quotes", str(value))
         return value
     if origin is list:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{where} must be a list of strings, not {value!r}")
+            raise Invalid('a list of strings, like ["a", "b"]',
+                          [str(v) for v in value] if isinstance(value, list) else [str(value)])
         return list(value)
     return value
 
 
-def _section(cls: type, data: Any, name: str, file: Path) -> Any:
+def _error(file: Path, line: int | None, table: str, key: str, value: Any, err: Invalid) -> ConfigError:
+    where = f"{file}:{line}" if line else str(file)
+    problem = f" ({err.problem})" if err.problem and err.problem != "not accepted" else ""
+    hint = f"; nearest valid value: {key} = {toml_value(err.nearest)}" if err.nearest is not None else ""
+    return ConfigError(f"{where}: [{table}] {key} = {toml_value(value)} is not understood{problem};"
+                       f" accepted: {err.accepted}{hint}")
+
+
+def _section(cls: type, data: Any, name: str, file: Path, lines: dict) -> Any:
     if not isinstance(data, dict):
-        raise ConfigError(f"{file}: [{name}] must be a table")
+        raise ConfigError(f"{file}:{lines.get((name, ''), '?')}: [{name}] must be a table")
     hints = get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(cls)}
+    fields = {f.name: f for f in dataclasses.fields(cls)}
     kwargs = {}
     for key, value in data.items():
         attr = key.replace("-", "_")
-        if attr not in known:
-            raise ConfigError(f"{file}: unknown key '{key}' in [{name}]"
-                              f" (known: {', '.join(sorted(k.replace('_', '-') for k in known))})")
-        kwargs[attr] = _check_type(value, hints[attr], f"{file}: [{name}] {key}")
+        line = lines.get((name, key))
+        where = f"{file}:{line}" if line else str(file)
+        if attr not in fields:
+            known = sorted(k.replace("_", "-") for k in fields)
+            near = nearest(key.replace("_", "-"), known)
+            did = f"did you mean '{near}'? " if near else ""
+            raise ConfigError(f"{where}: unknown key '{key}' in [{name}] ({did}known:"
+                              f" {', '.join(known)})")
+        check = fields[attr].metadata.get("check")
+        try:
+            kwargs[attr] = check(value) if check else _check_type(value, hints[attr])
+        except Invalid as err:
+            raise _error(file, line, name, key, value, err) from None
     return cls(**kwargs)
 
 
+def find_book(source: Path | None) -> Path:
+    """The book a command works on: SOURCE (folder, book.toml or .md), else the current folder
+    when it has book.toml, else content/. A ConfigError saying how to make one when none is there."""
+    if source is not None:
+        return Path(source)
+    if Path("book.toml").is_file():
+        return Path(".")
+    if Path("content").is_dir():
+        return Path("content")
+    raise ConfigError(f"no book here: {Path.cwd()} has no book.toml. Make one with"
+                      " 'pubpipe new mybook', or name a book folder, a book.toml or a .md file")
+
+
 def load(source: Path) -> Config:
-    """Read the configuration for SOURCE: a book folder with book.toml, or one Markdown file."""
+    """Read the configuration for SOURCE: a book folder with book.toml, the book.toml itself,
+    or one Markdown file."""
     source = Path(source)
     if not source.exists():
-        raise ConfigError(f"{source}: no such file or folder")
+        raise ConfigError(f"{source}: no such file or folder (make a book with"
+                          f" 'pubpipe new {source.name or 'mybook'}')")
+    if source.is_file() and source.suffix.lower() == ".toml":
+        if source.name != "book.toml":
+            raise ConfigError(f"{source}: a book's settings file is called book.toml")
+        source = source.parent
     if source.is_file():
         if source.suffix.lower() not in (".md", ".markdown", ".mdown", ".txt"):
-            raise ConfigError(f"{source}: not a Markdown file or a book folder")
+            raise ConfigError(f"{source}: not a Markdown file, a book.toml or a book folder")
         cfg = Config(root=source.parent.resolve())
         cfg.chapter_files = [source.resolve()]
         return cfg
@@ -164,17 +522,22 @@ def load(source: Path) -> Config:
     toml_path = root / "book.toml"
     if toml_path.is_file():
         try:
-            data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+            text = toml_path.read_text(encoding="utf-8")
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{toml_path}: {e}") from None
         except UnicodeDecodeError:
             raise ConfigError(f"{toml_path}: not UTF-8 text") from None
         cfg.config_file = toml_path
+        cfg.lines = lines = key_lines(text)
         for key, value in data.items():
             if key not in SECTIONS:
-                raise ConfigError(f"{toml_path}: unknown table [{key}]"
-                                  f" (known: {', '.join(SECTIONS)})")
-            setattr(cfg, key, _section(SECTIONS[key], value, key, toml_path))
+                line = lines.get((key, ""))
+                near = nearest(key, SECTIONS)
+                did = f"did you mean [{near}]? " if near else ""
+                raise ConfigError(f"{toml_path}{f':{line}' if line else ''}: unknown table [{key}]"
+                                  f" ({did}known: {', '.join(SECTIONS)})")
+            setattr(cfg, key, _section(SECTIONS[key], value, key, toml_path, lines))
         cfg.has_pdf_section = "pdf" in data
     _validate(cfg)
     if cfg.book.chapters:
@@ -182,64 +545,52 @@ def load(source: Path) -> Config:
         for ch in cfg.book.chapters:
             p = (root / ch).resolve()
             if not p.is_relative_to(root):
-                raise ConfigError(f"{toml_path}: chapter '{ch}' is outside the book folder")
+                raise ConfigError(f"{cfg.where('book', 'chapters')}: [book] chapters: '{ch}' is"
+                                  " outside the book folder")
             if not p.is_file():
-                raise ConfigError(f"{toml_path}: chapter '{ch}' not found")
+                near = nearest(ch, [q.relative_to(root).as_posix() for q in root.rglob("*.md")
+                                    if "build" not in q.parts][:500])
+                did = f" (did you mean '{near}'?)" if near else ""
+                raise ConfigError(f"{cfg.where('book', 'chapters')}: [book] chapters: '{ch}' not"
+                                  f" found{did}")
             files.append(p)
         cfg.chapter_files = files
     else:
         cfg.chapter_files = sorted(p.resolve() for p in root.glob("*.md")
                                    if p.is_file() and p.name.lower() != "readme.md")
     if not cfg.chapter_files:
-        raise ConfigError(f"{root}: no Markdown chapters found")
+        raise ConfigError(f"{root}: no Markdown chapters found (put .md files in the folder or"
+                          " list them in [book] chapters)")
     return cfg
 
 
 def _validate(cfg: Config) -> None:
-    where = cfg.config_file or cfg.root
-    if cfg.book.language:
-        lang = normalize_lang(cfg.book.language)
-        if not lang:
-            raise ConfigError(f"{where}: [book] language must be a language tag like 'en' or"
-                              f" 'de-AT', not '{cfg.book.language}'")
-        cfg.book.language = lang
-    if cfg.math.dollars is not None and not isinstance(cfg.math.dollars, bool):
-        raise ConfigError(f"{where}: [math] dollars must be true or false, not {cfg.math.dollars!r}")
-    if not isinstance(cfg.math.macros, dict):
-        raise ConfigError(f"{where}: [math] macros must be a table of TeX macros, like"
-                          " {\"\\\\RR\" = \"\\\\mathbb{R}\"}")
-    for name, value in cfg.math.macros.items():
-        if not re.fullmatch(r"\\?[A-Za-z]+", name) or not isinstance(value, str):
-            raise ConfigError(f"{where}: [math] macros: '{name}' must name a TeX command (like"
-                              " \\RR) and its value must be a string of TeX")
-    if cfg.book.date:
-        from .readers.opening import parse_date  # the one date parser of the project
+    """Rules between keys, and those that need the book folder."""
+    for table, section in (("epub", cfg.epub), ("pdf", cfg.pdf)):
+        if section.css:
+            section.css = str(_book_file(cfg, table, "css", section.css, (".css",),
+                                         'a .css file inside the book folder, like "styles/print.css"'))
+    a = cfg.assets
+    if a.static_dir and not (cfg.root / a.static_dir).resolve().is_relative_to(cfg.root):
+        raise ConfigError(f"{cfg.where('assets', 'static-dir')}: [assets] static-dir ="
+                          f" {toml_value(a.static_dir)} is not understood; accepted: a folder"
+                          " inside the book")
 
-        iso = parse_date(cfg.book.date)
-        if not iso:
-            raise ConfigError(f"{where}: [book] date must be a date like 2019-01-20, not"
-                              f" '{cfg.book.date}'")
-        cfg.book.date = iso
-    if cfg.pdf.preset and cfg.pdf.preset not in ("kdp", "lulu", "ingramspark", "proof", "screen"):
-        raise ConfigError(f"{where}: [pdf] preset must be one of kdp, lulu, ingramspark, proof,"
-                          f" screen, not '{cfg.pdf.preset}'")
-    if cfg.pdf.color not in ("rgb", "grayscale", "cmyk"):
-        raise ConfigError(f"{where}: [pdf] color must be rgb, grayscale or cmyk")
-    for name in ("epub_max_size", "jpeg_quality", "print_dpi", "max_redirects", "concurrency",
-                 "print_height", "print_jpeg_quality", "connect_timeout", "read_timeout",
-                 "total_timeout", "max_bytes"):
-        if getattr(cfg.assets, name) <= 0:
-            raise ConfigError(f"{where}: [assets] {name.replace('_', '-')} must be positive")
-    for name in ("print_width", "retries"):
-        if getattr(cfg.assets, name) < 0:
-            raise ConfigError(f"{where}: [assets] {name.replace('_', '-')} must not be negative")
-    if cfg.assets.static_dir and not (cfg.root / cfg.assets.static_dir).resolve().is_relative_to(
-            cfg.root):
-        raise ConfigError(f"{where}: [assets] static-dir must be a folder inside the book")
-    if cfg.assets.site_url and not re.match(r"^https?://[^/\s]+", cfg.assets.site_url):
-        raise ConfigError(f"{where}: [assets] site-url must be an http(s) address,"
-                          f" not '{cfg.assets.site_url}'")
-    for name in ("jpeg_quality", "print_jpeg_quality"):
-        if not 1 <= getattr(cfg.assets, name) <= 100:
-            raise ConfigError(f"{where}: [assets] {name.replace('_', '-')} must be between 1"
-                              " and 100")
+
+def _book_file(cfg: Config, table: str, key: str, value: str, suffixes: tuple[str, ...],
+               accepted: str) -> Path:
+    """A file the book names: inside the book folder, existing, with one of suffixes."""
+    path = (cfg.root / value).resolve()
+    problem = ("outside the book folder" if not path.is_relative_to(cfg.root)
+               else "no such file" if not path.is_file()
+               else "wrong kind of file" if path.suffix.lower() not in suffixes else "")
+    if problem:
+        near = None
+        if problem == "no such file":
+            found = [q.relative_to(cfg.root).as_posix() for q in cfg.root.rglob("*")
+                     if q.suffix.lower() in suffixes and "build" not in q.parts][:500]
+            near = nearest(value, found)
+        err = Invalid(accepted, near, problem)
+        raise _error(cfg.config_file or cfg.root, cfg.lines.get((table, key)), table, key, value,
+                     err)
+    return path

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .assets.store import AssetStore
-from .config import Config
+from .config import FORMATS, Config
 from .document import Diagnostic, Diagnostics
 from .layout.settings import PT_PER_IN, PrintSettings, resolve_settings, text_width
 
-FORMATS = ("epub", "pdf", "html", "cover")
+__all__ = ["FORMATS", "BuildContext", "BuildOptions", "cache_dir_for"]
 
 
 @dataclass
@@ -28,6 +28,7 @@ class BuildOptions:
     strict: bool = False
     report: Path | None = None
     progress: bool = False
+    revalidate: bool = True  # online: re-ask servers about cached images (False: cache first)
 
 
 @dataclass
@@ -55,7 +56,7 @@ class BuildContext:
         width = cfg.assets.print_width or text_width(settings) / PT_PER_IN
         store = AssetStore(cfg.root, cache_dir, cfg.assets, offline=opts.offline,
                            diagnostics=diags, progress=opts.progress,
-                           print_width=round(width, 3))
+                           print_width=round(width, 3), revalidate=opts.revalidate)
         return cls(config=cfg, options=opts, diagnostics=diags, print=settings, store=store,
                    cache_dir=cache_dir, print_notes=list(notes))
 

@@ -11,6 +11,7 @@ is laid out once for all of them.
 from __future__ import annotations
 
 import importlib
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -45,6 +46,8 @@ class BuildResult:
     book: Book | None
     outputs: dict[str, Path] = field(default_factory=dict)
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
+    context: BuildContext | None = None  # the store (requests made, every asset) and settings
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage, for the report
 
 
 def needs_layout(ctx: BuildContext) -> bool:
@@ -97,8 +100,17 @@ def _check(ctx: BuildContext) -> None:
 
 def build(cfg: config_mod.Config, opts: BuildOptions) -> BuildResult:
     """Build every requested format. Raises BuildError when the build fails (nothing written)."""
+    clock = time.perf_counter()
     book, ctx = prepare(cfg, opts)
-    result = BuildResult(book=book, diagnostics=ctx.diagnostics)
+    result = BuildResult(book=book, diagnostics=ctx.diagnostics, context=ctx)
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        result.timings[stage] = result.timings.get(stage, 0.0) + now - clock
+        clock = now
+
+    lap("read+transforms")
     _check(ctx)
 
     edition = None
@@ -113,6 +125,7 @@ def build(cfg: config_mod.Config, opts: BuildOptions) -> BuildResult:
             # the EPUB is still good without page numbers
             ctx.diagnostics.warn("epub-page-numbers", f"print page numbers left out: laying out"
                                  f" the print edition failed ({e})")
+        lap("layout")
     rendered: dict[str, bytes] = {}
     for fmt in opts.formats:
         if fmt == "epub":  # the EPUB reads only the page map of the print edition
@@ -124,6 +137,7 @@ def build(cfg: config_mod.Config, opts: BuildOptions) -> BuildResult:
             rendered[fmt] = _writer(fmt).write_html(book, ctx)
         elif fmt == "cover" and edition is not None:  # sized by the interior's page count
             rendered[fmt] = _writer(fmt).write_cover(book, ctx, edition)
+        lap(fmt)
     # Writers may add diagnostics too (e.g. PDF preflight); --strict judges them all.
     _check(ctx)
 
@@ -133,4 +147,5 @@ def build(cfg: config_mod.Config, opts: BuildOptions) -> BuildResult:
         target = Path(opts.output) if opts.output else out_dir / name
         output.write_atomic(target, data)
         result.outputs[fmt] = target
+    lap("write")
     return result

@@ -25,3 +25,11 @@ def component_styles() -> str:
     if not folder.is_dir():
         return ""
     return "\n".join(p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.css")))
+
+
+def author_css(path: str) -> str:
+    """The stylesheet a book names in [epub] css or [pdf] css (config made it an absolute path
+    inside the book), read now so an edit shows in the next build; '' when there is none."""
+    if not path:
+        return ""
+    return "\n\n/* the book's own styles */\n" + Path(path).read_text(encoding="utf-8", errors="replace")

@@ -64,7 +64,8 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 class AssetStore:
     def __init__(self, root: Path, cache_dir: Path, settings: AssetsSection,
                  offline: bool = False, diagnostics: Diagnostics | None = None,
-                 progress: bool = False, print_width: float = 4.5):
+                 progress: bool = False, print_width: float = 4.5,
+                 revalidate: bool = True):
         self.root = Path(root).resolve()
         self.cache_dir = Path(cache_dir)
         self.settings = settings
@@ -74,6 +75,9 @@ class AssetStore:
         # Widest an image prints, in inches, when [assets] print-width is 0 (auto): the text
         # block of the print settings (the build context passes it). 4.5 in: a 6x9 in book.
         self.print_width = print_width
+        # Online: ask servers again about cached images (conditional requests). False: take what
+        # the cache holds and fetch only what it lacks (`pubpipe fetch` without --refresh).
+        self.revalidate = revalidate
         self.requests_made = 0  # network requests started by this store (tests, report)
         self.images_processed = 0  # variants actually computed (not taken from the cache)
         self._by_key: dict[str, Asset] = {}  # resolved reference -> Asset
@@ -163,6 +167,10 @@ class AssetStore:
                 break
         return "local", path.as_uri(), ""
 
+    def registered(self) -> list[Asset]:
+        """Every asset registered so far (one per resolved reference), whatever its status."""
+        return list({id(a): a for a in self._by_key.values()}.values())
+
     # ---- fetching ----------------------------------------------------------------------------
 
     def fetch_all(self) -> None:
@@ -217,6 +225,13 @@ class AssetStore:
 
     def _fetch_remote(self, assets: list[Asset]) -> None:
         records = {a.url: self._read_record(a.url) for a in assets}
+        if not self.offline and not self.revalidate:
+            cached = [a for a in assets
+                      if records[a.url] and self._object_path(records[a.url]["sha256"]).is_file()]
+            for a in cached:
+                self._accept(a, self._object_path(records[a.url]["sha256"]).read_bytes(),
+                             records[a.url])
+            assets = [a for a in assets if a not in cached]
         if self.offline:
             for a in assets:
                 rec = records[a.url]

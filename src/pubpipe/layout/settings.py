@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .. import resources
-from ..config import PdfSection
+from ..config import VARIANTS, PdfSection, parse_length, parse_page_size
 from ..document import Diagnostics
 from ..util import is_rtl
 
@@ -44,6 +44,7 @@ class PrintSettings:
     rtl: bool = False  # a right-to-left book: page 1 is a left-hand page, versos on the right
     mark_room: float = 18.0  # room outside the bleed for crop marks
     tags: bool = False  # a tagged PDF (structure tree) whatever the variant (screen)
+    css: str = ""  # the author's stylesheet file ([pdf] css), added after pubpipe's
 
     @property
     def flatten(self) -> bool:
@@ -67,47 +68,11 @@ class PrintSettings:
             + (2 * self.mark_room if self.marks else 0)
 
 
-_NAMED_SIZES = {  # CSS page-size keywords, in points (portrait)
-    "a3": (841.89, 1190.55), "a4": (595.28, 841.89), "a5": (419.53, 595.28),
-    "a6": (297.64, 419.53), "b4": (708.66, 1000.63), "b5": (498.9, 708.66),
-    "jis-b4": (728.5, 1031.81), "jis-b5": (515.91, 728.5), "letter": (612.0, 792.0),
-    "legal": (612.0, 1008.0), "ledger": (792.0, 1224.0),
-}
-_UNITS = {"pt": 1.0, "in": 72.0, "mm": 72 / 25.4, "cm": 72 / 2.54, "px": 0.75, "pc": 12.0,
-          "q": 72 / 101.6}
-_LENGTH = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*(pt|in|mm|cm|px|pc|q)\s*$", re.I)
+# Lengths, page sizes and variants are parsed (and validated) by config, once.
+__all__ = ["PT_PER_IN", "PRESETS", "VARIANTS", "PrintSettings", "parse_length",
+           "parse_page_size", "resolve_settings", "margins", "text_width", "text_height",
+           "page_boxes", "icc_profile", "installed_families"]
 
-
-def parse_length(text: str) -> float | None:
-    """A CSS absolute length as points, or None."""
-    m = _LENGTH.match(text or "")
-    return float(m[1]) * _UNITS[m[2].lower()] if m else None
-
-
-def parse_page_size(text: str) -> tuple[float, float] | None:
-    """'6in 9in', '6in x 9in', 'A5', 'letter', 'A4 landscape' -> (width, height) in points."""
-    words = (text or "").lower().replace(" x ", " ").replace("×", " ").split()
-    landscape = "landscape" in words
-    words = [w for w in words if w not in ("portrait", "landscape")]
-    size = None
-    if len(words) == 1 and words[0] in _NAMED_SIZES:
-        size = _NAMED_SIZES[words[0]]
-    elif len(words) == 2:
-        w, h = parse_length(words[0]), parse_length(words[1])
-        if w and h:
-            size = (w, h)
-    elif len(words) == 1 and (v := parse_length(words[0])):
-        size = (v, v)
-    if size and landscape:
-        size = (max(size), min(size))
-    return size
-
-
-# The PDF variants WeasyPrint 70 writes (weasyprint.pdf.VARIANTS; a test keeps them in step).
-VARIANTS = frozenset({
-    "pdf/a-1a", "pdf/a-1b", "pdf/a-2a", "pdf/a-2b", "pdf/a-2u", "pdf/a-3a", "pdf/a-3b",
-    "pdf/a-3u", "pdf/a-4e", "pdf/a-4f", "pdf/a-4u", "pdf/ua-1", "pdf/ua-2", "pdf/x-1a", "pdf/x-3",
-    "pdf/x-4", "pdf/x-5g", "debug"})
 
 # What each preset changes. "bleed-default": the bleed used when [pdf] bleed is not set;
 # "forbid-marks": a print service that rejects crop marks (asking for them is warned about).
@@ -127,7 +92,8 @@ PRESETS: dict[str, dict] = {
 
 def resolve_settings(pdf: PdfSection | None, diagnostics: Diagnostics | None = None,
                      where: Path | None = None, language: str = "") -> PrintSettings:
-    """[pdf] keys plus the preset's rules. Bad values fall back to defaults with a warning."""
+    """[pdf] keys plus the preset's rules. config has validated the keys of a book.toml; a
+    PdfSection made in code with bad values falls back to defaults with a warning."""
     pdf = pdf or PdfSection()
     diags = diagnostics if diagnostics is not None else Diagnostics()
     size = parse_page_size(pdf.page_size)
@@ -147,7 +113,7 @@ def resolve_settings(pdf: PdfSection | None, diagnostics: Diagnostics | None = N
         trim_w=size[0], trim_h=size[1], bleed=bleed, bleed_mode="all" if bleed else "none",
         marks=bool(pdf.crop_marks), color=pdf.color, variant=pdf.variant.lower(),
         preset=pdf.preset, paper=pdf.paper, font_size=pdf.font_size or "10.5pt",
-        fonts=tuple(pdf.fonts), rtl=is_rtl(language))
+        fonts=tuple(pdf.fonts), rtl=is_rtl(language), css=pdf.css)
     rules = PRESETS.get(pdf.preset, {})
     if rules.get("forbid-marks") and pdf.crop_marks:
         diags.warn("pdf-preset", f"preset {pdf.preset} forbids crop marks ({rules['forbid-marks']}"

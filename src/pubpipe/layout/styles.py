@@ -48,7 +48,9 @@ def geometry_css(s: PrintSettings) -> str:
 
 
 def stylesheets(s: PrintSettings) -> list[str]:
-    return [resources.stylesheet("print.css"), resources.component_styles(), geometry_css(s)]
+    """pubpipe's print styles, the page geometry, then the author's [pdf] css (which wins)."""
+    return [resources.stylesheet("print.css"), resources.component_styles(), geometry_css(s),
+            resources.author_css(s.css)]
 
 
 def color_profile_css(s: PrintSettings, res: dict) -> str:

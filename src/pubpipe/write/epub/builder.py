@@ -73,6 +73,7 @@ class EpubBuilder:
         components = resources.component_styles()
         if components.strip():
             css += "\n\n/* components */\n" + components
+        css += resources.author_css(self.ctx.config.epub.css)
         self.files["css/epub.css"] = (local_css(css).encode("utf-8"), "text/css")
 
     def _css_hrefs(self, doc_file: str) -> list[str]:

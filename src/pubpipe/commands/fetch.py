@@ -1,0 +1,71 @@
+"""``pubpipe fetch``: every remote image, poster and embed description into the cache.
+
+Afterwards ``pubpipe build --offline`` finds everything it needs and makes no request. Without
+``--refresh`` what the cache already holds is taken as it is; with it, servers are asked again
+(conditional requests: unchanged images are not downloaded twice).
+"""
+
+from __future__ import annotations
+
+import time
+
+from .. import config
+from .ui import UI
+
+
+def run(args, ui: UI) -> int:
+    from ..pipeline import BuildOptions, cache_dir_for, prepare
+
+    cfg = config.load(config.find_book(args.source))
+    opts = BuildOptions(formats=("epub", "pdf"), cache_dir=args.cache_dir, offline=False,
+                        progress=ui.progress, revalidate=bool(args.refresh))
+    cache = cache_dir_for(cfg, opts)
+    ui.say(f"fetching what {cfg.root.name} needs from the network into {cache}…")
+    start = time.perf_counter()
+    from ..errors import BuildError
+
+    try:
+        book, ctx = prepare(cfg, opts)
+    except BuildError as e:
+        from .buildrun import print_diagnostics
+        print_diagnostics(ui, getattr(e, "diagnostics", []))
+        raise
+    store = ctx.store
+    cover = _fetch_cover(cfg, store)
+    seconds = time.perf_counter() - start
+
+    optional = {d.message for d in book.diagnostics if d.code == "asset-optional"}
+    remote = {id(a): a for a in [*store.registered(), *([cover] if cover else [])]
+              if a.url.startswith(("http:", "https:"))
+              and not any(a.ref in m for m in optional)}  # posters a card can do without
+    failed = [a for a in remote.values() if a.status != "ok"]
+    embeds = [d for d in book.diagnostics if d.code == "embed-enrich"]
+    ok = len(remote) - len(failed)
+    ui.say(f"{ok} of {len(remote)} remote image(s) in the cache, {len(book.embeds)} embed(s)"
+           f" described; {store.requests_made} request(s) in {seconds:.1f} s")
+    if failed or embeds:
+        ui.say(ui.paint("could not fetch:", "red"))
+        for a in failed:
+            where = ", ".join(f"{loc.file.name}:{loc.line}" for loc in a.locations[:3]
+                              if loc.file and loc.line)
+            ui.say(f"  {a.url}" + (f" ({where})" if where else "") + f": {a.reason}")
+        for d in embeds:
+            ui.say(f"  {d.location()}{': ' if d.location() else ''}{d.message}")
+        ui.say("the book still builds: missing images get a named placeholder."
+               " Run 'pubpipe fetch' again later to retry.")
+    else:
+        ui.say(ui.paint("everything is cached: 'pubpipe build --offline' needs no network",
+                        "green"))
+    return 1 if failed else 0
+
+
+def _fetch_cover(cfg: config.Config, store):
+    """A [book] cover given as an address is read by the writers through the store: fetch it now
+    so that an offline build has it too."""
+    cover = cfg.book.cover
+    if not cover.startswith(("http://", "https://")):
+        return None
+    asset = store.register(cover, base=cfg.root, file=cfg.config_file,
+                           line=cfg.lines.get(("book", "cover")))
+    store.fetch_all()
+    return asset
