@@ -44,7 +44,7 @@ ROWS: list[tuple[str, str, object]] = [
      lambda c: c in ("asset-missing", "asset-refused", "epub-image-unresolved", "embed-missing")),
     ("Images without alt text", "describe the picture: ![what it shows](file.jpg)",
      lambda c: c == "epub-alt-missing"),
-    ("Images below print resolution", "use a larger original, or let the picture print smaller",
+    ("Images below print resolution", "use a larger original (the size each line names)",
      lambda c: c == "pdf-image-resolution"),
     ("Missing glyphs", "install a font that has the character (and add it to [pdf] fonts),"
      " or write the character differently", lambda c: c == "pdf-missing-glyph"),
@@ -99,7 +99,7 @@ def _rows(state: dict) -> list[Row]:
             continue
         for row, (_, advice, test) in zip(rows, ROWS):
             if test(d["code"]):
-                row.problems.append(Problem(_where(d), d["message"] + _resolution_advice(d)))
+                row.problems.append(Problem(_where(d), d["message"]))
                 row.advice = advice
                 break
     for row in rows:
@@ -111,19 +111,6 @@ def _rows(state: dict) -> list[Row]:
     if not pdf.name:
         rows[-1].status, rows[-1].summary = "not run", "no PDF"
     return rows
-
-
-_PX_OVER_IN = re.compile(r"(\d+)x(\d+) px over ([\d.]+)x([\d.]+) in")
-
-
-def _resolution_advice(d: dict) -> str:
-    """For a low-resolution image: the size it can print at, and the pixels its place needs."""
-    m = _PX_OVER_IN.search(d["message"]) if d["code"] == "pdf-image-resolution" else None
-    if not m:
-        return ""
-    w, h, win, hin = int(m[1]), int(m[2]), float(m[3]), float(m[4])
-    return (f". At 300 ppi it can print at most {w / 300:.2f}x{h / 300:.2f} in; to fill"
-            f" {win:.2f}x{hin:.2f} in it needs {round(win * 300)}x{round(hin * 300)} px")
 
 
 def _pages_note(state: dict) -> str:
