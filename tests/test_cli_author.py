@@ -225,7 +225,7 @@ def test_new_book_builds_at_once_and_check_finds_what_breaks_it(tmp_path):
     assert re.search(r"Links that go nowhere\s+FIX", out) and "#nowhere-at-all" in out
     assert re.search(r"Missing images\s+FIX", out) and "gone.png" in out
     assert re.search(r"Images below print resolution\s+FIX", out) and "small.jpg" in out
-    assert "at least 1350x900 px" in out and "at most 1.00x0.67 in" in out
+    assert "give a 1350 px wide image" in out and "(1.00 in)" in out
     assert re.search(r"on page \d+ \(PDF page \d+\)", out)
     assert re.search(r"Template syntax left in the text\s+FIX", out) and "site.title" in out
     assert re.search(r"EPUBCheck\s+ok", out)

@@ -44,7 +44,8 @@ ROWS: list[tuple[str, str, object]] = [
      lambda c: c in ("asset-missing", "asset-refused", "epub-image-unresolved", "embed-missing")),
     ("Images without alt text", "describe the picture: ![what it shows](file.jpg)",
      lambda c: c == "epub-alt-missing"),
-    ("Images below print resolution", "use a larger original (the size each line names)",
+    ("Images below print resolution", "use a larger original, or let the picture print at the"
+     " width each line names",
      lambda c: c == "pdf-image-resolution"),
     ("Missing glyphs", "install a font that has the character (and add it to [pdf] fonts),"
      " or write the character differently", lambda c: c == "pdf-missing-glyph"),

@@ -36,7 +36,8 @@ date = "{today}"               # publication date; default: the chapter's date
 #                                # reading order; default: every .md file here, by name
 {book_extra}
 [epub]
-# page-numbers = true            # the EPUB shows the printed book's page numbers
+# page-list = true               # the EPUB shows the printed book's page numbers
+# page-numbers = true            # the older name of page-list
 # toc-depth = 3                  # headings in the contents: 1 chapters, 2 + sections, 3 + subsections
 css = "styles/epub.css"          # your own CSS for the e-book, added after pubpipe's
 

@@ -27,7 +27,7 @@ def write_html(book: Book, ctx: BuildContext) -> bytes:
     """The book as one HTML page (bytes), images inlined."""
     m = book.meta
     css = "\n".join(filter(None, [_maybe("epub.css"), resources.component_styles(),
-                                  resources.author_css(getattr(book.config, "epub", None))]))
+                                  resources.author_css(ctx.config.epub.css)]))
     parts = [
         "<!DOCTYPE html>",
         f'<html xmlns="{XHTML_NS}" xmlns:epub="http://www.idpf.org/2007/ops"'
