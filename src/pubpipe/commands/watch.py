@@ -43,13 +43,22 @@ def run(args, ui: UI) -> int:
         rel = p.relative_to(root).parts if p.is_relative_to(root) else ()
         return not any(part.startswith(".") for part in rel)
 
-    known: set = set()
     ui.say(f"watching {root} (Ctrl+C to stop)")
-    known = _rebuild(ui, source, args, formats, out_dir, known, first=True)
+    before = _snapshot(root, wanted)  # saves made while the first build runs are not lost
+    known = _rebuild(ui, source, args, formats, out_dir, set(), first=True)
     try:
         for changes in watchfiles.watch(root, watch_filter=wanted, debounce=300, step=50,
-                                        raise_interrupt=False):
-            names = _changed(changes, root)
+                                        raise_interrupt=False, yield_on_timeout=True,
+                                        rust_timeout=1000):
+            if not changes:  # a quiet second; the first one: did anything change meanwhile?
+                if before is None:
+                    continue
+                now = _snapshot(root, wanted)
+                names = sorted(_name(root, p) for p in set(now) ^ set(before)
+                               | {p for p in now if p in before and now[p] != before[p]})
+                before = None
+            else:  # the watcher runs; the rebuild reads every file anyway
+                names, before = _changed(changes, root), None
             if not names:
                 continue
             ui.say(ui.paint(f"[{time.strftime('%H:%M:%S')}] changed: {', '.join(names)}", "cyan"))
@@ -58,6 +67,18 @@ def run(args, ui: UI) -> int:
         pass
     ui.say("stopped watching")
     return 0
+
+
+def _snapshot(root: Path, wanted) -> dict[str, int]:
+    """path -> modification time of every file watched."""
+    out = {}
+    for p in root.rglob("*"):
+        try:
+            if p.is_file() and wanted(None, str(p)):
+                out[str(p)] = p.stat().st_mtime_ns
+        except OSError:
+            continue
+    return out
 
 
 def _changed(changes, root: Path) -> list[str]:

@@ -116,6 +116,13 @@ def convert_image(data: bytes, media_type: str, s: PrintSettings) -> tuple[bytes
 _POOL = None
 
 
+def _ignore_interrupt() -> None:
+    """Ctrl+C is the parent's to handle (it says so in one line); a worker just ends with it."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def render(job: RenderJob) -> Rendered:
     """Render in a child process: WeasyPrint's memory is not given back to the OS otherwise.
 
@@ -135,7 +142,8 @@ def render(job: RenderJob) -> Rendered:
             ctx.set_forkserver_preload(["weasyprint", "pubpipe.layout.render"])
             # one task per worker: each render gets a fresh process, freed when it ends
             _POOL = concurrent.futures.ProcessPoolExecutor(
-                max_workers=1, mp_context=ctx, max_tasks_per_child=1)
+                max_workers=1, mp_context=ctx, max_tasks_per_child=1,
+                initializer=_ignore_interrupt)
             # shut down before interpreter teardown, or the executor's callbacks fail noisily
             atexit.register(_POOL.shutdown, wait=True)
         future = _POOL.submit(render_here, job)
