@@ -214,6 +214,13 @@ def test_new_book_builds_at_once_and_check_finds_what_breaks_it(tmp_path):
     assert "EPUBCheck" in r.stdout and "nothing must be fixed" in r.stdout
     assert "up to date" in r.stdout  # nothing rebuilt
 
+    # without Java, EPUBCheck is "not run" and says why, plainly (the rest still counts)
+    no_java = subprocess.run([sys.executable, "-m", "pubpipe", "check", str(book), "--offline",
+                              "--cache-dir", str(tmp_path / "other-cache")], capture_output=True,
+                             text=True, env={**ENV, "PATH": ""}, timeout=300)
+    assert no_java.returncode == 0, no_java.stdout + no_java.stderr
+    assert re.search(r"EPUBCheck\s+not run\s+Java is not installed", no_java.stdout)
+
     Image.new("RGB", (300, 200), (40, 120, 40)).save(book / "images" / "small.jpg",
                                                      dpi=(72, 72))
     with (book / "01-first-chapter.md").open("a") as fh:
@@ -330,3 +337,37 @@ def test_watch_rebuilds_and_survives_a_broken_save(tmp_path):
             proc.kill()
             proc.wait()
     assert (book / "build" / "tiny.html").read_text().count("Fixed.") == 1
+
+
+# ---- new --from SITE ----------------------------------------------------------------------------
+
+def test_new_from_a_jekyll_site_lists_its_posts_and_builds(tmp_path):
+    site = tmp_path / "blog"
+    (site / "_posts").mkdir(parents=True)
+    (site / "_drafts").mkdir()
+    (site / "assets").mkdir()
+    (site / "_config.yml").write_text('title: "Rhine Walks"\nurl: "https://rhine.example.org"\n')
+    (site / "_posts" / "2021-06-02-koblenz.md").write_text("---\ntitle: Koblenz\n---\n\nEnd.\n")
+    (site / "_posts" / "2021-05-01-basel.md").write_text(
+        "---\ntitle: Basel\n---\n\nStart.\n\n![A green map](/assets/map.png)\n")
+    (site / "_drafts" / "later.md").write_text("---\ntitle: Later\n---\n\nNot yet.\n")
+    (site / "about.md").write_text("# About\n")
+    Image.new("RGB", (1400, 900), (20, 90, 40)).save(site / "assets" / "map.png")
+    book = tmp_path / "book"
+    r = pubpipe("new", str(book), "--from", str(site))
+    assert r.returncode == 0, r.stderr
+    toml = (book / "book.toml").read_text()
+    assert 'title = "Rhine Walks"' in toml and 'source = "../blog"' in toml
+    assert toml.index("2021-05-01-basel.md") < toml.index("2021-06-02-koblenz.md")
+    assert "later.md" not in toml and "about.md" not in toml
+    assert 'static-dir = "."' in toml and 'site-url = "https://rhine.example.org"' in toml
+    cfg = config.load(book)
+    assert cfg.root == site.resolve() and cfg.book_dir == book.resolve()
+    r = pubpipe("build", str(book), "--format", "html", "--offline")
+    assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
+    html = (book / "build" / "rhine-walks.html").read_text()
+    assert html.index("Basel") < html.index("Koblenz") and "data:image/" in html
+    assert not (site / "build").exists()  # outputs next to book.toml, not in the blog
+    r = pubpipe("new", str(tmp_path / "b2"), "--from", str(tmp_path / "nowhere"))
+    assert r.returncode == 2 and "nowhere" in r.stderr
+    _no_traceback(r)

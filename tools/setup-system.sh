@@ -4,14 +4,21 @@
 # checks in tests), zbar (QR codes decoded in tests), and Node.js, npm and Chromium for Ace by DAISY,
 # the EPUB accessibility checker the tests run (tools/setup-ace.sh installs Ace itself from npm).
 # Debian/Ubuntu with apt; elsewhere it says what is missing and goes on.
+# --author: only what using pubpipe needs (Java for `pubpipe check`, Pango, fonts), not the tools
+# the tests use.
 set -u
+author=0
+[ "${1:-}" = "--author" ] && author=1
 need=()
 command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
-command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
-command -v zbarimg >/dev/null 2>&1 || need+=(zbar-tools)
-command -v node >/dev/null 2>&1 || need+=(nodejs)
-command -v npm >/dev/null 2>&1 || need+=(npm)
-command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || need+=(chromium)
+ldconfig -p 2>/dev/null | grep -q libpango-1.0 || need+=(libpango-1.0-0 libpangoft2-1.0-0)
+if [ "$author" -eq 0 ]; then
+  command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
+  command -v zbarimg >/dev/null 2>&1 || need+=(zbar-tools)
+  command -v node >/dev/null 2>&1 || need+=(nodejs)
+  command -v npm >/dev/null 2>&1 || need+=(npm)
+  command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || need+=(chromium)
+fi
 fc_has() { fc-list 2>/dev/null | grep -qi "$1"; }
 fc_has "NotoSans-Regular" || need+=(fonts-noto-core)
 fc_has "NotoSansCJK" || need+=(fonts-noto-cjk)

@@ -101,9 +101,13 @@ def parser() -> argparse.ArgumentParser:
         "new", parents=[common], help="start a new book folder",
         description="Make a book folder that builds at once: book.toml with every setting"
         " explained, a first chapter showing what a chapter may contain, a picture, a styles/"
-        " folder for your own CSS and a .gitignore.")
+        " folder for your own CSS and a .gitignore. With --from, the book is made of the posts"
+        " of a blog or site folder instead.")
     n.add_argument("folder", type=Path, metavar="DIR", help="the folder to create (must not exist"
                    " or be empty)")
+    n.add_argument("--from", dest="site", type=Path, metavar="SITE",
+                   help="make the book of a blog's posts: a Jekyll, Hugo or Zola site, or any"
+                   " folder of Markdown posts; book.toml lists them, in order")
     n.add_argument("--title", help="the book's title (default: from the folder name)")
     n.add_argument("--author", help="your name as it should appear on the book")
 
@@ -179,6 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pubpipe: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `pubpipe check | head`: the reader left; say nothing more
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except Exception as e:  # a bug in pubpipe: one line unless asked for the traceback
         if ui.debug:
             raise

@@ -260,6 +260,8 @@ class BookSection:
     keywords: list[str] = field(default_factory=list)
     cover: str = ""
     chapters: list[str] = field(default_factory=list)
+    # the site or folder of posts the chapters come from, when it is not the book.toml's folder
+    source: str = ""
 
 
 PRESETS = ("kdp", "lulu", "ingramspark", "proof", "screen")
@@ -356,6 +358,12 @@ class Config:
     chapter_files: list[Path] = field(default_factory=list)
     has_pdf_section: bool = False
     lines: dict[tuple[str, str], int] = field(default_factory=dict)  # (table, key) -> line
+    home: Path | None = None  # book.toml's folder when [book] source puts root elsewhere
+
+    @property
+    def book_dir(self) -> Path:
+        """Where build/, the cache and the book's own styles live: book.toml's folder."""
+        return self.home or self.root
 
     def where(self, table: str, key: str = "") -> str:
         """'book.toml:12' for a key (or table) of the config file, for messages."""
@@ -539,6 +547,9 @@ def load(source: Path) -> Config:
                                   f" ({did}known: {', '.join(SECTIONS)})")
             setattr(cfg, key, _section(SECTIONS[key], value, key, toml_path, lines))
         cfg.has_pdf_section = "pdf" in data
+        if cfg.book.source:
+            _use_source(cfg)
+            root = cfg.root
     _validate(cfg)
     if cfg.book.chapters:
         files = []
@@ -564,6 +575,18 @@ def load(source: Path) -> Config:
     return cfg
 
 
+def _use_source(cfg: Config) -> None:
+    """[book] source: chapters (and everything they use) come from that folder, which becomes
+    the book's root; build/, the cache and styles stay next to book.toml."""
+    folder = (cfg.root / cfg.book.source).resolve()
+    if not folder.is_dir():
+        raise _error(cfg.config_file or cfg.root, cfg.lines.get(("book", "source")), "book",
+                     "source", cfg.book.source,
+                     Invalid("a folder of posts or a site's root, relative to book.toml", None,
+                             "no such folder"))
+    cfg.home, cfg.root = cfg.root, folder
+
+
 def _validate(cfg: Config) -> None:
     """Rules between keys, and those that need the book folder."""
     for table, section in (("epub", cfg.epub), ("pdf", cfg.pdf)):
@@ -580,14 +603,15 @@ def _validate(cfg: Config) -> None:
 def _book_file(cfg: Config, table: str, key: str, value: str, suffixes: tuple[str, ...],
                accepted: str) -> Path:
     """A file the book names: inside the book folder, existing, with one of suffixes."""
-    path = (cfg.root / value).resolve()
-    problem = ("outside the book folder" if not path.is_relative_to(cfg.root)
+    path = (cfg.book_dir / value).resolve()
+    inside = path.is_relative_to(cfg.book_dir) or path.is_relative_to(cfg.root)
+    problem = ("outside the book folder" if not inside
                else "no such file" if not path.is_file()
                else "wrong kind of file" if path.suffix.lower() not in suffixes else "")
     if problem:
         near = None
         if problem == "no such file":
-            found = [q.relative_to(cfg.root).as_posix() for q in cfg.root.rglob("*")
+            found = [q.relative_to(cfg.book_dir).as_posix() for q in cfg.book_dir.rglob("*")
                      if q.suffix.lower() in suffixes and "build" not in q.parts][:500]
             near = nearest(value, found)
         err = Invalid(accepted, near, problem)

@@ -83,5 +83,5 @@ def cache_dir_for(cfg: Config, opts: BuildOptions) -> Path:
     if opts.cache_dir:
         return Path(opts.cache_dir).resolve()
     if cfg.assets.cache_dir:
-        return (cfg.root / cfg.assets.cache_dir).resolve()
-    return cfg.root / ".pubpipe-cache"
+        return (cfg.book_dir / cfg.assets.cache_dir).resolve()
+    return cfg.book_dir / ".pubpipe-cache"

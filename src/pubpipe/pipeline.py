@@ -141,7 +141,7 @@ def build(cfg: config_mod.Config, opts: BuildOptions) -> BuildResult:
     # Writers may add diagnostics too (e.g. PDF preflight); --strict judges them all.
     _check(ctx)
 
-    out_dir = Path(opts.out_dir) if opts.out_dir else cfg.root / "build"
+    out_dir = Path(opts.out_dir) if opts.out_dir else cfg.book_dir / "build"
     for fmt, data in rendered.items():
         name = f"{book.slug}-cover.pdf" if fmt == "cover" else f"{book.slug}.{fmt}"
         target = Path(opts.output) if opts.output else out_dir / name

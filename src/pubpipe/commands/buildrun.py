@@ -71,7 +71,7 @@ def build_once(ui: UI, cfg: config.Config, formats: tuple[str, ...], *, out_dir:
         write_report(ui, report, run)
     if not run.code and output is None:  # what check reads when the books are up to date
         from .. import __version__
-        state_dir = Path(out_dir) if out_dir else cfg.root / "build"
+        state_dir = Path(out_dir) if out_dir else cfg.book_dir / "build"
         write_report(ui, state_dir / STATE, run, {"version": __version__})
     return run
 
@@ -126,15 +126,19 @@ def write_report(ui: UI, path: Path, run: Run, extra: dict | None = None) -> Non
 def input_files(cfg: config.Config, out_dir: Path) -> list[Path]:
     """Every file a build of cfg may read: in the book folder, outside build/, the cache and
     hidden folders."""
-    skip = [out_dir.resolve(), (cfg.root / ".pubpipe-cache").resolve()]
-    files = []
-    for p in cfg.root.rglob("*"):
-        rel = p.relative_to(cfg.root).parts
-        if any(part.startswith(".") for part in rel[:-1]) or not p.is_file():
-            continue
-        if not any(p.resolve().is_relative_to(s) for s in skip):
-            files.append(p)
-    return files
+    from ..context import cache_dir_for
+    from ..pipeline import BuildOptions
+
+    skip = [out_dir.resolve(), cache_dir_for(cfg, BuildOptions()).resolve()]
+    files = {}
+    for top in dict.fromkeys([cfg.root, cfg.book_dir]):
+        for p in top.rglob("*"):
+            rel = p.relative_to(top).parts
+            if any(part.startswith(".") for part in rel[:-1]) or not p.is_file():
+                continue
+            if not any(p.resolve().is_relative_to(s) for s in skip):
+                files[p] = None
+    return list(files)
 
 
 def fresh_state(cfg: config.Config, out_dir: Path, formats: tuple[str, ...]) -> dict | None:

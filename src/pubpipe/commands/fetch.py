@@ -20,7 +20,7 @@ def run(args, ui: UI) -> int:
     opts = BuildOptions(formats=("epub", "pdf"), cache_dir=args.cache_dir, offline=False,
                         progress=ui.progress, revalidate=bool(args.refresh))
     cache = cache_dir_for(cfg, opts)
-    ui.say(f"fetching what {cfg.root.name} needs from the network into {cache}…")
+    ui.say(f"fetching what {cfg.book_dir.name} needs from the network into {cache}…")
     start = time.perf_counter()
     from ..errors import BuildError
 

@@ -34,6 +34,7 @@ date = "{today}"               # publication date; default: the chapter's date
 #                                # default: a cover is drawn from title and authors
 # chapters = ["01-first-chapter.md", "02-second-chapter.md"]
 #                                # reading order; default: every .md file here, by name
+# source = "../my-blog"          # take the chapters from another folder (a blog, a site)
 {book_extra}
 [epub]
 # page-list = true               # the EPUB shows the printed book's page numbers
@@ -163,18 +164,29 @@ def run(args, ui: UI) -> int:
         raise ConfigError(f"{folder} already exists and is not empty; choose a new folder name")
     title = args.title or _title_from(folder)
     author = args.author or ""
+    book_extra = assets_extra = ""
+    chapter = True
+    if getattr(args, "site", None) is not None:
+        book_extra, assets_extra, title = _from_site(args.site, folder, args.title, title)
+        chapter = False
     files = {
-        "book.toml": _book_toml(title, author),
-        "01-first-chapter.md": CHAPTER.format(title=title, today=date.today().isoformat(),
-                                              author_yaml=_yaml(author or "Your Name")),
+        "book.toml": _book_toml(title, author, book_extra=book_extra,
+                                assets_extra=assets_extra),
         "styles/epub.css": EPUB_CSS,
         "styles/print.css": PRINT_CSS,
         ".gitignore": GITIGNORE,
     }
+    if chapter:
+        files["01-first-chapter.md"] = CHAPTER.format(
+            title=title, today=date.today().isoformat(), author_yaml=_yaml(author or "Your Name"))
     _write(folder, files)
-    (folder / "images").mkdir(exist_ok=True)
-    (folder / "images" / "sample.jpg").write_bytes(sample_picture())
-    ui.say(f"made {folder}/ with book.toml, 01-first-chapter.md, images/, styles/ and .gitignore")
+    if chapter:
+        (folder / "images").mkdir(exist_ok=True)
+        (folder / "images" / "sample.jpg").write_bytes(sample_picture())
+        ui.say(f"made {folder}/ with book.toml, 01-first-chapter.md, images/, styles/ and"
+               " .gitignore")
+    else:
+        ui.say(f"made {folder}/ with book.toml (the posts of {args.site}), styles/ and .gitignore")
     ui.say("next:")
     ui.say(f"  pubpipe build {folder}        # writes {folder}/build/*.epub, .pdf and .html")
     ui.say(f"  pubpipe watch {folder}        # rebuilds while you write")
@@ -228,3 +240,84 @@ def sample_picture(width: int = 1500, height: int = 1000) -> bytes:
     out = io.BytesIO()
     img.save(out, "JPEG", quality=85, dpi=(300, 300))
     return out.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+# --from SITE: a book of a site's posts
+
+_SKIP_DIRS = {"node_modules", "_site", "public", "build", "_drafts", "drafts", "vendor",
+              "themes", "layouts", "_includes", "_layouts", "archetypes", "output", "dist"}
+_NOT_POSTS = {"readme.md", "license.md", "changelog.md", "_index.md", "index.md", "404.md",
+              "about.md", "contact.md", "search.md", "tags.md", "categories.md", "archive.md"}
+
+
+def find_posts(site: Path, exclude: Path | None = None) -> list[Path]:
+    """The posts of a site or folder: Jekyll's _posts/, else Hugo's/Zola's content/, else every
+    Markdown file; drafts, theme and output folders and index/about pages left out. Oldest first
+    when file names start with a date (Jekyll), else by path."""
+    for top in (site / "_posts", site / "content" / "posts", site / "content" / "blog",
+                site / "content", site / "posts", site):
+        if top.is_dir():
+            found = [p for p in top.rglob("*") if p.suffix.lower() in (".md", ".markdown")
+                     and p.is_file() and p.name.lower() not in _NOT_POSTS
+                     and not any(part.startswith((".", "_")) and part != "_posts"
+                                 or part.lower() in _SKIP_DIRS
+                                 for part in p.relative_to(site).parts[:-1])
+                     and not (exclude and p.resolve().is_relative_to(exclude))]
+            if found:
+                return sorted(found, key=lambda p: p.relative_to(site).as_posix())
+    return []
+
+
+def _from_site(site_arg: Path, folder: Path, title_arg: str | None,
+               title: str) -> tuple[str, str, str]:
+    """The [book] lines for a site's posts: source (relative to the new book folder) and the
+    chapters, in order; the [assets] lines for its static files; and the book's title (the
+    site's, when its config names one)."""
+    import os
+
+    site = site_arg.resolve()
+    if not site.is_dir():
+        raise ConfigError(f"{site_arg}: no such folder (--from names a site or a folder of posts)")
+    posts = find_posts(site, exclude=folder.resolve())
+    if not posts:
+        raise ConfigError(f"{site_arg}: no Markdown posts found (looked in _posts/, content/,"
+                          " posts/ and the folder itself)")
+    source = Path(os.path.relpath(site, folder.resolve())).as_posix()
+    chapters = "\n".join(f'    "{_toml_str(p.relative_to(site).as_posix())}",' for p in posts)
+    lines = (f'source = "{_toml_str(source)}"        # the site the posts come from; the paths'
+             " below are inside it\n"
+             f"chapters = [                   # the posts, in reading order: reorder or remove"
+             f" lines\n{chapters}\n]\n")
+    conf = _site_config(site)
+    if not title_arg:
+        title = str(conf.get("title") or "").strip() or site.name.replace("-", " ").title()
+    # where the site's /images/x.png paths are: Hugo and Zola serve static/, Jekyll its root
+    static = "static" if (site / "static").is_dir() else "." if (site / "_config.yml").is_file() \
+        else ""
+    url = next((str(conf[k]) for k in ("baseURL", "base_url", "url", "SITEURL")
+                if str(conf.get(k) or "").startswith(("http://", "https://"))), "")
+    assets = "".join([f'static-dir = "{static}"            # the site\'s static files (in source)\n'
+                      if static else "",
+                      f'site-url = "{_toml_str(url)}"\n' if url else ""])
+    return lines, assets, title
+
+
+def _site_config(site: Path) -> dict:
+    """A Hugo/Zola hugo.toml/config.toml or a Jekyll _config.yml, read as data ({} if none)."""
+    import tomllib
+
+    for name in ("hugo.toml", "config.toml"):
+        try:
+            data = tomllib.loads((site / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict):
+            return data
+    import yaml
+
+    try:
+        data = yaml.safe_load((site / "_config.yml").read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):
+        return {}
+    return data if isinstance(data, dict) else {}

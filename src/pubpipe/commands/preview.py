@@ -40,12 +40,12 @@ def parse_pages(text: str | None, count: int) -> list[int]:
 
 def run(args, ui: UI) -> int:
     cfg = config.load(config.find_book(args.source))
-    out_dir = Path(args.out_dir) if args.out_dir else cfg.root / "build"
+    out_dir = Path(args.out_dir) if args.out_dir else cfg.book_dir / "build"
     if not 10 <= args.dpi <= 600:
         raise ConfigError(f"--dpi {args.dpi}: choose from 10 to 600")
     state = fresh_state(cfg, out_dir, ("pdf",))
     if state is None:
-        ui.say(f"building the PDF of {cfg.root.name}…")
+        ui.say(f"building the PDF of {cfg.book_dir.name}…")
         built = build_once(ui, cfg, ("pdf",), out_dir=out_dir, cache_dir=args.cache_dir,
                            offline=args.offline, quiet_outputs=True, notes=False)
         if built.code:

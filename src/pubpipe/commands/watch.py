@@ -27,12 +27,14 @@ def run(args, ui: UI) -> int:
     logging.getLogger("watchfiles").setLevel(logging.ERROR)  # its own "stopping" notice
     source = config.find_book(args.source)
     cfg = config.load(source)  # a broken book.toml at the start is a usage error (exit 2)
-    root = cfg.root
+    root = cfg.book_dir
+    tops = list(dict.fromkeys([cfg.book_dir, cfg.root]))  # book.toml's folder, and the posts'
     out_dir = Path(args.out_dir).resolve() if args.out_dir else root / "build"
     formats = args.format or ("epub", "pdf")
-    skip = [out_dir, (root / ".pubpipe-cache").resolve()]
-    if args.cache_dir:
-        skip.append(Path(args.cache_dir).resolve())
+    from ..context import cache_dir_for
+    from ..pipeline import BuildOptions
+
+    skip = [out_dir, cache_dir_for(cfg, BuildOptions(cache_dir=args.cache_dir)).resolve()]
 
     def wanted(change, path: str) -> bool:
         p = Path(path)
@@ -40,20 +42,21 @@ def run(args, ui: UI) -> int:
             return False
         if any(p.is_relative_to(s) for s in skip):
             return False
-        rel = p.relative_to(root).parts if p.is_relative_to(root) else ()
+        top = next((t for t in tops if p.is_relative_to(t)), None)
+        rel = p.relative_to(top).parts if top else ()
         return not any(part.startswith(".") for part in rel)
 
-    ui.say(f"watching {root} (Ctrl+C to stop)")
-    before = _snapshot(root, wanted)  # saves made while the first build runs are not lost
+    ui.say(f"watching {' and '.join(map(str, tops))} (Ctrl+C to stop)")
+    before = _snapshot(tops, wanted)  # saves made while the first build runs are not lost
     known = _rebuild(ui, source, args, formats, out_dir, set(), first=True)
     try:
-        for changes in watchfiles.watch(root, watch_filter=wanted, debounce=300, step=50,
+        for changes in watchfiles.watch(*tops, watch_filter=wanted, debounce=300, step=50,
                                         raise_interrupt=False, yield_on_timeout=True,
                                         rust_timeout=1000):
             if not changes:  # a quiet second; the first one: did anything change meanwhile?
                 if before is None:
                     continue
-                now = _snapshot(root, wanted)
+                now = _snapshot(tops, wanted)
                 names = sorted(_name(root, p) for p in set(now) ^ set(before)
                                | {p for p in now if p in before and now[p] != before[p]})
                 before = None
@@ -69,10 +72,10 @@ def run(args, ui: UI) -> int:
     return 0
 
 
-def _snapshot(root: Path, wanted) -> dict[str, int]:
+def _snapshot(tops: list[Path], wanted) -> dict[str, int]:
     """path -> modification time of every file watched."""
     out = {}
-    for p in root.rglob("*"):
+    for p in (q for top in tops for q in top.rglob("*")):
         try:
             if p.is_file() and wanted(None, str(p)):
                 out[str(p)] = p.stat().st_mtime_ns
