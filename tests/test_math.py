@@ -308,3 +308,43 @@ def test_formula_with_text_after_it_is_drawn():
     p.append(m)
     assert not mathsvg.place_all(p, 30)
     assert p[0].tag == "img" and p[0].tail == " and after"
+
+
+def _book(tmp_path: Path, toml: str, post: str, extra: dict[str, str] | None = None):
+    from pubpipe import config
+
+    (tmp_path / "book.toml").write_text(toml, encoding="utf-8")
+    (tmp_path / "post.md").write_text(post, encoding="utf-8")
+    for name, text in (extra or {}).items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    return config.load(tmp_path)
+
+
+def test_book_toml_math_table(tmp_path):
+    from pubpipe.errors import ConfigError
+    from pubpipe.readers import read_book
+
+    cfg = _book(tmp_path, '[math]\ndollars = true\nmacros = { "\\\\RR" = "\\\\mathbb{R}" }\n',
+                "# T\n\nA vector $v \\in \\RR^n$ costs $5.\n")
+    assert cfg.math.dollars is True and cfg.math.macros == {"\\RR": "\\mathbb{R}"}
+    book = read_book(cfg)
+    transform.run(book, cfg.math.macros)
+    [m] = book.chapters[0].body.iter(f"{M}math")
+    assert "\u211d" in "".join(m.itertext()) and "costs $5." in "".join(
+        book.chapters[0].body.itertext())
+    for bad in ('[math]\ndollars = "yes"\n', '[math]\nmacros = ["\\\\RR"]\n',
+                '[math]\nmacros = { "R R" = "x" }\n', '[math]\ncolour = 1\n'):
+        with pytest.raises(ConfigError, match=r"\[math\]"):
+            _book(tmp_path, bad, "# T\n")
+
+
+def test_site_in_book_folder_turns_dollars_on(tmp_path):
+    from pubpipe.readers import read_book
+
+    post = "# T\n\nInline $x^2$ here.\n"
+    book = read_book(_book(tmp_path, "", post))
+    assert not list(book.chapters[0].body.iter("code"))  # no site, no front matter: text
+    book = read_book(_book(tmp_path, "", post, {"hugo.toml": "[params]\nmath = true\n"}))
+    assert [c.text for c in book.chapters[0].body.iter("code")] == ["x^2"]
+    book = read_book(_book(tmp_path, "[math]\ndollars = false\n", post))
+    assert not list(book.chapters[0].body.iter("code"))  # book.toml has the last word
