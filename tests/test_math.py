@@ -348,3 +348,27 @@ def test_site_in_book_folder_turns_dollars_on(tmp_path):
     assert [c.text for c in book.chapters[0].body.iter("code")] == ["x^2"]
     book = read_book(_book(tmp_path, "[math]\ndollars = false\n", post))
     assert not list(book.chapters[0].body.iter("code"))  # book.toml has the last word
+
+
+def test_kramdown_math_block_may_hold_blank_lines():
+    text = "$$\n\\begin{aligned}\na &= b \\\\\n\nc &= d\n\\end{aligned}\n$$\n\nThen $$x$$ and\n$$y$$ inline."
+    assert found(text) == [("display", "\\begin{aligned}\na &= b \\\\\n\nc &= d\n\\end{aligned}"),
+                           ("inline", "x"), ("inline", "y")]
+    assert found("Shell: $$ is the PID.\n\nLater $$ again.") == []
+
+
+def test_colours_become_valid_mathml_colours():
+    m = transform.tex_to_mathml(r"\color{darkred}{x} + \textcolor{orange}{y} + \color{nosuch}{z}",
+                                display=False)
+    colours = [el.get("mathcolor") for el in m.iter() if el.get("mathcolor")]
+    assert colours == ["#8b0000", "#ffa500"]
+
+
+def test_sums_keep_their_size_in_aligned_rows():
+    from pubpipe.layout import mathsvg
+
+    tex = (r"\begin{aligned} & \nabla V(s) \\ =& \sum_a \Big( \pi(a) + "
+           r"\color{red}{\nabla \sum_{s', r} P(s',r \vert s,a)(r + V(s'))} \Big) & "
+           r"\scriptstyle{\text{; Extend } Q \text{ with future state value.}} \\ \end{aligned}")
+    d = mathsvg.draw(transform.tex_to_mathml(tex, display=True))
+    assert d.height < 6  # two rows, not a sum stretched to 100 em

@@ -26,6 +26,8 @@ TEXT_SCALE = 1.1
 MARGIN = 0.5  # SVG units around the ink, so that antialiasing is not clipped
 
 
+_LARGE_OPS = set("\u2211\u220f\u2210\u222b\u222c\u222d\u222e\u222f\u2230\u22c3\u22c2\u22c1\u22c0"
+                 "\u2a00\u2a01\u2a02\u2a04\u2a06")
 _ACCENTS = {"^": "\u02c6", "~": "\u02dc"}
 
 
@@ -60,7 +62,15 @@ def _for_ziamath(math: etree._Element) -> str:
             parent.replace(sem, first)
     for ann in list(math.iter("annotation", "annotation-xml")):
         ann.getparent().remove(ann)
+    for bar in math.iter("mi", "mo"):
+        if (bar.text or "").strip() in ("|", "\u2016", "\u2223", "\u2225") and \
+                "stretchy" not in bar.attrib:
+            bar.set("stretchy", "false")  # "\vert", "\mid": TeX's bars keep the letters' size
     for mo in math.iter("mo"):
+        if (mo.text or "").strip() in _LARGE_OPS and "stretchy" not in mo.attrib:
+            # ziamath stretches a sum or integral to the height of its row, without bound
+            # (a \Big( beside one in an aligned row made it 100 em tall); TeX never does
+            mo.set("stretchy", "false")
         parent = mo.getparent()
         if parent is not None and parent.tag in ("mover", "munder") and mo.text in _ACCENTS:
             # STIX draws ASCII '^' and '~' as full-size glyphs set high above the letter; the

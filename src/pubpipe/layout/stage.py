@@ -72,7 +72,7 @@ def _report_formulas(doc: PrintDocument, ctx: BuildContext) -> None:
             continue
         how = (f"broken into {n.lines} lines" if n.lines > 1 else "") + \
             (" and " if n.lines > 1 and n.scale < 1 else "") + \
-            (f"scaled to {n.scale:.0%}" if n.scale < 1 else "")
+            (f"scaled to {int(n.scale * 100)}%" if n.scale < 1 else "")
         ctx.diagnostics.info("pdf-math-width", f"formula wider than the text column, {how}"
                              f" to fit: {tex}", source, n.line)
 

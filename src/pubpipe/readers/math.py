@@ -42,6 +42,7 @@ ENVIRONMENTS = ("equation", "equation*", "align", "align*", "gather", "gather*",
 _ENV_BEGIN = re.compile(r"\\begin\{(" + "|".join(re.escape(e) for e in ENVIRONMENTS) + r")\}")
 _FENCE = re.compile(r"^([ \t]*(?:>[ \t]?)*[ \t]*)(`{3,}|~{3,})[ \t]*\{?\.?([\w+-]*)[^\n]*$", re.M)
 _RAW_VERBATIM = re.compile(r"<(pre|code|script|style|textarea|kbd|samp)\b[^>]*>", re.I)
+_BLOCK_CLOSE = re.compile(r"(?<!\\)\$\$[ \t]*(?:\n|$)")
 _BLANK_LINE = re.compile(r"\n[ \t]*(?:>[ \t]*)*\n")
 _TEXLIKE = re.compile(r"\\[A-Za-z]+|[\^_=<>{}]|^\s*[A-Za-z\u0391-\u03c9]\s*$")
 # "\\(" formulas pass through Markdown, so MathJax reads them with Markdown's escapes undone
@@ -88,6 +89,11 @@ class _Scanner:
         """Where the paragraph holding pos ends (a blank line), or the end of the text."""
         m = _BLANK_LINE.search(self.text, pos)
         return m.start() if m else len(self.text)
+
+    def starts_line(self, pos: int) -> bool:
+        """Nothing but blockquote/list markers before pos on its line."""
+        before = self.text[self.text.rfind("\n", 0, pos) + 1:pos]
+        return not re.sub(r"^[ \t]*(?:(?:>|[-*+]|\d+[.)])[ \t]*)*", "", before)
 
     def alone_on_lines(self, start: int, end: int) -> bool:
         """Nothing but blockquote/list markers before start on its line, nothing after end."""
@@ -243,8 +249,12 @@ class _Scanner:
     def dollar(self, i: int) -> int:
         text = self.text
         if text.startswith("$$", i):
-            limit = self.paragraph_end(i + 2)
-            end = self._find_dollars(i + 2, limit)
+            end = self._find_dollars(i + 2, self.paragraph_end(i + 2))
+            if end is None and self.starts_line(i):
+                # kramdown's math block: "$$" opening a line, closed by "$$" ending one; blank
+                # lines inside are part of it
+                m = _BLOCK_CLOSE.search(text, i + 2, min(len(text), i + 20000))
+                end = m.start() if m else None
             if end is not None and text[i + 2:end].strip():
                 display = self.alone_on_lines(i, end + 2)
                 self.add(i, end + 2, text[i + 2:end], display, "$$")

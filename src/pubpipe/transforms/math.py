@@ -220,8 +220,37 @@ def _stacked(m: re.Match) -> str:
     return f"\\begin{{array}}{{{spec}}}{body}\\end{{array}}"
 
 
+_SWITCH_GROUP = re.compile(r"\\(color\s*\{[^{}]*\}|(?:display|text|script|scriptscript)style)\s*(?=\{)")
+
+
+def _switch_groups(tex: str) -> str:
+    """``\\color{red}{x}`` and ``\\scriptstyle{x}`` as bloggers mean them (KaTeX reads them so):
+    the switch applies to the group after it. latex2mathml would let it swallow the rest of the
+    formula, alignment ``&`` included."""
+    out, i = [], 0
+    for m in _SWITCH_GROUP.finditer(tex):
+        if m.start() < i:
+            continue
+        try:
+            group, end = read_group(tex, m.end())
+        except TexError:
+            continue
+        out.append(tex[i:m.start()])
+        if m.group(1).startswith("color"):
+            color = m.group(1)[m.group(1).index("{"):]
+            out.append(f"\\textcolor{color}{{{_switch_groups(group)}}}")
+        else:
+            out.append(f"{{\\{m.group(1)} {_switch_groups(group)}}}")
+        i = end
+    out.append(tex[i:])
+    return "".join(out)
+
+
 def _prepare(tex: str) -> str:
     """Work around what latex2mathml gets wrong or does not know."""
+    tex = _switch_groups(tex)
+    # an empty last cell ("a &= b & \\"): latex2mathml loses the row break, ziamath the table
+    tex = re.sub(r"&\s*(?=\\\\|\\end\{)", "", tex)
     tex = re.sub(r"\\label\s*\{[^{}]*\}|\\(?:nonumber|notag)(?![A-Za-z])", "", tex)
     # MathJax and KaTeX number no equation unless configured to: neither do we
     tex = _ALIGN_ENVS.sub(lambda m: f"\\{m.group(1)}{{align*}}", tex)
@@ -262,6 +291,17 @@ def _decode(text: str | None) -> str | None:
     return _ENTITY.sub(lambda m: chr(int(m.group(1), 16) if m.group(1) else int(m.group(2))), text)
 
 
+def _color(value: str) -> str | None:
+    """A colour as MathML in EPUB accepts it (#rrggbb or one of HTML's 16 names), or None."""
+    from PIL import ImageColor
+
+    try:
+        rgb = ImageColor.getrgb(value.strip())
+    except ValueError:
+        return None
+    return "#%02x%02x%02x" % rgb[:3]
+
+
 def _copy(src: ET.Element, parent: etree._Element | None) -> etree._Element:
     tag = src.tag.split("}")[-1]
     if tag not in TAGS:
@@ -269,7 +309,9 @@ def _copy(src: ET.Element, parent: etree._Element | None) -> etree._Element:
     el = etree.Element(f"{{{MATHML_NS}}}{tag}") if parent is None else \
         etree.SubElement(parent, f"{{{MATHML_NS}}}{tag}")
     for k, v in src.attrib.items():
-        if k in ATTRIBUTES:
+        if k in ("mathcolor", "mathbackground"):
+            v = _color(v)
+        if k in ATTRIBUTES and v:
             el.set(k, v)
     if tag == "mi" and src.text == "&":  # "\\&" comes as an entity; a bare "&" is misplaced
         raise TexError("'&' outside an alignment (align, matrix, cases…)")
