@@ -15,6 +15,7 @@ import pypdf
 import pytest
 from lxml import etree
 
+from ace_runner import assert_ace_clean, require_ace
 from epubcheck_runner import run_epubcheck
 from pubpipe import config
 from pubpipe.pipeline import BuildOptions, build
@@ -78,6 +79,13 @@ def test_epubcheck_clean(built):
     for name, (outputs, _) in books.items():
         r = checks[outputs["epub"]]
         assert r.clean, (name, r.messages[:5])
+
+
+def test_ace_finds_no_violation(built):
+    """MathML with alttext, coloured formulas (darkened to readable contrast), wide formulas."""
+    require_ace()
+    books, _ = built
+    assert_ace_clean(*[o["epub"] for o, _ in books.values()])
 
 
 @pytest.mark.parametrize("name", [n for n, count in POSTS.items() if count])
