@@ -415,7 +415,9 @@ def test_a_note_too_long_for_a_page_foot_prints_after_its_paragraph():
     body = lxml_html.fromstring(
         '<div><p>One<span data-ppw="footnote" id="a">short</span> two'
         '<span data-ppw="footnote" id="b">' + "word " * 600 + '</span> three.</p><p>next</p></div>')
-    assert pp.long_notes_in_text(body, 324.0, 531.0, 10.5) == 1
+    from pubpipe.layout import notes
+
+    assert notes.long_notes_in_text(body, 324.0, 531.0, 10.5) == 1
     p, moved, nxt = list(body)
     assert moved.get("data-ppw") == "longnote" and moved.get("data-ppw-n") == "2"
     assert p.find('.//span[@data-ppw="longcall"]') is not None

@@ -23,7 +23,7 @@ from .edition import ImageFacts
 from .mathsvg import Note as FormulaNote
 from .mathsvg import place_all as place_formulas
 from .pagemap import mark_blocks
-from . import polish
+from . import notes
 from .printfixes import footnotes, print_fixes
 from .settings import PrintSettings, parse_length, text_height, text_width
 from .styles import ASSET_URL
@@ -69,7 +69,7 @@ def build_print_html(book: Book, settings: PrintSettings,
     With anchor_pages (from a first layout), a source's back-links that lead to a page already
     linked from the same entry are left out: "p. 7" once, not "p. 7 p. 7". breaks: anchors at
     which a block is split so that a note's call goes to the page of its note (see
-    polish.anchor_note_calls).
+    notes.anchor_note_calls).
     """
     meta = book.meta
     lang = meta.language or "en"
@@ -175,9 +175,9 @@ def build_print_html(book: Book, settings: PrintSettings,
         _chapter_opening(sec, cbody, ch, head_chars)
         _namespace_ids(cbody, cid, slugs)
         footnotes(cbody)
-        polish.long_notes_in_text(cbody, text_width(settings), text_height(settings),
+        notes.long_notes_in_text(cbody, text_width(settings), text_height(settings),
                                   parse_length(settings.font_size) or 10.5)
-        polish.anchor_note_calls(cbody, breaks)
+        notes.anchor_note_calls(cbody, breaks)
         doc.note_ids.update(el.get("id") for el in cbody.iter("span")
                             if el.get("data-ppw") == "footnote" and el.get("id"))
         doc.pageref_groups.extend(print_fixes(cbody, settings, anchor_pages))

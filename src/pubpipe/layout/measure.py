@@ -56,8 +56,8 @@ def read_layout(document, chapter_ids: list[str], block_ids: dict[str, tuple[str
 
 
 def note_positions(document) -> dict[str, tuple[int, float]]:
-    """(page, y) of every footnote, its call and the words before it (polish.anchor_note_calls)."""
-    from .polish import CALL_SUFFIX, WORD_INFIX
+    """(page, y) of every footnote, its call and the words before it (notes.anchor_note_calls)."""
+    from .notes import CALL_SUFFIX, WORD_INFIX
 
     found: dict[str, tuple[int, float]] = {}
     for i, page in enumerate(document.pages):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from .. import __version__
 from ..document import Book
 from ..util import cache_write
-from . import pagemap, polish
+from . import notes, pagemap
 from .edition import PrintEdition
 from .markup import PrintDocument, build_print_html
 from .render import RenderJob, Rendered, render
@@ -98,20 +98,20 @@ def note_breaks(note_pos: dict[str, tuple[int, float]]) -> set[str]:
     """Anchors to break at: per chapter, the first note set on a later page than its call.
 
     The break goes after the last word anchor above the call's line (see
-    polish.anchor_note_calls), or, when the call is on its block's first line, before the
+    notes.anchor_note_calls), or, when the call is on its block's first line, before the
     whole block.
     """
-    calls = {a[:-len(polish.CALL_SUFFIX)]: pos for a, pos in note_pos.items()
-             if a.endswith(polish.CALL_SUFFIX)}
+    calls = {a[:-len(notes.CALL_SUFFIX)]: pos for a, pos in note_pos.items()
+             if a.endswith(notes.CALL_SUFFIX)}
     first: dict[str, tuple[int, str]] = {}
     for fid, (page, y) in calls.items():
         note = note_pos.get(fid)
         if note is None or note[0] <= page:
             continue
-        prefix = fid + polish.WORD_INFIX
+        prefix = fid + notes.WORD_INFIX
         above = [(int(a[len(prefix):]), a) for a, (p, wy) in note_pos.items()
                  if a.startswith(prefix) and (p < page or (p == page and wy < y - 6.0))]
-        target = max(above)[1] if above else fid + polish.CALL_SUFFIX
+        target = max(above)[1] if above else fid + notes.CALL_SUFFIX
         chapter = fid.split("--", 1)[0]
         if chapter not in first or page < first[chapter][0]:
             first[chapter] = (page, target)
@@ -122,8 +122,8 @@ def notes_apart(note_pos: dict[str, tuple[int, float]]) -> list[tuple[int, int]]
     """(call page, note page) of every note still printed away from its call."""
     out = []
     for a, (page, _) in note_pos.items():
-        if a.endswith(polish.CALL_SUFFIX):
-            note = note_pos.get(a[:-len(polish.CALL_SUFFIX)])
+        if a.endswith(notes.CALL_SUFFIX):
+            note = note_pos.get(a[:-len(notes.CALL_SUFFIX)])
             if note is not None and note[0] != page:
                 out.append((page, note[0]))
     return sorted(out)
