@@ -432,3 +432,17 @@ def test_sized_image_in_a_line_of_text_stays_inline():
     inline, block = body.iter("img")
     assert inline.get("data-ppw-sized") == "inline" and block.get("data-ppw-sized") == "block"
     assert "width: 18.51pt" in inline.get("style") and "width: 115.71pt" in block.get("style")
+
+
+def test_right_to_left_cover_has_its_front_on_the_left():
+    from pubpipe.config import PdfSection
+    from pubpipe.layout.settings import resolve_settings
+    from pubpipe.write.pdf.cover import cover_html, wrap_for
+
+    book = Book(meta=BookMeta(title="ملاحظات", authors=["رايلي"], language="ar"), chapters=[],
+                root=Path("."))
+    ar = wrap_for(resolve_settings(PdfSection(preset="kdp"), language="ar"), 200)
+    html = cover_html(book, ar, None, False)
+    assert ar.rtl and "#front { left: 0.000pt;" in html and 'dir="rtl"' in html
+    en = wrap_for(resolve_settings(PdfSection(preset="kdp"), language="en"), 200)
+    assert "#back { left: 0.0pt;" in cover_html(book, en, None, False)

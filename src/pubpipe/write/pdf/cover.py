@@ -14,7 +14,7 @@ its bleed (an image far from the panel's shape is set on a drawn front instead),
 typographic front in the EPUB cover's colours. The spine carries title and author only when the
 service allows spine text for that page count. The back holds the description and a white area
 for the barcode (2 x 1.2 in, lower right, 0.25 in from the trim and the spine). Text keeps 0.5 in
-inside the trim. The PDF's TrimBox is the wrap without the bleed; preflight checks the MediaBox
+inside the trim. A right-to-left book opens the other way: its front is the left panel. The PDF's TrimBox is the wrap without the bleed; preflight checks the MediaBox
 against the page count.
 """
 
@@ -62,6 +62,7 @@ class Wrap:
     pages: int  # interior pages the spine is sized for (even)
     spine_text: bool
     why: str  # how the spine width was found, for messages
+    rtl: bool = False  # bound on the right: the front is the left panel
 
     @property
     def width(self) -> float:
@@ -107,7 +108,8 @@ def wrap_for(settings: PrintSettings, n_pages: int) -> Wrap | None:
     # the service's page count, and room for type of at least 5 pt between the margins
     text = bound_pages(n_pages) >= minimum and \
         spine >= 2 * SPINE_TEXT_MARGIN_IN * PT_PER_IN + 1.0 + MIN_SPINE_TYPE_PT
-    return Wrap(settings.trim_w, settings.trim_h, spine, bleed, bound_pages(n_pages), text, why)
+    return Wrap(settings.trim_w, settings.trim_h, spine, bleed, bound_pages(n_pages), text, why,
+                settings.rtl)
 
 
 # ------------------------------------------------------------------------------ drawing
@@ -138,6 +140,11 @@ def cover_html(book: Book, wrap: Wrap, front_image: str | None, image_fits: bool
     b, tw, th, sp = wrap.bleed, wrap.trim_w, wrap.trim_h, wrap.spine
     safe = SAFE_IN * PT_PER_IN
     back_x, spine_x, front_x = 0.0, b + tw, b + tw + sp
+    fo, bo = 0.0, b  # where each panel's trimmed face starts: the bleed is on its outer side
+    if wrap.rtl:  # a right-to-left book opens the other way: front left, back right
+        back_x, front_x, fo, bo = b + tw + sp, 0.0, b, 0.0
+    barcode_x = bo + BARCODE_OFFSET_IN * PT_PER_IN if wrap.rtl else \
+        bo + tw - (BARCODE_IN[0] + BARCODE_OFFSET_IN) * PT_PER_IN
     authors = ", ".join(a for a in meta.authors if a.strip())
     title = meta.title or "Untitled"
     css = f"""
@@ -152,19 +159,20 @@ body {{ font-family: {FONTS}; color: {_rgb(ink)}; }}
 #front {{ left: {front_x:.3f}pt; width: {tw + b:.3f}pt; }}
 #front img.full {{ position: absolute; left: 0; top: 0; width: {tw + b:.3f}pt;
   height: {wrap.height:.3f}pt; object-fit: cover; }}
-.frame {{ position: absolute; left: {0.3 * PT_PER_IN:.2f}pt; top: {b + 0.3 * PT_PER_IN:.2f}pt;
+.frame {{ position: absolute; left: {fo + 0.3 * PT_PER_IN:.2f}pt; top: {b + 0.3 * PT_PER_IN:.2f}pt;
   width: {tw - 0.6 * PT_PER_IN:.2f}pt; height: {th - 0.6 * PT_PER_IN:.2f}pt;
   border: 1.2pt solid {_rgb(accent)}; }}
-.front-text {{ position: absolute; left: {safe:.2f}pt; width: {tw - 2 * safe:.2f}pt;
+.front-text {{ position: absolute; left: {fo + safe:.2f}pt; width: {tw - 2 * safe:.2f}pt;
   text-align: center; hyphens: manual; }}
 .title {{ top: {b + th * 0.24:.2f}pt; font-size: {min(40.0, tw / 9):.1f}pt; font-weight: 700;
   line-height: 1.15; }}
-.rule {{ display: block; width: 1.6in; margin: 0.3in auto 0.25in; border-top: 1.5pt solid {_rgb(accent)}; }}
+.rule {{ display: block; text-align: center; line-height: 0; margin: 0.3in 0 0.25in; }}
+.rule span {{ display: inline-block; width: 1.6in; border-top: 1.5pt solid {_rgb(accent)}; }}
 .subtitle {{ font-style: italic; font-size: {min(17.0, tw / 24):.1f}pt; font-weight: 400;
   color: {_rgb(accent)}; line-height: 1.3; }}
 .authors {{ top: {b + th - safe - 0.9 * PT_PER_IN:.2f}pt; font-family: {SANS};
   font-size: {min(16.0, tw / 26):.1f}pt; letter-spacing: 0.04em; }}
-.band {{ position: absolute; left: {safe:.2f}pt; width: {tw - 2 * safe:.2f}pt;
+.band {{ position: absolute; left: {fo + safe:.2f}pt; width: {tw - 2 * safe:.2f}pt;
   top: {b + th * 0.52:.2f}pt; height: {th * 0.25:.2f}pt; }}
 .band img {{ width: 100%; height: 100%; object-fit: contain; }}
 .spine-text {{ position: absolute; width: {th - 2 * safe:.2f}pt; height: {sp:.3f}pt;
@@ -173,14 +181,14 @@ body {{ font-family: {FONTS}; color: {_rgb(ink)}; }}
   font-size: {min(11.0, max(MIN_SPINE_TYPE_PT, sp - 2 * SPINE_TEXT_MARGIN_IN * PT_PER_IN - 1.0)):.2f}pt;
   line-height: {sp:.3f}pt; }}
 .spine-text .by {{ font-family: {SANS}; margin-left: 1.2em; font-size: 0.85em; }}
-.back-text {{ position: absolute; left: {b + safe:.2f}pt; top: {b + safe:.2f}pt;
+.back-text {{ position: absolute; left: {bo + safe:.2f}pt; top: {b + safe:.2f}pt;
   width: {tw - 2 * safe:.2f}pt; height: {th - 2 * safe - (BARCODE_IN[1] + BARCODE_OFFSET_IN) * PT_PER_IN:.2f}pt;
-  overflow: hidden; font-size: 10.5pt; line-height: 1.45; hyphens: auto; text-align: left; }}
+  overflow: hidden; font-size: 10.5pt; line-height: 1.45; hyphens: auto; text-align: start; }}
 .back-text h2 {{ font-size: 14pt; margin: 0 0 0.6em; font-weight: 700; }}
 .back-text p {{ margin: 0 0 0.7em; }}
 .back-text .who {{ font-family: {SANS}; font-size: 9.5pt; letter-spacing: 0.03em; }}
 .barcode {{ position: absolute; background: #fff; width: {BARCODE_IN[0]}in; height: {BARCODE_IN[1]}in;
-  left: {b + tw - (BARCODE_IN[0] + BARCODE_OFFSET_IN) * PT_PER_IN:.2f}pt;
+  left: {barcode_x:.2f}pt;
   top: {b + th - (BARCODE_IN[1] + BARCODE_OFFSET_IN) * PT_PER_IN:.2f}pt; }}
 """
     lang = _esc(meta.language or "en")
@@ -190,7 +198,7 @@ body {{ font-family: {FONTS}; color: {_rgb(ink)}; }}
     else:
         front.append('<div class="frame"></div>')
         sub = f'<div class="subtitle">{_esc(meta.subtitle)}</div>' if meta.subtitle else ""
-        front.append(f'<div class="front-text title">{_esc(title)}<span class="rule"></span>'
+        front.append(f'<div class="front-text title">{_esc(title)}<span class="rule"><span></span></span>'
                      f'{sub}</div>')
         if front_image:
             front.append(f'<div class="band"><img src="{_esc(front_image)}" alt=""></div>')
@@ -204,7 +212,8 @@ body {{ font-family: {FONTS}; color: {_rgb(ink)}; }}
     back = [f"<h2>{_esc(title)}</h2>"] + [f"<p>{_esc(p)}</p>" for p in paras]
     if authors:
         back.append(f'<p class="who">{_esc(authors)}</p>')
-    return (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
+    direction = ' dir="rtl"' if wrap.rtl else ""
+    return (f'<!DOCTYPE html><html lang="{lang}"{direction}><head><meta charset="utf-8">'
             f"<title>{_esc(title)} (cover)</title><style>{css}</style></head><body>"
             f'<div class="panel" id="back"><div class="back-text">{"".join(back)}</div>'
             f'<div class="barcode"></div></div>'
