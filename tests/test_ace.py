@@ -2,7 +2,8 @@
 impact, and accessibility metadata that is true of the book it describes.
 
 The default suite checks the seed post, the hostile-HTML fixture, the embeds zoo, the three-chapter
-print book (page list) and two books made here: one whose source allows conformance (skipped
+print book (page list), markup that trips screen readers (``fixtures/a11y/awkward.md``: empty links
+and headings, skipped levels, bad table scopes, images without alt) and two books made here: one whose source allows conformance (skipped
 heading levels, a bold header row, images with alt text or a caption) and one whose source does
 not (an image without any description, a data table without header cells). The whole shared
 corpus runs under ``-m ace_corpus`` (about 3 s per EPUB). Ace is installed by ``make setup``;
@@ -96,6 +97,7 @@ def built(tmp_path_factory) -> dict[str, Path]:
                "hostile": FIXTURES / "hostile.md",
                "embeds": FIXTURES / "embeds" / "every-embed.md",
                "print-book": FIXTURES / "epub-book",
+               "awkward": FIXTURES / "a11y" / "awkward.md",
                **_made_up_books(out / "src")}
     return {name: _build(src, out / name) for name, src in sources.items()}
 
@@ -155,6 +157,30 @@ def test_the_claim_and_the_summary_tell_the_truth(built):
     assert "visual" in _meta(built["seed"], "schema:accessMode")
     for name, epub in built.items():
         assert _opf(epub).get("{http://www.w3.org/XML/1998/namespace}lang") == "en", name
+
+
+def _chapter(epub: Path) -> etree._Element:
+    with zipfile.ZipFile(epub) as z:
+        name = next(n for n in z.namelist() if n.startswith("EPUB/text/")
+                    and not n.endswith(("cover.xhtml", "titlepage.xhtml")))
+        return etree.fromstring(z.read(name))
+
+
+def test_awkward_markup_is_made_navigable(built):
+    doc = _chapter(built["awkward"])
+    x = "{http://www.w3.org/1999/xhtml}"
+    labels = {a.get("href"): a.get("aria-label") for a in doc.iter(f"{x}a")
+              if a.get("aria-label")}
+    assert labels["https://example.org/empty"] == "example.org/empty"
+    assert labels["mailto:ann@example.org"] == "ann@example.org"
+    assert labels["#deep-heading"] == "Deep heading"
+    levels = [int(h.tag[-1]) for h in doc.iter(*(f"{x}h{i}" for i in range(1, 7)))]
+    assert levels[0] == 1 and all(b <= a + 1 for a, b in zip(levels, levels[1:])), levels
+    assert all((h.text or len(h)) for h in doc.iter(*(f"{x}h{i}" for i in range(1, 7))))
+    assert [th.get("scope") for th in doc.iter(f"{x}th")][:2] == ["col", "col"]
+    assert _meta(built["awkward"], "dcterms:conformsTo") == []
+    assert "because 2 images have no text description." in \
+        _meta(built["awkward"], "schema:accessibilitySummary")[0]
 
 
 def test_page_list_names_its_source(built):

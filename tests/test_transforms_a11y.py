@@ -122,3 +122,13 @@ def test_alt_text_author_caption_or_source(tmp_path):
                    ("Image from example.org", "generic"), ("Image: d.png", "generic")]
     warned = [d for d in book.diagnostics if d.code == "image-alt-missing"]
     assert [d.line for d in warned] == [7, 9]
+
+
+def test_languages_that_do_not_exist_are_dropped(tmp_path):
+    from pubpipe.util import normalize_lang
+
+    assert [normalize_lang(t) for t in ("en_US", "de-AT", "zh-Hant-TW", "fil", "iw")] == [
+        "en-US", "de-AT", "zh-Hant-TW", "fil", "iw"]
+    assert [normalize_lang(t) for t in ("jp", "xx-INVALID", "english", "e")] == [None] * 4
+    body = _run(_book(tmp_path, "# T\n\n<p lang='jp'>こんにちは</p>\n\n<p lang='ja'>はい</p>\n"))
+    assert [p.get("lang") for p in body.iter("p")] == [None, "ja"]

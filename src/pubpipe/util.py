@@ -14,12 +14,27 @@ def slugify(text: str, max_len: int = 60) -> str:
 
 
 _LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+# ISO 639-1, the two-letter languages (and the withdrawn codes still in use: iw, in, ji, jw, mo,
+# sh). A two-letter tag outside it ("jp", "cn", "xx") names no language: screen readers and Ace
+# by DAISY (valid-lang) reject it. Three-letter tags (ISO 639-2/3) are taken as they are.
+_ISO639_1 = frozenset("""
+aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy da
+de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz
+ia id ie ig ii ik in io is it iu iw ja ji jv jw ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la
+lb lg li ln lo lt lu lv mg mh mi mk ml mn mo mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj
+om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg sh si sk sl sm sn so sq sr ss st su sv
+sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu
+""".split())
 
 
 def normalize_lang(value) -> str | None:
-    """A BCP 47 language tag as EPUB requires ('en_US' -> 'en-US'), or None if it is not one."""
+    """A BCP 47 language tag as EPUB requires ('en_US' -> 'en-US'), or None if it is not one
+    (not the shape of a tag, or a two-letter language that does not exist)."""
     tag = str(value or "").strip().replace("_", "-")
-    return tag if _LANG.match(tag) else None
+    if not _LANG.match(tag):
+        return None
+    primary = tag.split("-")[0].lower()
+    return tag if len(primary) == 3 or primary in _ISO639_1 else None
 
 
 _HIDDEN = {"{http://www.w3.org/1998/Math/MathML}annotation",

@@ -114,7 +114,7 @@ def collect(facts: Facts, body: etree._Element, file: str, doc: Doc) -> None:
                 facts.tables_without_headers += 1
         elif el.tag == "a" and el.get("href") and not text_of(el).strip() and \
                 not el.get("aria-label") and not any(i.get("alt") for i in el.iter("img")):
-            name = link_name(el.get("href"))
+            name = link_name(el.get("href"), body)
             if name:
                 el.set("aria-label", name)
             else:
@@ -132,10 +132,16 @@ def collect(facts: Facts, body: etree._Element, file: str, doc: Doc) -> None:
                 facts.landmarks.setdefault(kind, f"{file}#{el.get('id')}")
 
 
-def link_name(href: str) -> str:
-    """What a link with no text is called: where it goes ("example.org/page"), '' in the book."""
+def link_name(href: str, body: etree._Element | None = None) -> str:
+    """What a link with no text is called: where it goes ("example.org/page", an address, the
+    words of its target in the chapter); '' when nothing names it."""
     if href.lower().startswith("mailto:"):
         return urllib.parse.unquote(href[7:].split("?")[0])
+    if href.startswith("#") and body is not None:
+        target = next((el for el in body.iter() if isinstance(el.tag, str)
+                       and el.get("id") == href[1:]), None)
+        words = visible_text(target) if target is not None else ""
+        return words if len(words) <= 60 else words[:59] + "…"
     if not is_remote(href):
         return ""
     parts = urllib.parse.urlsplit(href.strip())
