@@ -132,3 +132,52 @@ def test_languages_that_do_not_exist_are_dropped(tmp_path):
     assert [normalize_lang(t) for t in ("jp", "xx-INVALID", "english", "e")] == [None] * 4
     body = _run(_book(tmp_path, "# T\n\n<p lang='jp'>こんにちは</p>\n\n<p lang='ja'>はい</p>\n"))
     assert [p.get("lang") for p in body.iter("p")] == [None, "ja"]
+
+
+def _screen_rules(css: str) -> list[tuple[str, str]]:
+    """(selector, declarations) of every rule a reading system applies (not @media print)."""
+    import re
+
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    out, depth, start, media_print = [], 0, 0, []
+    i = 0
+    while i < len(css):
+        c = css[i]
+        if c == "{":
+            head = css[start:i].strip()
+            if head.startswith("@media"):
+                media_print.append("print" in head and "screen" not in head)
+                depth += 1
+                start = i + 1
+            else:
+                end = css.index("}", i)
+                if not any(media_print):
+                    out.append((head, css[i + 1:end]))
+                i, start = end, end + 1
+        elif c == "}":
+            media_print.pop()
+            start = i + 1
+        i += 1
+    return out
+
+
+def test_epub_css_leaves_the_reader_in_charge():
+    """No !important, no absolute font sizes, no text colours, no opaque backgrounds behind text,
+    and no link in running text without its underline (only the contents list drops it)."""
+    import re
+
+    from pubpipe import resources
+
+    css = resources.stylesheet("epub.css") + "\n" + resources.component_styles()
+    rules = _screen_rules(css)
+    assert len(rules) > 50
+    for selector, decls in rules:
+        assert "!important" not in decls, selector
+        assert not re.search(r"font-size\s*:\s*[\d.]+(px|pt|pc|in|cm|mm)", decls), selector
+        assert not re.search(r"(^|[;\s])color\s*:", decls), selector
+        bg = re.search(r"background(-color)?\s*:\s*([^;]+)", decls)
+        if bg and "placeholder" not in selector:  # drawn placeholders hold no text
+            assert re.match(r"(rgba\(|none|transparent|inherit)", bg.group(2).strip()), selector
+        if re.search(r"text-decoration\s*:\s*none", decls) and re.search(r"(^|[\s,>])a\b",
+                                                                           selector):
+            assert selector.startswith("nav"), selector
