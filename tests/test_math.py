@@ -375,3 +375,13 @@ def test_sums_keep_their_size_in_aligned_rows():
            r"\scriptstyle{\text{; Extend } Q \text{ with future state value.}} \\ \end{aligned}")
     d = mathsvg.draw(transform.tex_to_mathml(tex, display=True))
     assert d.height < 6  # two rows, not a sum stretched to 100 em
+
+
+def test_mathjax_script_tags_are_math(tmp_path):
+    ch, book = _chapter(tmp_path, "# T\n\nInline <script type=\"math/tex\">x_1^2</script> and\n\n"
+                        "<script type=\"math/tex; mode=display\">\\sum_i a_i</script>\n\n"
+                        "<script>alert('$$x$$')</script>\n")
+    transform.run(book)
+    maths = list(ch.body.iter(f"{M}math"))
+    assert [(m.get("display"), m.get("alttext")) for m in maths] == [
+        ("inline", "x_1^2"), ("block", r"\sum_i a_i")]

@@ -350,8 +350,24 @@ def _split_into(parent: etree._Element, before: etree._Element | None, text: str
         pos += 1
 
 
+def script_math(root: etree._Element) -> None:
+    """MathJax 2's own markup, ``<script type="math/tex">`` (``; mode=display`` for display), as
+    Octopress, mmark and pandoc's MathJax output write it: math, not a script to drop."""
+    for script in list(root.iter("script")):
+        kind = (script.get("type") or "").replace(" ", "").lower()
+        if not kind.startswith("math/tex") or script.getparent() is None:
+            continue
+        code = etree.Element("code")
+        code.set("data-pp-math", "display" if "mode=display" in kind else "inline")
+        code.text = (script.text or "").strip()
+        code.sourceline = script.sourceline
+        code.tail = script.tail
+        script.getparent().replace(script, code)
+
+
 def restore(root: etree._Element, formulas: list[Formula]) -> None:
     """Put the formulas back into a parsed tree: as math where text is shown, verbatim elsewhere."""
+    script_math(root)
     if not formulas:
         return
     for el in list(root.iter()):
