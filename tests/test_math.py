@@ -385,3 +385,16 @@ def test_mathjax_script_tags_are_math(tmp_path):
     maths = list(ch.body.iter(f"{M}math"))
     assert [(m.get("display"), m.get("alttext")) for m in maths] == [
         ("inline", "x_1^2"), ("block", r"\sum_i a_i")]
+
+
+def test_drawings_are_cached_between_builds(tmp_path):
+    from pubpipe.layout import mathsvg
+
+    m = transform.tex_to_mathml(r"\int_0^1 x^2\,dx", display=True)
+    first = mathsvg.draw(m, tmp_path)
+    [stored] = list(tmp_path.glob("*.json"))
+    mathsvg._draw.cache_clear()
+    stored.write_text(stored.read_text().replace(f'"width": {first.width}', '"width": 123'))
+    assert mathsvg.draw(m, tmp_path).width == 123  # read back, not drawn again
+    stored.write_text("not json")
+    assert mathsvg.draw(m, tmp_path).width == first.width  # a broken entry is drawn anew

@@ -63,7 +63,8 @@ def _chapter_id(i: int, ch: Chapter) -> str:
 
 def build_print_html(book: Book, settings: PrintSettings,
                      anchor_pages: dict[str, int] | None = None,
-                     breaks: frozenset[str] = frozenset()) -> PrintDocument:
+                     breaks: frozenset[str] = frozenset(),
+                     math_cache: Path | None = None) -> PrintDocument:
     """The whole book as one HTML document for WeasyPrint.
 
     With anchor_pages (from a first layout), a source's back-links that lead to a page already
@@ -161,7 +162,8 @@ def build_print_html(book: Book, settings: PrintSettings,
         cbody = prepare_body(marked, book, profile="print", asset_src=asset_src, qr=_qr_element)
         # WeasyPrint lays out no MathML: formulas become vector drawings fitted to the measure
         measure_em = text_width(settings) / (parse_length(settings.font_size) or 10.5)
-        doc.formulas.extend((ch.source, n) for n in place_formulas(cbody, measure_em))
+        doc.formulas.extend((ch.source, n)
+                            for n in place_formulas(cbody, measure_em, math_cache))
         sec = etree.SubElement(matter, "section", {
             "class": "pp-chapter", "id": cid, "data-ppw": "chapter"})
         if n == 0:

@@ -12,11 +12,17 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
+import json
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from lxml import etree
+
+from ..util import cache_write
 
 MATHML_NS = "http://www.w3.org/1998/Math/MathML"
 RENDER_SIZE = 20.0  # ziamath's font size in SVG units; sizes are given to the page in em
@@ -76,9 +82,34 @@ def _for_ziamath(math: etree._Element) -> str:
             # STIX draws ASCII '^' and '~' as full-size glyphs set high above the letter; the
             # spacing accents sit right on it, as TeX's \hat and \tilde do
             mo.text = _ACCENTS[mo.text]
+    _flatten_rows(math)
     etree.strip_attributes(math, "alttext")
     math.attrib.pop("xmlns", None)
     return etree.tostring(math, encoding="unicode", with_tail=False)
+
+
+_ROW_HOLDERS = {"math", "mrow", "mtd", "mstyle", "msqrt", "menclose", "mpadded", "mphantom"}
+
+
+def _flatten_rows(math: etree._Element) -> None:
+    """Drop the rows latex2mathml nests for nothing (``<msub><mi>x</mi><mrow><mi>i</mi></mrow>``).
+    ziamath lays each row's children out twice (once to measure what stretchy operators must
+    reach), so every needless level doubles the work below it; rows that group fences stay."""
+    for row in list(math.iter("mrow")):
+        parent = row.getparent()
+        if parent is None:
+            continue
+        kids = list(row)
+        if len(kids) == 1 and not (row.text or "").strip():
+            kids[0].tail = row.tail
+            parent.replace(row, kids[0])
+        elif parent.tag in _ROW_HOLDERS and not any(
+                k.tag == "mo" and (k.get("fence") == "true" or k.get("stretchy") == "true")
+                for k in kids) and not (row.text or "").strip():
+            i = parent.index(row)
+            for k in reversed(kids):
+                parent.insert(i + 1, k)
+            parent.remove(row)
 
 
 @lru_cache(maxsize=2048)
@@ -100,10 +131,39 @@ def _draw(mathml: str, display: bool) -> Drawing:
     return Drawing(ET.tostring(svg, encoding="unicode"), width, height, depth)
 
 
-def draw(math: etree._Element) -> Drawing:
-    """Draw one <math> element (lxml, MathML namespace or none). Raises MathDrawError."""
+def draw(math: etree._Element, cache: Path | None = None) -> Drawing:
+    """Draw one <math> element (lxml, MathML namespace or none). Raises MathDrawError.
+
+    cache: a folder where drawings are kept between builds (ziamath takes 10-50 ms a formula,
+    seconds for a big aligned one), keyed by the MathML and the drawing code's version."""
     display = math.get("display") == "block"
-    return _draw(_for_ziamath(math), display)
+    return _cached(_for_ziamath(math), display, cache)
+
+
+def _cached(mathml: str, display: bool, cache: Path | None) -> Drawing:
+    if cache is None:
+        return _draw(mathml, display)
+    key = hashlib.sha256(f"{_version()}\0{display}\0{mathml}".encode()).hexdigest()[:32]
+    path = cache / f"{key}.json"
+    try:
+        data = json.loads(path.read_text("utf-8"))
+        return Drawing(data["svg"], data["width"], data["height"], data["depth"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    d = _draw(mathml, display)
+    cache_write(path, json.dumps({"svg": d.svg, "width": d.width, "height": d.height,
+                                  "depth": d.depth}).encode())
+    return d
+
+
+@lru_cache(maxsize=1)
+def _version() -> str:
+    """What a cached drawing depends on besides its MathML: ziamath and this module."""
+    try:
+        zia = version("ziamath")
+    except PackageNotFoundError:
+        zia = "?"
+    return f"{zia}:{hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]}"
 
 
 @dataclass
@@ -166,7 +226,8 @@ def _break_points(children: list[etree._Element]) -> list[int]:
     return points
 
 
-def _broken(math: etree._Element, max_width_em: float) -> list[Drawing] | None:
+def _broken(math: etree._Element, max_width_em: float,
+            cache: Path | None = None) -> list[Drawing] | None:
     """The formula as lines that fit max_width_em (continuation lines indented), or None."""
     children = _top_level(math)
     points = _break_points(children)
@@ -177,20 +238,21 @@ def _broken(math: etree._Element, max_width_em: float) -> list[Drawing] | None:
         room = max_width_em - (CONTINUATION_INDENT if lines else 0)
         best = None
         for k in [p for p in points if p > start] + [len(children)]:
-            d = _draw(_piece(children[start:k]), True)
+            d = _cached(_piece(children[start:k]), True, cache)
             if d.width <= room:
                 best = (k, d)
             else:
                 break
         if best is None:  # not even the shortest piece fits: the caller scales it
             k = next((p for p in points if p > start), len(children))
-            best = (k, _draw(_piece(children[start:k]), True))
+            best = (k, _cached(_piece(children[start:k]), True, cache))
         lines.append(best[1])
         start = best[0]
     return lines if len(lines) > 1 else None
 
 
-def place(math: etree._Element, max_width_em: float | None = None) -> Placed:
+def place(math: etree._Element, max_width_em: float | None = None,
+          cache: Path | None = None) -> Placed:
     """The print form of one <math> (lxml): an <img> drawing it, alt text its TeX.
 
     max_width_em: the measure, in em of the text. A display formula wider than that is broken
@@ -198,7 +260,7 @@ def place(math: etree._Element, max_width_em: float | None = None) -> Placed:
     (or a formula with no place to break, or an inline formula longer than a line) is scaled
     down. Raises MathDrawError.
     """
-    d = draw(math)
+    d = draw(math, cache)
     display = math.get("display") == "block"
     alt = math.get("alttext") or "formula"
     if not max_width_em or d.width <= max_width_em:
@@ -206,7 +268,7 @@ def place(math: etree._Element, max_width_em: float | None = None) -> Placed:
     if not display:  # an inline formula longer than a whole line: only scaling can help
         scale = max_width_em / d.width
         return Placed(_img(d, alt, False, scale), 1, scale)
-    lines = _broken(math, max_width_em)
+    lines = _broken(math, max_width_em, cache)
     if lines is None:
         scale = max_width_em / d.width
         return Placed(_img(d, alt, True, scale), 1, scale)
@@ -249,7 +311,7 @@ _INDENTING = {"li", "blockquote", "dd", "aside", "figure", "details"}
 INDENT_EM = 2.0
 
 
-def place_all(body: etree._Element, measure_em: float) -> list[Note]:
+def place_all(body: etree._Element, measure_em: float, cache: Path | None = None) -> list[Note]:
     """Replace every <math> in an (un-namespaced HTML) tree by its drawing, fitted to the measure
     (less the indentation of lists and quotes around it). A formula ziamath cannot draw is shown
     as its TeX in code style. Returns a note for each formula that was broken, scaled or not drawn.
@@ -264,7 +326,7 @@ def place_all(body: etree._Element, measure_em: float) -> list[Note]:
             t in _INDENTING for t in ancestors))
         alt = " ".join((math.get("alttext") or "").split())
         try:
-            placed = place(math, room)
+            placed = place(math, room, cache)
         except MathDrawError as e:
             code = etree.Element("code")
             code.set("class", "pp-math-tex" + (" pp-math-display" if math.get("display") ==

@@ -26,7 +26,8 @@ CACHE_VERSION = 2  # bump when the edition's shape changes
 def lay_out(book: Book, ctx: BuildContext) -> PrintEdition:
     """The book laid out for print (from the cache when nothing that shapes it changed)."""
     settings = ctx.print
-    doc = build_print_html(book, settings)
+    math_cache = ctx.cache_dir / "math"
+    doc = build_print_html(book, settings, math_cache=math_cache)
     _report_formulas(doc, ctx)
     css = stylesheets(settings)
     extra = color_profile_css(settings, doc.resources)
@@ -48,13 +49,14 @@ def lay_out(book: Book, ctx: BuildContext) -> PrintEdition:
         if not more:
             break
         breaks |= more
-        doc = build_print_html(book, settings, breaks=frozenset(breaks))
+        doc = build_print_html(book, settings, breaks=frozenset(breaks), math_cache=math_cache)
         color_profile_css(settings, doc.resources)  # the output intent's profile, served again
         rendered = render(_job(doc, css, ctx))
     if _repeated_pages(doc.pageref_groups, rendered.anchor_pages):
         # a source cited twice on one page: lay out again without the repeated back-links
         # (removing them only shortens source entries, so the cited pages stay where they are)
-        doc = build_print_html(book, settings, rendered.anchor_pages, breaks=frozenset(breaks))
+        doc = build_print_html(book, settings, rendered.anchor_pages, breaks=frozenset(breaks),
+                               math_cache=math_cache)
         color_profile_css(settings, doc.resources)
         rendered = render(_job(doc, css, ctx))
     edition = _edition(doc, rendered, ctx)
