@@ -190,10 +190,10 @@ def test_page_list_names_its_source(built):
         _meta(built["print-book"], "schema:accessibilityFeature"))
 
 
-def test_ace_catches_what_it_should(tmp_path):
+def test_ace_catches_what_it_should(built, tmp_path):
     """The harness can fail: an EPUB with a colour-only link and no package language fails."""
     require_ace()
-    good = _build(FIXTURES / "hostile.md", tmp_path / "good")
+    good = built["hostile"]
     bad = tmp_path / "bad.epub"
     with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
         for info in src.infolist():

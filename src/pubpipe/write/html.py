@@ -13,7 +13,7 @@ from lxml import etree
 
 from .. import resources
 from ..context import BuildContext
-from ..document import Book
+from ..document import ALT_SOURCE, Book
 from .common import XHTML_NS, prepare_body, to_xhtml
 
 PROFILES = ("epub",)  # the image variants this writer needs (screen)
@@ -44,6 +44,8 @@ def write_html(book: Book, ctx: BuildContext) -> bytes:
             for ch in book.chapters) + "</ol></nav>")
     for ch in book.chapters:
         body = prepare_body(ch, book, profile="epub", asset_src=_data_uri)
+        for img in body.iter("img"):
+            img.attrib.pop(ALT_SOURCE, None)  # pubpipe's own note on where the alt text came from
         body.tag = "section"
         body.set("id", f"ch-{ch.slug}")
         body.set("class", "chapter")
