@@ -129,9 +129,14 @@ def ace_unavailable() -> str | None:
         _unavailable = ("Ace by DAISY needs Chromium: not installed (make setup installs Debian's"
                         " chromium; or set PUPPETEER_EXECUTABLE_PATH)")
     elif not (ACE_DIR / "node_modules" / "@daisy" / "ace-core").is_dir():
-        proc = subprocess.run(["bash", str(SETUP)], capture_output=True, text=True, timeout=900)
+        try:
+            proc = subprocess.run(["bash", str(SETUP)], capture_output=True, text=True,
+                                  timeout=900)
+            said = proc.stderr or proc.stdout
+        except (OSError, subprocess.SubprocessError) as e:
+            said = str(e)
         if not (ACE_DIR / "node_modules" / "@daisy" / "ace-core").is_dir():
-            tail = " ".join((proc.stderr or proc.stdout).split())[-300:]
+            tail = " ".join(said.split())[-300:]
             _unavailable = f"Ace by DAISY could not be installed with npm ({tail or 'no output'})"
     return _unavailable
 
