@@ -169,7 +169,7 @@ def nearest(given: str, options) -> str | None:
 
 def _page_size(value: Any) -> str:
     accepted = ('two lengths with units, width then height ("6in 9in", "148mm 210mm"), or a name: '
-                + ", ".join(k.upper() if k[0] in "ab" else k for k in NAMED_SIZES)
+                + ", ".join(k.upper() if k[0] in "abj" else k for k in NAMED_SIZES)
                 + ' (add "landscape" to turn it)')
     if not isinstance(value, str):
         bare = _bare_number(value)

@@ -34,25 +34,31 @@ def run(args, ui: UI) -> int:
     cover = _fetch_cover(cfg, store)
     seconds = time.perf_counter() - start
 
-    optional = {d.message for d in book.diagnostics if d.code == "asset-optional"}
-    remote = {id(a): a for a in [*store.registered(), *([cover] if cover else [])]
-              if a.url.startswith(("http:", "https:"))
-              and not any(a.ref in m for m in optional)}  # posters a card can do without
-    failed = [a for a in remote.values() if a.status != "ok"]
+    optional_refs = {d.message for d in book.diagnostics if d.code == "asset-optional"}
+    remote = [a for a in {id(a): a for a in [*store.registered(), *([cover] if cover else [])]
+                          }.values() if a.url.startswith(("http:", "https:"))]
+
+    def is_optional(a) -> bool:  # a video poster: its card is complete without it
+        return any(a.ref in m for m in optional_refs)
+
+    failed = [a for a in remote if a.status != "ok" and not is_optional(a)]
+    optional = [a for a in remote if a.status != "ok" and is_optional(a)]
     embeds = [d for d in book.diagnostics if d.code == "embed-enrich"]
-    ok = len(remote) - len(failed)
-    ui.say(f"{ok} of {len(remote)} remote image(s) in the cache, {len(book.embeds)} embed(s)"
-           f" described; {store.requests_made} request(s) in {seconds:.1f} s")
-    if failed or embeds:
-        ui.say(ui.paint("could not fetch:", "red"))
-        for a in failed:
+    ok = sum(1 for a in remote if a.status == "ok")
+    ui.say(f"{ok} of {len(remote)} remote image(s) in the cache;"
+           f" {len(book.embeds) - len(embeds)} of {len(book.embeds)} embed(s) described;"
+           f" {store.requests_made} request(s) in {seconds:.1f} s")
+    if failed or optional or embeds:
+        ui.say(ui.paint("could not fetch:", "red" if failed else "yellow"))
+        for a in failed + optional:
             where = ", ".join(f"{loc.file.name}:{loc.line}" for loc in a.locations[:3]
                               if loc.file and loc.line)
-            ui.say(f"  {a.url}" + (f" ({where})" if where else "") + f": {a.reason}")
+            note = " (a video poster: the card is complete without it)" if a in optional else ""
+            ui.say(f"  {a.url}" + (f" ({where})" if where else "") + f": {a.reason}{note}")
         for d in embeds:
             ui.say(f"  {d.location()}{': ' if d.location() else ''}{d.message}")
-        ui.say("the book still builds: missing images get a named placeholder."
-               " Run 'pubpipe fetch' again later to retry.")
+        ui.say("the book still builds: a missing image gets a named placeholder, an embed the"
+               " card its post holds. Run 'pubpipe fetch' again later to retry.")
     else:
         ui.say(ui.paint("everything is cached: 'pubpipe build --offline' needs no network",
                         "green"))
