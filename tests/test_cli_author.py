@@ -66,6 +66,9 @@ def test_no_book_here_says_how_to_make_one(tmp_path):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "no book here" in lines[0] and "pubpipe new" in lines[0]
     _no_traceback(r)
+    (tmp_path / "post.md").write_text("# A post\n\nText.\n")  # a folder of posts is a book
+    r = pubpipe("build", "--format", "html", "--offline", cwd=tmp_path)
+    assert r.returncode == 0 and (tmp_path / "build" / "a-post.html").is_file(), r.stderr
 
 
 def _tiny_book(root: Path, pdf: str = "") -> Path:

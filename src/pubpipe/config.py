@@ -497,13 +497,16 @@ def _section(cls: type, data: Any, name: str, file: Path, lines: dict) -> Any:
 
 def find_book(source: Path | None) -> Path:
     """The book a command works on: SOURCE (folder, book.toml or .md), else the current folder
-    when it has book.toml, else content/. A ConfigError saying how to make one when none is there."""
+    when it has book.toml, else content/, else the current folder when it holds Markdown files.
+    A ConfigError saying how to make one when there is none."""
     if source is not None:
         return Path(source)
     if Path("book.toml").is_file():
         return Path(".")
     if Path("content").is_dir():
         return Path("content")
+    if any(p.is_file() and p.name.lower() != "readme.md" for p in Path(".").glob("*.md")):
+        return Path(".")  # a folder of posts is a book too
     raise ConfigError(f"no book here: {Path.cwd()} has no book.toml. Make one with"
                       " 'pubpipe new mybook', or name a book folder, a book.toml or a .md file")
 
