@@ -153,12 +153,14 @@ def test_bad_pdf_values_exit_2_naming_file_line_key_value(tmp_path, line, key, n
     ('[pfd]\npage-size = "A5"', "did you mean [pdf]"),
     ('[book]\nlanguage = "english"', "language ="),
     ('[pdf]\ncss = "styles/nope.css"', "css"),
+    ('[book]\ncover = "covr.jpg"', 'nearest valid value: cover = "cover.jpg"'),
 ])
 def test_other_bad_values_name_line_and_nearest(tmp_path, text, needle):
     root = tmp_path / "b"
     root.mkdir()
     (root / "book.toml").write_text("# settings\n" + text + "\n")
     (root / "a.md").write_text("# A\n")
+    Image.new("RGB", (16, 26)).save(root / "cover.jpg")
     with pytest.raises(config.ConfigError) as err:
         config.load(root)
     assert needle in str(err.value) and "book.toml:" in str(err.value)

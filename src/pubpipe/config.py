@@ -596,6 +596,12 @@ def _validate(cfg: Config) -> None:
         if section.css:
             section.css = str(_book_file(cfg, table, "css", section.css, (".css",),
                                          'a .css file inside the book folder, like "styles/print.css"'))
+    cover = cfg.book.cover
+    if cover and not re.match(r"^https?://", cover, re.I):
+        _book_file(cfg, "book", "cover", cover,
+                   (".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp"),
+                   "an image file inside the book folder (JPEG, PNG…), or its http(s) address",
+                   base=cfg.root)
     a = cfg.assets
     if a.static_dir and not (cfg.root / a.static_dir).resolve().is_relative_to(cfg.root):
         raise ConfigError(f"{cfg.where('assets', 'static-dir')}: [assets] static-dir ="
@@ -604,9 +610,11 @@ def _validate(cfg: Config) -> None:
 
 
 def _book_file(cfg: Config, table: str, key: str, value: str, suffixes: tuple[str, ...],
-               accepted: str) -> Path:
-    """A file the book names: inside the book folder, existing, with one of suffixes."""
-    path = (cfg.book_dir / value).resolve()
+               accepted: str, base: Path | None = None) -> Path:
+    """A file the book names (relative to base, default book.toml's folder): inside the book,
+    existing, with one of suffixes."""
+    base = base or cfg.book_dir
+    path = (base / value).resolve()
     inside = path.is_relative_to(cfg.book_dir) or path.is_relative_to(cfg.root)
     problem = ("outside the book folder" if not inside
                else "no such file" if not path.is_file()
@@ -614,7 +622,7 @@ def _book_file(cfg: Config, table: str, key: str, value: str, suffixes: tuple[st
     if problem:
         near = None
         if problem == "no such file":
-            found = [q.relative_to(cfg.book_dir).as_posix() for q in cfg.book_dir.rglob("*")
+            found = [q.relative_to(base).as_posix() for q in base.rglob("*")
                      if q.suffix.lower() in suffixes and "build" not in q.parts][:500]
             near = nearest(value, found)
         err = Invalid(accepted, near, problem)
