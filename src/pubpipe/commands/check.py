@@ -76,7 +76,7 @@ def run(args, ui: UI) -> int:
 
     cache = cache_dir_for(cfg, BuildOptions(cache_dir=args.cache_dir)) / "epubcheck"
     rows.insert(0, epubcheck_row(epub, ui, cache))
-    rows.insert(-1, _template_row(epub, cfg))
+    rows.insert(-1, _template_row(epub, cfg, state))
     rest = _other_row(state)
     if rest.problems:
         rows.append(rest)
@@ -128,7 +128,8 @@ def _pages_note(state: dict) -> str:
 def _other_row(state: dict) -> Row:
     row = Row("Other warnings")
     for d in state.get("diagnostics", []):
-        if d["severity"] in ("warning", "error") and not any(t(d["code"]) for _, _, t in ROWS):
+        if d["severity"] in ("warning", "error") and not any(t(d["code"]) for _, _, t in ROWS) \
+                and not d["code"].startswith("template"):
             row.problems.append(Problem(_where(d), f"{d['message']} [{d['code']}]"))
     if row.problems:
         row.status, row.summary = "fix", f"{len(row.problems)} to fix"
@@ -216,9 +217,14 @@ def _run_epubcheck(epub: Path, ui: UI, row: Row) -> dict | None:
     return data
 
 
-def _template_row(epub: Path, cfg: config.Config) -> Row:
-    """Template tags ({{ … }}, {% … %}, {: … }) a reader would see in the e-book's text."""
+def _template_row(epub: Path, cfg: config.Config, state: dict) -> Row:
+    """Template tags ({{ … }}, {% … %}, {: … }) a reader would see in the e-book's text: those
+    the reader reported (template-* warnings), and any other the e-book's text shows."""
     row = Row("Template syntax left in the text")
+    for d in state.get("diagnostics", []):
+        if d["code"].startswith("template") and d["severity"] in ("warning", "error"):
+            row.problems.append(Problem(_where(d), d["message"]))
+    reported = {p.where for p in row.problems}
     if not epub.is_file():
         row.status, row.summary = "not run", "no EPUB"
         return row
@@ -240,8 +246,9 @@ def _template_row(epub: Path, cfg: config.Config) -> Row:
                         for e in (holder, *holder.iterancestors())):
                     continue
                 for m in TEMPLATE.finditer(str(text)):
-                    row.problems.append(Problem(_find(sources, m[0]) or name,
-                                                f"{m[0]!r} is printed as text"))
+                    where = _find(sources, m[0]) or name
+                    if where not in reported:
+                        row.problems.append(Problem(where, f"{m[0]!r} is printed as text"))
     if row.problems:
         row.status, row.summary = "fix", f"{len(row.problems)} to fix"
         row.advice = ("a template tag of your blog that pubpipe does not know: write what it"
