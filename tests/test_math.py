@@ -398,3 +398,15 @@ def test_drawings_are_cached_between_builds(tmp_path):
     assert mathsvg.draw(m, tmp_path).width == 123  # read back, not drawn again
     stored.write_text("not json")
     assert mathsvg.draw(m, tmp_path).width == first.width  # a broken entry is drawn anew
+
+
+def test_wide_formula_breaks_outside_brackets():
+    from pubpipe.layout import mathsvg
+
+    m = transform.tex_to_mathml(r"J(\theta) = \mathbb{E}[\min(r(\theta) A, \operatorname{clip}"
+                                r"(r(\theta), 1 - \epsilon, 1 + \epsilon) A)] + c_1 L + c_2 H",
+                                display=True)
+    kids = mathsvg._top_level(m)
+    points = mathsvg._break_points(kids)
+    texts = [(kids[k].text or "").strip() for k in points]
+    assert texts == ["=", "+", "+"]  # not the "-" and "+" inside clip( … )

@@ -179,6 +179,8 @@ class Placed:
 # operator at its top level, as TeX's own line breaking in formulas does.
 _RELATIONS = set("=<>\u2264\u2265\u2248\u2261\u223c\u2243\u2245\u221d\u2260\u2192\u21d2\u21d4\u2254")
 _OPERATORS = set("+-\u2212\u00b1\u2213\u00d7\u22c5\u00b7")
+_OPENERS = set("([{\u27e8\u230a\u2308")
+_CLOSERS = set(")]}\u27e9\u230b\u2309")
 CONTINUATION_INDENT = 2.0  # em: lines after the first are indented
 
 
@@ -217,13 +219,20 @@ def _piece(children: list[etree._Element]) -> str:
 
 
 def _break_points(children: list[etree._Element]) -> list[int]:
-    """Indexes of top-level children before which a line may break."""
-    points = []
+    """Indexes of top-level children before which a line may break: relations and operators
+    outside brackets (latex2mathml leaves "(", ")" as loose siblings), else any of them."""
+    points, outside, depth = [], [], 0
     for k, c in enumerate(children):
-        if k and etree.QName(c).localname == "mo" and (c.text or "").strip() and \
-                set((c.text or "").strip()) <= (_RELATIONS | _OPERATORS):
+        text = (c.text or "").strip() if etree.QName(c).localname == "mo" else ""
+        if text in _OPENERS:
+            depth += 1
+        elif text in _CLOSERS:
+            depth = max(0, depth - 1)
+        elif k and text and set(text) <= (_RELATIONS | _OPERATORS):
             points.append(k)
-    return points
+            if depth == 0:
+                outside.append(k)
+    return outside or points
 
 
 def _broken(math: etree._Element, max_width_em: float,
