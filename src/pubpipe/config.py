@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from .document import SiteInfo
 from .errors import ConfigError
 from .util import normalize_lang
 
@@ -259,9 +260,16 @@ class BookSection:
     description: str = ""
     keywords: list[str] = field(default_factory=list)
     cover: str = ""
-    chapters: list[str] = field(default_factory=list)
+    chapters: list[str] = field(default_factory=list)  # files or globs, in reading order
     # the site or folder of posts the chapters come from, when it is not the book.toml's folder
     source: str = ""
+    # which posts, in which order (readers.sites.select); default: every post, oldest first
+    order: str = field(default="", metadata=rule(choice(("date", "date-desc", "name"))))
+    tags: list[str] = field(default_factory=list)  # only posts with one of these tags
+    since: str = field(default="", metadata=rule(_date))  # only posts dated on or after
+    until: str = field(default="", metadata=rule(_date))  # only posts dated on or before
+    exclude: list[str] = field(default_factory=list)  # globs of files to leave out
+    drafts: bool = False  # drafts too
 
 
 PRESETS = ("kdp", "lulu", "ingramspark", "proof", "screen")
@@ -359,6 +367,8 @@ class Config:
     has_pdf_section: bool = False
     lines: dict[tuple[str, str], int] = field(default_factory=dict)  # (table, key) -> line
     home: Path | None = None  # book.toml's folder when [book] source puts root elsewhere
+    labels: dict[str, str] = field(default_factory=dict)  # [labels]: the words pubpipe writes
+    site: SiteInfo | None = None  # the site or folder of posts (None for one .md file)
 
     @property
     def book_dir(self) -> Path:
@@ -374,6 +384,7 @@ class Config:
 
 SECTIONS: dict[str, type] = {"book": BookSection, "pdf": PdfSection, "epub": EpubSection,
                              "assets": AssetsSection, "math": MathSection}
+TABLES = (*SECTIONS, "labels")  # [labels]: its keys are the i18n label names
 
 
 def keys_of(section: type) -> list[tuple[str, str, Any]]:
@@ -542,21 +553,23 @@ def load(source: Path) -> Config:
         cfg.config_file = toml_path
         cfg.lines = lines = key_lines(text)
         for key, value in data.items():
-            if key not in SECTIONS:
+            if key not in TABLES:
                 line = lines.get((key, ""))
-                near = nearest(key, SECTIONS)
+                near = nearest(key, TABLES)
                 did = f"did you mean [{near}]? " if near else ""
                 raise ConfigError(f"{toml_path}{f':{line}' if line else ''}: unknown table [{key}]"
-                                  f" ({did}known: {', '.join(SECTIONS)})")
+                                  f" ({did}known: {', '.join(TABLES)})")
+            if key == "labels":
+                cfg.labels = _labels(value, toml_path, lines)
+                continue
             setattr(cfg, key, _section(SECTIONS[key], value, key, toml_path, lines))
         cfg.has_pdf_section = "pdf" in data
         if cfg.book.source:
             _use_source(cfg)
             root = cfg.root
     _validate(cfg)
-    if cfg.book.chapters:
-        files = []
-        for ch in cfg.book.chapters:
+    for ch in cfg.book.chapters:
+        if not any(c in ch for c in "*?["):  # a file, not a glob: named precisely when wrong
             p = (root / ch).resolve()
             if not p.is_relative_to(root):
                 raise ConfigError(f"{cfg.where('book', 'chapters')}: [book] chapters: '{ch}' is"
@@ -567,15 +580,67 @@ def load(source: Path) -> Config:
                 did = f" (did you mean '{near}'?)" if near else ""
                 raise ConfigError(f"{cfg.where('book', 'chapters')}: [book] chapters: '{ch}' not"
                                   f" found{did}")
-            files.append(p)
-        cfg.chapter_files = files
-    else:
-        cfg.chapter_files = sorted(p.resolve() for p in root.glob("*.md")
-                                   if p.is_file() and p.name.lower() != "readme.md")
+    _read_site(cfg)
     if not cfg.chapter_files:
         raise ConfigError(f"{root}: no Markdown chapters found (put .md files in the folder or"
                           " list them in [book] chapters)")
     return cfg
+
+
+def _labels(data: Any, file: Path, lines: dict) -> dict[str, str]:
+    """[labels]: any word pubpipe writes, by its i18n key; placeholders kept."""
+    from .i18n import LABELS
+
+    if not isinstance(data, dict):
+        raise ConfigError(f"{file}:{lines.get(('labels', ''), '?')}: [labels] must be a table")
+    out = {}
+    for key, value in data.items():
+        line = lines.get(("labels", key))
+        where = f"{file}:{line}" if line else str(file)
+        if key not in LABELS:
+            near = nearest(key, LABELS)
+            did = f"did you mean '{near}'? " if near else ""
+            raise ConfigError(f"{where}: unknown key '{key}' in [labels] ({did}known:"
+                              f" {', '.join(sorted(LABELS))})")
+        needed = re.findall(r"%\((\w+)\)s", LABELS[key])
+        if not isinstance(value, str) or not value.strip():
+            raise _error(file, line, "labels", key, value, Invalid(
+                "a non-empty string", LABELS[key]))
+        missing = [n for n in needed if f"%({n})s" not in value]
+        if missing:
+            raise _error(file, line, "labels", key, value, Invalid(
+                f"a string holding {', '.join(f'%({n})s' for n in needed)} where the value goes",
+                LABELS[key], f"%({missing[0]})s is missing"))
+        out[key] = value
+    return out
+
+
+def _read_site(cfg: Config) -> None:
+    """The posts of the site or folder (readers.sites), selected as [book] says; the site's
+    config fills in what book.toml does not say (static folder, address)."""
+    from .readers import sites  # readers sit below config; imported late, as parse_date is
+
+    try:
+        site = sites.load(cfg.root)
+        chosen = sites.select(site, sites.Selection(
+            chapters=cfg.book.chapters, tags=cfg.book.tags, since=cfg.book.since,
+            until=cfg.book.until, order=cfg.book.order, drafts=cfg.book.drafts,
+            exclude=cfg.book.exclude))
+    except ValueError as e:
+        msg = str(e)
+        where = cfg.where("book", "chapters") if "chapter" in msg else str(cfg.config_file
+                                                                           or cfg.root)
+        raise ConfigError(msg if msg.startswith(str(cfg.root)) else
+                          f"{where}: [book] {msg}" if "chapter" in msg else f"{where}: {msg}"
+                          ) from None
+    cfg.site = site
+    cfg.chapter_files = [p.source for p in chosen]
+    if not cfg.assets.static_dir and site.static_dir and (cfg.root / site.static_dir).is_dir():
+        cfg.assets.static_dir = site.static_dir
+    if not cfg.assets.site_url and site.base_url.startswith(("http://", "https://")):
+        cfg.assets.site_url = site.base_url
+    elif not site.base_url and cfg.assets.site_url:
+        site.base_url = cfg.assets.site_url.rstrip("/")  # where posts left out can be read
 
 
 def _use_source(cfg: Config) -> None:

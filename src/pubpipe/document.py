@@ -18,6 +18,9 @@ Conventions shared across stages (kept here so that they are written down once):
 * ``<img data-pp-alt="caption|generic">`` — alt text pubpipe supplied (the author gave none): the
   figure's caption, or only where the image comes from (``Asset.generic_alt``), which names the
   image without describing it (the EPUB then claims no accessibility conformance).
+* ``<a href="#ID" data-pp-xref="">`` — a link the author made to a place in the book (another
+  chapter, a heading): ids are unique book-wide, so ``#ID`` names it in every output; on paper the
+  PDF writer adds the target's page ("see p. 42"). Set by the links transform.
 * ``epub:type`` is a namespaced attribute in the trees: ``el.set(EPUB_TYPE, "footnote")`` (lxml
   refuses a colon in a plain attribute name). ``write/common.to_xhtml`` keeps it as ``epub:type``;
   the print writer reads it from the same key.
@@ -188,6 +191,39 @@ class Embed:
 
 
 @dataclass
+class SitePost:
+    """A post of the site the book is made from, in the book or left out: what a link may name."""
+
+    source: Path
+    url: str = ""  # its permalink as a site path ('/2024/05/01/hello/'), '' when unknown
+    aliases: list[str] = field(default_factory=list)  # other site paths that lead to it
+    slug: str = ""
+    date: str = ""  # ISO 8601
+    title: str = ""
+    tags: list[str] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)  # front matter as read
+    left_out: str = ""  # why it is not in the book ('' when it is)
+
+
+@dataclass
+class SiteInfo:
+    """The static site (Hugo, Jekyll, Zola, Pelican, Eleventy) or folder of posts a book comes from."""
+
+    kind: str  # hugo | jekyll | zola | pelican | eleventy | folder
+    root: Path
+    content_dir: Path  # where posts live (Hugo/Zola content/, Pelican PATH, the root otherwise)
+    config_file: Path | None = None
+    title: str = ""
+    authors: list[str] = field(default_factory=list)
+    language: str = ""
+    base_url: str = ""  # public address of the site, with any base path ('https://x.org/blog')
+    static_dir: str = ""  # folder (relative to root) served from the site's '/'
+    includes_dir: str = ""  # Jekyll/Eleventy includes, relative to root
+    variables: dict[str, Any] = field(default_factory=dict)  # site.* (Liquid) / .Site.Params
+    posts: list[SitePost] = field(default_factory=list)  # every post found, in the book or not
+
+
+@dataclass
 class Chapter:
     source: Path  # the Markdown file
     body: etree._Element  # <div> root, no namespace
@@ -199,6 +235,8 @@ class Chapter:
     slug: str = ""  # stable, unique within the book; used for file names and ids
     source_text: str = ""
     lang: str = ""
+    post: SitePost | None = None  # the site post this chapter is (permalink, aliases)
+    anchors: dict[str, str] = field(default_factory=dict)  # author's id -> id in the book (ids)
 
     def find_line(self, needle: str, default: int | None = None) -> int | None:
         """Line (1-based) of the first occurrence of needle in the source, for diagnostics."""
@@ -233,6 +271,7 @@ class Book:
     embeds: dict[str, Embed] = field(default_factory=dict)
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
     config: Any = None  # pubpipe.config.Config
+    site: SiteInfo | None = None  # the site or folder of posts the chapters come from
 
     @property
     def slug(self) -> str:

@@ -1,9 +1,10 @@
 """The build, in order. This is the one place that says which stage runs when.
 
 read -> (context) -> embeds.detect -> sanitize -> math -> figures -> citations -> footnotes
--> embeds.render -> assets -> alt -> headings -> tables -> ids -> print layout (when an output
-needs it) -> writers. Each transform is a function of the book it is given (plus the build context for the
-stages that need bytes or settings); stages report problems as diagnostics, never by printing.
+-> embeds.render -> assets -> alt -> headings -> tables -> ids -> links -> print layout
+(when an output needs it) -> writers. Each transform is a function of the book it is given (plus
+the build context for the stages that need bytes or settings); stages report problems as
+diagnostics, never by printing.
 Writers never change the book, so every output is made from the same document; the print edition
 is laid out once for all of them.
 """
@@ -23,7 +24,7 @@ from .document import Book, Diagnostics
 from .errors import BuildError
 from .readers import read_book
 from .readers.math import site_math
-from .transforms import (alt, assets, citations, figures, footnotes, headings, ids, math,
+from .transforms import (alt, assets, citations, figures, footnotes, headings, ids, links, math,
                          sanitize, tables)
 from .write import output
 
@@ -79,6 +80,7 @@ def prepare(cfg: config_mod.Config, opts: BuildOptions) -> tuple[Book, BuildCont
     headings.run(book)
     tables.run(book)
     ids.run(book)
+    links.run(book)
     return book, ctx
 
 

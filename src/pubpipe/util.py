@@ -142,16 +142,40 @@ def is_rtl(lang: str | None) -> bool:
     return primary in RTL_LANGUAGES or ("-arab" in tag and primary in ("ku", "pa"))
 
 
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
-
-
 def long_date(iso: str, lang: str = "en") -> str:
-    """'2019-01-20' -> 'January 20, 2019', '2019-01' -> 'January 2019' in English; any other
-    language, or anything not an ISO date, is returned as it is."""
-    m = re.match(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$", iso or "")
-    if not m or not (lang or "en").lower().startswith("en") or not m[2] \
-            or not 1 <= int(m[2]) <= 12:
-        return iso
-    month = _MONTHS[int(m[2]) - 1]
-    return f"{month} {int(m[3])}, {m[1]}" if m[3] else f"{month} {m[1]}"
+    """An ISO date written out in lang, from CLDR (Babel): '2019-01-20' -> 'January 20, 2019'
+    (en), '20. Januar 2019' (de), '2019年1月20日' (ja); '2019-01' -> 'January 2019'; anything not
+    an ISO date is returned as it is. The one date formatter of the project (i18n.format_date)."""
+    from .i18n import format_date
+
+    return format_date(iso, lang or "en")
+
+
+_URL_SAFE = "/:?#[]@!$&'()*+,;=~-._"
+
+
+def valid_url(href: str) -> str | None:
+    """href as a valid URL (what EPUBCheck and PDF readers accept), or None if it cannot be one.
+
+    Characters a URL may not hold raw (spaces, quotes, non-ASCII) are percent-encoded; a '%' that
+    does not start an escape becomes '%25'; a bad port or an unparseable host gives None."""
+    from urllib.parse import quote, urlsplit
+
+    href = href.strip()
+    if not href:
+        return None
+    try:
+        parts = urlsplit(href)
+        if parts.port is not None and not 0 < parts.port < 65536:
+            return None
+    except ValueError:
+        return None
+    if parts.scheme and not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", parts.scheme):
+        return None
+    if parts.scheme.lower() in ("http", "https") and not parts.hostname:
+        return None
+    href = re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", href)
+    if href.count("#") > 1:  # only one fragment: later '#' are data
+        head, frag = href.split("#", 1)
+        href = head + "#" + frag.replace("#", "%23")
+    return quote(href, safe=_URL_SAFE + "%")

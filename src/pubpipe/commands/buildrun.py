@@ -14,7 +14,7 @@ from .ui import UI
 STATE = ".pubpipe-build.json"  # next to the outputs: what the last build found (its report)
 
 # Notes worth a line on the terminal: the PDF preflight summary (pages, fonts, colour, spine).
-SHOWN_NOTES = ("pdf-pages", "pdf-spine", "pdf-fonts", "pdf-color", "pdf-tags")
+SHOWN_NOTES = ("pdf-pages", "pdf-spine", "pdf-fonts", "pdf-color", "pdf-tags", "posts-selected")
 
 
 @dataclass

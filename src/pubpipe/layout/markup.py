@@ -17,6 +17,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from ..document import Book, Chapter
+from ..i18n import Labels, labels_for
 from ..util import is_rtl, long_date, slugify, text_of
 from ..write.common import prepare_body
 from .edition import ImageFacts
@@ -74,6 +75,7 @@ def build_print_html(book: Book, settings: PrintSettings,
     """
     meta = book.meta
     lang = meta.language or "en"
+    words = labels_for(lang, getattr(book.config, "labels", None))
     res: dict[str, tuple[Path, str]] = {}
     images: dict[str, ImageFacts] = {}
 
@@ -122,7 +124,7 @@ def build_print_html(book: Book, settings: PrintSettings,
     if meta.subtitle:
         etree.SubElement(tp, "p", {"data-ppw": "book-subtitle"}).text = meta.subtitle
     if meta.authors:
-        etree.SubElement(tp, "p", {"data-ppw": "book-authors"}).text = ", ".join(meta.authors)
+        etree.SubElement(tp, "p", {"data-ppw": "book-authors"}).text = words.names(meta.authors)
     if meta.date:
         etree.SubElement(tp, "p", {"data-ppw": "book-date"}).text = long_date(meta.date, lang)
     if meta.publisher:
@@ -130,11 +132,10 @@ def build_print_html(book: Book, settings: PrintSettings,
 
     # Verso of the title page: rights, publisher, date, identifier
     cp = etree.SubElement(body, "section", {"class": "pp-copyright", "data-ppw": "copyright"})
-    for text in (f"Copyright \u00a9 {meta.rights}" if meta.rights and "\u00a9" not in meta.rights
-                 and not meta.rights.lower().startswith(("copyright", "cc", "public")) else
-                 meta.rights, meta.publisher,
-                 meta.date and (f"Published {long_date(meta.date, lang)}"
-                                if lang.lower().startswith("en") else meta.date),
+    for text in (words("copyright", rights=meta.rights) if meta.rights and "\u00a9" not in
+                 meta.rights and not meta.rights.lower().startswith(("copyright", "cc", "public"))
+                 else meta.rights, meta.publisher,
+                 meta.date and words("published", date=long_date(meta.date, lang)),
                  meta.identifier):
         if text:
             etree.SubElement(cp, "p").text = text
@@ -145,7 +146,7 @@ def build_print_html(book: Book, settings: PrintSettings,
     # Contents
     toc = etree.SubElement(body, "nav", {"class": "pp-contents", "data-ppw": "contents"})
     th = etree.SubElement(toc, "h2", {"data-ppw": "contents-title"})
-    th.text = CONTENTS_LABEL.get(lang.lower().split("-")[0], "Contents")
+    th.text = words("contents")
     ol = etree.SubElement(toc, "ol")
     for cid, ch in zip(chapter_ids, book.chapters):
         li = etree.SubElement(ol, "li")
@@ -157,6 +158,9 @@ def build_print_html(book: Book, settings: PrintSettings,
     matter = etree.SubElement(body, "div", {"class": "pp-bodymatter", "data-ppw": "bodymatter"})
     doc = PrintDocument(html="", resources=res, chapter_ids=chapter_ids, images=images)
     slugs = {ch.slug: cid for cid, ch in zip(chapter_ids, book.chapters) if ch.slug}
+    # ids are unique book-wide (the ids stage): which chapter holds each, for links across them
+    owner = {el.get("id"): cid for cid, ch in zip(chapter_ids, book.chapters)
+             for el in ch.body.iter() if isinstance(el.tag, str) and el.get("id")}
     for n, (cid, ch) in enumerate(zip(chapter_ids, book.chapters)):
         marked = mark_blocks(ch)
         cbody = prepare_body(marked, book, profile="print", asset_src=asset_src, qr=_qr_element)
@@ -175,7 +179,7 @@ def build_print_html(book: Book, settings: PrintSettings,
             if rtl != settings.rtl:
                 sec.set("dir", "rtl" if rtl else "ltr")
         _chapter_opening(sec, cbody, ch, head_chars)
-        _namespace_ids(cbody, cid, slugs)
+        _namespace_ids(cbody, cid, slugs, owner)
         footnotes(cbody)
         notes.long_notes_in_text(cbody, text_width(settings), text_height(settings),
                                   parse_length(settings.font_size) or 10.5)
@@ -183,6 +187,9 @@ def build_print_html(book: Book, settings: PrintSettings,
         doc.note_ids.update(el.get("id") for el in cbody.iter("span")
                             if el.get("data-ppw") == "footnote" and el.get("id"))
         doc.pageref_groups.extend(print_fixes(cbody, settings, anchor_pages))
+        # references sit in the chapter's text: its language's words
+        _page_references(cbody, words if not ch.lang or ch.lang == lang else
+                         labels_for(ch.lang, getattr(book.config, "labels", None)))
         # block ids: one anchor per block so the layout tells where each page begins
         doc.block_ids[cid] = (ch.slug or cid, ())
         doc.block_seq[cid] = len(doc.block_seq)  # before its blocks: it wins ties on a page
@@ -216,14 +223,6 @@ def build_print_html(book: Book, settings: PrintSettings,
     return doc
 
 
-
-CONTENTS_LABEL = {
-    "en": "Contents", "de": "Inhalt", "fr": "Table des matières", "es": "Índice", "it": "Indice",
-    "pt": "Sumário", "nl": "Inhoud", "sv": "Innehåll", "da": "Indhold", "nb": "Innhold",
-    "no": "Innhold", "fi": "Sisällys", "pl": "Spis treści", "cs": "Obsah", "ru": "Содержание",
-    "uk": "Зміст", "el": "Περιεχόμενα", "tr": "İçindekiler", "ar": "المحتويات",
-    "he": "תוכן העניינים", "fa": "فهرست", "zh": "目录", "ja": "目次", "ko": "목차",
-}
 
 def _chapter_title(ch: Chapter) -> str:
     if ch.title:
@@ -266,9 +265,12 @@ def _chapter_opening(sec, cbody, ch: Chapter, limit: int = 60) -> None:
         h1.set("data-pp-title", title)  # string-set reads the plain title (no markup, no notes)
 
 
-def _namespace_ids(cbody, cid: str, slugs: dict[str, str]) -> None:
-    """Chapters share one HTML document here: make their ids unique and links follow."""
+def _namespace_ids(cbody, cid: str, slugs: dict[str, str], owner: dict[str, str]) -> None:
+    """Chapters share one HTML document here: make their ids unique and links follow (into
+    the chapter that holds the id). A relative address that is not in the book loses its href:
+    the renderer would resolve it against an address made up for the sandbox."""
     prefix = f"{cid}--"
+    local = {el.get("id") for el in cbody.iter() if isinstance(el.tag, str) and el.get("id")}
     for el in cbody.iter():
         if not isinstance(el.tag, str):
             continue
@@ -276,10 +278,43 @@ def _namespace_ids(cbody, cid: str, slugs: dict[str, str]) -> None:
             el.set("id", prefix + el.get("id"))
         if el.tag == "a" and (href := el.get("href")):
             if href.startswith("#") and len(href) > 1:
-                el.set("href", f"#{prefix}{href[1:]}")
+                target = href[1:]
+                home = cid if target in local else owner.get(target, cid)
+                el.set("href", f"#{home}--{target}")
             else:
                 m = re.match(r"^([^/#:?]+?)(?:\.x?html?)?(?:#(.*))?$", href)
                 if m and m[1] in slugs:
                     target = slugs[m[1]]
                     el.set("href", f"#{target}--{m[2]}" if m[2] else f"#{target}")
+                elif not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", href):
+                    del el.attrib["href"]
 
+
+def _page_references(cbody, words: Labels) -> None:
+    """Links within the book print the page they lead to ("see p. 42", in the language of the
+    text they sit in), once per target in a paragraph; back-links of sources print theirs
+    ("↑ p. 7"). print.css draws the numbers (target-counter) between the words kept in the
+    data-ppw-* attributes."""
+    cjk = words.lang.split("-")[0].lower() in ("zh", "ja", "ko")
+    seen: set[tuple[int, str]] = set()
+    for a in cbody.iter("a"):
+        href = a.get("href") or ""
+        if a.attrib.pop("data-pp-xref", None) is not None and href.startswith("#"):
+            block = next((p for p in a.iterancestors() if p.tag in _REF_BLOCKS), cbody)
+            if (id(block), href) in seen:
+                continue  # the same place named twice in one paragraph: its page once
+            seen.add((id(block), href))
+            before, after = words.split("see-page", "page")
+            a.set("data-ppw-xref", "")
+            a.set("data-ppw-open", "\uff08" if cjk else " (")
+            a.set("data-ppw-close", "\uff09" if cjk else ")")
+        elif a.get("data-ppw") == "pageref":
+            before, after = words.split("page", "page")
+        else:
+            continue
+        a.set("data-ppw-before", before)
+        a.set("data-ppw-after", after)
+
+
+_REF_BLOCKS = {"p", "li", "td", "th", "dd", "dt", "figcaption", "blockquote", "h1", "h2", "h3",
+               "h4", "h5", "h6"}

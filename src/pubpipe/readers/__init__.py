@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from .. import i18n
 from ..config import Config
-from ..document import Book, BookMeta, Chapter, Diagnostics
+from ..document import Book, BookMeta, Chapter, Diagnostics, SiteInfo
 from ..util import normalize_lang, remove_keep_tail, slugify, text_of
-from . import frontmatter, math, opening
 from ..htmlmodel import parse_fragment
-from .markdown import annotate_lines, render_html
+from . import frontmatter, math, opening, shortcodes
+from .markdown import annotate_lines, pair_quotes, pairs_quotes, render_html
 
 
 def read_book(cfg: Config) -> Book:
@@ -18,13 +19,55 @@ def read_book(cfg: Config) -> Book:
     dollars = cfg.math.dollars
     if dollars is None and math.site_math(cfg.root).loads_math:
         dollars = True
-    chapters = [read_chapter(path, diags, dollars=dollars) for path in cfg.chapter_files]
+    site = cfg.site
+    posts = {p.source: p for p in site.posts} if site else {}
+    default_lang = cfg.book.language or (site.language if site else "")
+    unhonoured: dict[str, list[tuple[Path, int, str]]] = {}
+    chapters = []
+    for path in cfg.chapter_files:
+        ch = read_chapter(path, diags, site=site, default_lang=default_lang,
+                          unhonoured=unhonoured, labels=cfg.labels, dollars=dollars)
+        ch.post = posts.get(path)
+        if ch.post and ch.post.slug and not slugify(ch.title) and not ch.meta.get("slug"):
+            ch.slug = ch.post.slug  # a title in another script: the post's own slug names it
+        chapters.append(ch)
     _unique_slugs(chapters)
     book = Book(meta=_book_meta(cfg, chapters), root=cfg.root, chapters=chapters,
-                diagnostics=diags, config=cfg)
+                diagnostics=diags, config=cfg, site=site)
     for ch in chapters:
         ch.lang = ch.lang or book.meta.language
+    _report_template_tags(unhonoured, diags)
+    if site is not None:
+        _report_selection(site, len(chapters), diags, cfg.config_file)
     return book
+
+
+def _report_template_tags(found: dict[str, list[tuple[Path, int, str]]], diags: Diagnostics) -> None:
+    """Each kind of tag pubpipe could not honour, once, where it first stands (and how often)."""
+    for kind, places in found.items():
+        path, line, raw = places[0]
+        more = f" ({len(places) - 1} more in the book)" if len(places) > 1 else ""
+        shown = raw if len(raw) <= 60 else raw[:57] + "..."
+        diags.warn("template-tag", f"template tag '{kind}' cannot be honoured in a book; kept as"
+                   f" written: {shown}{more}", path, line)
+
+
+def _report_selection(site, n_chapters: int, diags: Diagnostics, config_file) -> None:
+    """Every post left out, with its reason (report only), and one line of counts for the terminal."""
+    reasons: dict[str, int] = {}
+    for p in site.posts:
+        if p.left_out:
+            diags.info("post-left-out", f"left out: {p.left_out}", p.source)
+            kind = re.sub(r"\s*\(.*$", "", p.left_out)
+            reasons[kind] = reasons.get(kind, 0) + 1
+    if not reasons:
+        return
+    left = sum(reasons.values())
+    detail = ", ".join(f"{n} {k}" for k, n in sorted(reasons.items(), key=lambda kv: -kv[1]))
+    what = {"folder": "folder"}.get(site.kind, f"{site.kind.capitalize()} site")
+    diags.info("posts-selected", f"{what}: {n_chapters} post{'s' if n_chapters != 1 else ''} in"
+               f" the book, {left} left out ({detail}); --report lists each",
+               config_file or site.config_file)
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
@@ -68,8 +111,12 @@ def _as_list(value) -> list[str]:
     return [str(value).strip()]
 
 
-def read_chapter(path: Path, diags: Diagnostics, *, dollars: bool | None = None) -> Chapter:
-    """One Markdown file to a chapter. dollars: $…$ is inline math (None: as the post says)."""
+def read_chapter(path: Path, diags: Diagnostics, *, site: SiteInfo | None = None,
+                 default_lang: str = "", unhonoured: dict | None = None,
+                 labels: dict[str, str] | None = None, dollars: bool | None = None) -> Chapter:
+    """One Markdown file to a chapter. dollars: $…$ is inline math (None: as the post says);
+    site: the site it belongs to (its template variables); unhonoured collects, per kind, the
+    template tags that stay as written."""
     text = _read_text(path, diags).replace("\r\n", "\n").replace("\r", "\n")
     try:
         fm = frontmatter.split(text)
@@ -77,11 +124,29 @@ def read_chapter(path: Path, diags: Diagnostics, *, dollars: bool | None = None)
         diags.error("front-matter", str(e), path, e.line)
         fm = frontmatter.FrontMatter({}, text, 0)
     meta = {str(k).lower(): v for k, v in fm.meta.items()}
+    raw_lang = str(meta.get("lang") or meta.get("language") or "").strip()
+    lang = normalize_lang(raw_lang) or ""
+    if raw_lang and not lang:
+        diags.warn("front-matter", f"'{raw_lang}' is not a language tag (like en or de-AT);"
+                   " ignored", path, 1)
+    ctx = shortcodes.Context(
+        kind=site.kind if site else "folder", root=site.root if site else path.parent,
+        includes_dir=(site.includes_dir if site and site.includes_dir else "_includes"),
+        source=path, site=dict(site.variables) if site else {}, page=dict(fm.meta),
+        line_offset=fm.lines)
+    tags: list = []
+    text_lang = lang or default_lang or _guess_text(fm.body)
+    words = i18n.labels_for(text_lang, labels)
     if dollars is None:
         dollars = math.enabled_by_post(meta, fm.body)
     # Formulas are set aside before Markdown runs (it would eat their underscores and backslashes)
     protected, formulas = math.protect(fm.body, dollars=dollars, first_line=fm.lines + 1)
-    body = parse_fragment(render_html(protected))
+    body = parse_fragment(render_html(protected, text_lang, ctx, tags))
+    if pairs_quotes(text_lang):
+        pair_quotes(body, text_lang)
+    if unhonoured is not None:
+        for kind, line, raw in tags:
+            unhonoured.setdefault(kind, []).append((path, line, raw))
     annotate_lines(body, text)
     math.restore(body, formulas)
 
@@ -103,20 +168,18 @@ def read_chapter(path: Path, diags: Diagnostics, *, dollars: bool | None = None)
         authors = [found["author"]]
     date = opening.parse_date(meta.get("date")) or found.get("date", "") or _date_from_path(path, meta)
     subtitle = str(meta.get("subtitle") or "").strip() or found.get("subtitle", "")
-    byline = found.get("byline") or (("By " + _join(authors)) if authors else "")
-    date_text = found.get("date_text") or ""
+    byline = found.get("byline") or (words("byline", names=words.names(authors)) if authors
+                                     else "")
+    # one date format in a book: the language's long form (CLDR), whatever the post wrote
+    date_text = words.date(date) if date else ""
     header = opening.build_header(title, subtitle, byline, date, date_text,
                                   1 + fm.lines if fm.lines else 1)
     header.tail = body.text
     body.text = None
     body.insert(0, header)
-    raw_lang = str(meta.get("lang") or meta.get("language") or "").strip()
-    lang = normalize_lang(raw_lang) or ""
-    if raw_lang and not lang:
-        diags.warn("front-matter", f"'{raw_lang}' is not a language tag (like en or de-AT);"
-                   " ignored", path, 1)
     return Chapter(source=path, body=body, title=title, subtitle=subtitle, authors=authors,
-                   date=date, meta=meta, slug=str(meta.get("slug") or "") or slugify(title),
+                   date=date, meta=meta, slug=str(meta.get("slug") or "") or slugify(title)
+                   or slugify(path.parent.name if path.stem.lower() == "index" else path.stem),
                    source_text=text, lang=lang)
 
 
@@ -151,19 +214,25 @@ _EN = re.compile(r"\b(the|and|is|of|to|with|for|we|also|this|that)\b", re.I)
 
 def _guess_language(chapters: list[Chapter]) -> str:
     """en or de by common words; the book's language sets hyphenation and lang attributes."""
-    sample = " ".join(text_of(ch.body)[:20000] for ch in chapters)
+    return _guess_text(" ".join(text_of(ch.body)[:20000] for ch in chapters))
+
+
+def _guess_text(sample: str) -> str:
+    sample = sample[:20000]
     return "de" if len(_DE.findall(sample)) > 1.5 * len(_EN.findall(sample)) else "en"
 
 
 def _book_meta(cfg: Config, chapters: list[Chapter]) -> BookMeta:
     b = cfg.book
     first = chapters[0]
-    authors = list(b.authors)
+    site = cfg.site
+    authors = list(b.authors) or (list(site.authors) if site else [])
     if not authors:
         for ch in chapters:
             authors.extend(a for a in ch.authors if a not in authors)
     single = len(chapters) == 1
-    title = b.title or (first.title if single else cfg.root.name.replace("-", " ").title())
+    title = b.title or (site.title if site and site.title and not single else "") or (
+        first.title if single else cfg.root.name.replace("-", " ").title())
     description = b.description or (str(first.meta.get("description") or first.meta.get("summary")
                                          or first.meta.get("excerpt") or "") if single else "")
     keywords = list(b.keywords) or (_as_list(first.meta.get("tags")) if single else [])
@@ -171,7 +240,8 @@ def _book_meta(cfg: Config, chapters: list[Chapter]) -> BookMeta:
         title=title,
         subtitle=b.subtitle or (first.subtitle if single else ""),
         authors=authors,
-        language=b.language or first.lang or _guess_language(chapters),
+        language=b.language or (site.language if site else "") or first.lang
+        or _guess_language(chapters),
         date=opening.parse_date(b.date) if b.date else first.date,
         publisher=b.publisher,
         rights=b.rights,

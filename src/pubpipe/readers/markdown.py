@@ -8,12 +8,14 @@ source positions, so line numbers are recovered afterwards by matching each elem
 
 from __future__ import annotations
 
+import html
 import re
+from urllib.parse import unquote
 
 import markdown
 from lxml import etree
 
-
+from .. import i18n
 from . import shortcodes
 
 EXTENSIONS = [
@@ -40,11 +42,80 @@ EXTENSION_CONFIGS = {
 }
 
 
-def render_html(text: str) -> str:
-    """Markdown source (front matter removed) to an HTML fragment string."""
-    md = markdown.Markdown(extensions=EXTENSIONS, extension_configs=EXTENSION_CONFIGS,
-                           output_format="html")
-    return md.convert(close_unclosed_blocks(shortcodes.convert(text)))
+def render_html(text: str, lang: str = "en", ctx: shortcodes.Context | None = None,
+                unhonoured: list | None = None) -> str:
+    """Markdown source (front matter removed) to an HTML fragment string.
+
+    Smart quotes are the language's (i18n.quotes); template syntax is handled first
+    (shortcodes.convert) and what it could not honour is appended to unhonoured."""
+    configs = dict(EXTENSION_CONFIGS)
+    configs["markdown.extensions.smarty"] = {"substitutions": _smart_quotes(lang),
+                                             "smart_quotes": not pairs_quotes(lang)}
+    md = markdown.Markdown(extensions=EXTENSIONS, extension_configs=configs, output_format="html")
+    result = shortcodes.convert(text, ctx)
+    if unhonoured is not None:
+        unhonoured.extend(result.unhonoured)
+    return md.convert(close_unclosed_blocks(result.text))
+
+
+# Scripts written without spaces: smarty's word-boundary rules cannot tell an opening quote from a
+# closing one, so straight double quotes are paired in order instead (pair_quotes).
+PAIRED_QUOTES = ("zh", "ja", "ko", "th", "lo", "km", "my")
+
+
+def pairs_quotes(lang: str) -> bool:
+    return (lang or "").split("-")[0].lower() in PAIRED_QUOTES
+
+
+_NO_QUOTES = {"code", "pre", "kbd", "samp", "script", "style", "pp-shortcode", "math", "svg"}
+_QUOTE_BLOCKS = {"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "td", "th", "dt", "dd",
+                 "figcaption", "blockquote", "div"}
+
+
+def pair_quotes(root: etree._Element, lang: str) -> None:
+    """Straight double quotes in each block, alternately opening and closing (code aside)."""
+    o, c, _, _ = i18n.quotes(lang)
+    for block in root.iter(*_QUOTE_BLOCKS):
+        if any(a.tag in _QUOTE_BLOCKS for a in block.iterancestors()) and block.tag == "div":
+            continue
+        state = [False]
+
+        def swap(text):
+            if not text or '"' not in text:
+                return text
+            out = []
+            for ch in text:
+                if ch == '"':
+                    out.append(c if state[0] else o)
+                    state[0] = not state[0]
+                else:
+                    out.append(ch)
+            return "".join(out)
+
+        def walk(el, inside_code):
+            skip = inside_code or el.tag in _NO_QUOTES
+            if not skip:
+                el.text = swap(el.text)
+            for child in el:
+                if not isinstance(child.tag, str):
+                    continue
+                if child.tag in _QUOTE_BLOCKS:
+                    continue  # its own block
+                walk(child, skip)
+                if not inside_code and el.tag not in _NO_QUOTES:
+                    child.tail = swap(child.tail)
+
+        walk(block, False)
+
+
+def _smart_quotes(lang: str) -> dict[str, str]:
+    """Double quotes as the language writes them. Single quotes stay ‘ ’ where the language's
+    inner closing mark is not ’: smarty writes apostrophes with the right single quote."""
+    o, c, io, ic = i18n.quotes(lang)
+    subs = {"left-double-quote": html.escape(o), "right-double-quote": html.escape(c)}
+    if ic == "\u2019":
+        subs["left-single-quote"] = html.escape(io)
+    return subs
 
 
 _BLOCK_TAGS = ("p", "div", "blockquote", "ul", "ol", "dl", "section", "article", "aside", "header",
@@ -125,6 +196,8 @@ def annotate_lines(root: etree._Element, source: str) -> None:
         line = None
         for attr in _URL_ATTRS:
             value = el.get(attr)
+            if value and shortcodes.REF_PREFIX in value:  # {% post_url x %}: find x
+                value = unquote(value.split(shortcodes.REF_PREFIX, 1)[1].partition("/")[2])
             if value and len(value) > 3 and not value.startswith("#"):
                 # The same URL may stand twice: each use takes the next occurrence.
                 pos = source.find(value, url_seen.get(value, 0))

@@ -15,15 +15,11 @@ from lxml import etree
 
 from ..assets.store import AssetStore
 from ..document import Asset, Book, Chapter
+from ..i18n import LABELS, labels_for
 from ..htmlmodel import FLOW_PARENTS
 from ..util import remove_keep_tail
 
 _DATA_PREVIEW = 48
-# The placeholder's label in the chapter's language (English for any other).
-LABELS = {"en": "Image not available", "de": "Bild nicht verfügbar",
-          "fr": "Image non disponible", "es": "Imagen no disponible",
-          "it": "Immagine non disponibile", "nl": "Afbeelding niet beschikbaar",
-          "pt": "Imagem indisponível"}
 
 
 def run(book: Book, store: AssetStore, profiles: tuple[str, ...]) -> None:
@@ -69,8 +65,9 @@ def run(book: Book, store: AssetStore, profiles: tuple[str, ...]) -> None:
                               f"image {_show(asset.ref)} {'refused' if refused else 'not available'}:"
                               f" {reason}; a placeholder stands in its place",
                               chapter.source, line)
-        lang = (chapter.lang or book.meta.language or "en").split("-")[0].lower()
-        _replace_with_placeholder(img, asset, LABELS.get(lang, LABELS["en"]))
+        words = labels_for(chapter.lang or book.meta.language or "en",
+                           getattr(book.config, "labels", None))
+        _replace_with_placeholder(img, asset, words("image-not-available"))
 
 
 def _show(ref: str) -> str:
@@ -101,7 +98,7 @@ def _caption_of(img: etree._Element) -> str:
 
 
 def _replace_with_placeholder(img: etree._Element, asset: Asset,
-                              label_text: str = LABELS["en"]) -> None:
+                              label_text: str = LABELS["image-not-available"]) -> None:
     parent = img.getparent()
     ancestors = [a.tag for a in img.iterancestors()]
     in_link = "a" in ancestors

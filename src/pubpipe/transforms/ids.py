@@ -58,10 +58,10 @@ def run(book: Book) -> None:
             el.set("id", new)
             renamed.setdefault(old, new)
             renamed_all.setdefault(old, new)
-        chapter.meta["_ids"] = renamed
+        chapter.anchors = renamed
     known = set(used) - RESERVED
     for chapter in book.chapters:
-        renamed = chapter.meta.pop("_ids")
+        renamed = chapter.anchors
         for a in chapter.body.iter("a"):
             href = a.get("href") or ""
             if not href.startswith("#"):

@@ -105,13 +105,38 @@ def _clean_url(value: str, tag: str) -> str | None:
         return None  # data: links are a phishing vector and useless in a book
     if scheme and scheme not in ("http", "https", "mailto", "data", "tel", "ftp", "file"):
         return None
-    # Readers and EPUBCheck need a valid URL: encode spaces and other illegal characters.
-    return quote(value, safe="/:?#[]@!$&'()*+,;=%~-._") if scheme != "data" else value
+    # Readers and EPUBCheck need a valid URL: encode spaces and other illegal characters, and a
+    # '%' that starts no escape ('?q=50%').
+    if scheme == "data":
+        return value
+    return quote(re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", value), safe="/:?#[]@!$&'()*+,;=%~-._")
 
 
 def run(book: Book) -> None:
+    _report_unclaimed_shortcodes(book)
     for chapter in book.chapters:
         sanitize_chapter(chapter)
+
+
+def _report_unclaimed_shortcodes(book: Book) -> None:
+    """Shortcodes no embed claimed stay as written: one warning per kind, where it first stands.
+    (Tags the reader itself kept, data-syntax="raw", were reported by the reader.)"""
+    seen: dict[str, list] = {}
+    for chapter in book.chapters:
+        for el in chapter.body.iter("pp-shortcode"):
+            if el.get("data-syntax") == "raw":
+                continue
+            name = el.get("data-name") or ""
+            if name.startswith("/"):
+                continue  # the closing half of a paired shortcode: reported with its opening
+            seen.setdefault(name, []).append((chapter, el))
+    for name, places in seen.items():
+        chapter, el = places[0]
+        raw = el.get("data-raw") or name
+        more = f" ({len(places) - 1} more in the book)" if len(places) > 1 else ""
+        book.diagnostics.warn("template-tag", f"shortcode '{name}' cannot be honoured in a book;"
+                              f" kept as written: {raw[:60]}{more}", chapter.source,
+                              chapter.find_line(raw, el.sourceline))
 
 
 def sanitize_chapter(chapter: Chapter) -> None:
@@ -170,9 +195,10 @@ def _before(body: etree._Element) -> None:
         tag = el.tag
         if tag == "pp-shortcode":  # a shortcode nobody claimed: show it as the author wrote it
             name, args = el.get("data-name", ""), el.get("data-args", "")
-            text = (f"{{% {name} {args} %}}" if el.get("data-syntax") == "liquid"
-                    else f"{{{{< {name} {args} >}}}}")
-            replace_with_text(el, text.replace("  ", " "))
+            text = el.get("data-raw") or (
+                f"{{% {name} {args} %}}" if el.get("data-syntax") == "liquid"
+                else f"{{{{< {name} {args} >}}}}").replace("  ", " ")
+            replace_with_text(el, text)
         elif tag == "input" and el.get("type") == "checkbox":
             mark = "\u2611" if el.get("checked") is not None else "\u2610"
             replace_with_text(el, mark if (el.tail or "").startswith(" ") else mark + " ")

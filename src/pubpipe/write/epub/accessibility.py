@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from ...document import ALT_SOURCE, Chapter, generic_alt
+from ...i18n import Labels, labels_for
 from ...htmlmodel import has_header_cells, is_data_table
 from ...util import text_of
 from .xhtml import MATHML_NS, SVG_NS, etype, host, is_remote, unique_id, visible_text
@@ -29,8 +30,9 @@ if TYPE_CHECKING:
 
 CONFORMS_TO = "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"
 
-# Every sentence of the accessibility summary, in one place, so that it can be translated as a
-# whole. A pair is (singular, plural), chosen by the count it is formatted with (``{n}``).
+# Every sentence of the accessibility summary, in one place: the English source of the gettext
+# messages (i18n catalogues) that give it in the book's language. A pair is (singular, plural),
+# chosen by the count it is formatted with (``{n}``) under the language's plural rule.
 SUMMARY = {
     "structure": "This publication has {chapters}{sections}, all reachable from a table of"
                  " contents; headings mark its structure, one level at a time, and the reading"
@@ -69,10 +71,12 @@ SUMMARY = {
 }
 
 
-def _say(key: str, n: int | None = None, **values) -> str:
+def _say(words: Labels, key: str, n: int | None = None, **values) -> str:
     text = SUMMARY[key]
     if isinstance(text, tuple):
-        text = text[0] if n == 1 else text[1]
+        text = words.ngettext(text[0], text[1], n if n is not None else 1)
+    else:
+        text = words.gettext(text)
     return text.format(n=n, **values)
 
 
@@ -182,8 +186,8 @@ def alt_text(b: EpubBuilder, ch: Chapter, body: etree._Element) -> None:
             img.sourceline or (ch.find_line(shown[:200]) if asset else None))
 
 
-def metadata(facts: Facts, toc: list[TocEntry], pages: list[tuple[str, str]]
-             ) -> list[tuple[str, str]]:
+def metadata(facts: Facts, toc: list[TocEntry], pages: list[tuple[str, str]],
+             words: Labels | None = None) -> list[tuple[str, str]]:
     """(property, value) pairs for the OPF: access modes, features, hazards, summary, claim."""
     f = facts
     visual = f.images > 0 or f.cover
@@ -210,27 +214,28 @@ def metadata(facts: Facts, toc: list[TocEntry], pages: list[tuple[str, str]]
                                                              "noSoundHazard")]
     else:
         out.append(("schema:accessibilityHazard", "none"))
-    out.append(("schema:accessibilitySummary", summary(facts, toc, pages)))
+    out.append(("schema:accessibilitySummary", summary(facts, toc, pages, words)))
     if not gaps(facts, toc):
         out.append(("dcterms:conformsTo", CONFORMS_TO))
     return out
 
 
-def gaps(facts: Facts, toc: list[TocEntry]) -> list[str]:
+def gaps(facts: Facts, toc: list[TocEntry], words: Labels | None = None) -> list[str]:
     """Why the book cannot claim WCAG 2.2 AA, as summary phrases ([] when it can): the checks
     the content lets a build make (the rest is proven by Ace by DAISY in the tests)."""
+    w = words or labels_for("en")
     f = facts
     out = []
     if f.images_generic_alt:
-        out.append(_say("why-images", f.images_generic_alt))
+        out.append(_say(w, "why-images", f.images_generic_alt))
     if f.tables_without_headers:
-        out.append(_say("why-tables", f.tables_without_headers))
+        out.append(_say(w, "why-tables", f.tables_without_headers))
     if f.empty_links:
-        out.append(_say("why-links", f.empty_links))
+        out.append(_say(w, "why-links", f.empty_links))
     if f.animated:
-        out.append(_say("why-animated", f.animated))
+        out.append(_say(w, "why-animated", f.animated))
     if not toc:
-        out.append(_say("why-toc", 1))
+        out.append(_say(w, "why-toc", 1))
     return out
 
 
@@ -238,45 +243,48 @@ def conforms(facts: Facts, toc: list[TocEntry]) -> bool:
     return not gaps(facts, toc)
 
 
-def summary(facts: Facts, toc: list[TocEntry], pages: list[tuple[str, str]]) -> str:
+def summary(facts: Facts, toc: list[TocEntry], pages: list[tuple[str, str]],
+            words: Labels | None = None) -> str:
     """The accessibilitySummary: what the book offers and lacks, from the same facts as the
     metadata and the conformance claim."""
+    w = words or labels_for("en")
     f = facts
     sections = sum(count_entries(e.children) for e in toc)
-    parts = [_say("structure", chapters=_say("chapters", len(toc)),
-                  sections=_say("sections", sections) if sections else "")]
+    parts = [_say(w, "structure", chapters=_say(w, "chapters", len(toc)),
+                  sections=_say(w, "sections", sections) if sections else "")]
     if f.cover:
-        parts.append(_say("cover"))
+        parts.append(_say(w, "cover"))
     if not f.images:
-        parts.append(_say("images-none"))
+        parts.append(_say(w, "images-none"))
     elif not f.images_generic_alt:
-        parts.append(_say("images-all", f.images))
+        parts.append(_say(w, "images-all", f.images))
     else:
         described, bare = f.images - f.images_generic_alt, f.images_generic_alt
-        parts.append(_say("images-some", f.images, described=described, bare=bare,
+        parts.append(_say(w, "images-some", f.images, described=described, bare=bare,
                           have="has" if described == 1 else "have",
                           they="it is" if bare == 1 else "they are"))
     if f.images_missing:
-        parts.append(_say("images-missing", f.images_missing))
+        parts.append(_say(w, "images-missing", f.images_missing))
     if f.tables:
         if f.tables_without_headers:
-            parts.append(_say("tables-some", f.tables, bare=f.tables_without_headers))
+            parts.append(_say(w, "tables-some", f.tables, bare=f.tables_without_headers))
         else:
-            parts.append(_say("tables-all", f.tables))
+            parts.append(_say(w, "tables-all", f.tables))
     if f.footnotes:
-        parts.append(_say("notes"))
+        parts.append(_say(w, "notes"))
     if f.mathml:
-        parts.append(_say("mathml"))
+        parts.append(_say(w, "mathml"))
     if pages:
-        parts.append(_say("pages"))
-    parts.append(_say("display"))
-    parts.append(_say("hazards-animated" if f.animated else "hazards-none"))
-    why = gaps(facts, toc)
+        parts.append(_say(w, "pages"))
+    parts.append(_say(w, "display"))
+    parts.append(_say(w, "hazards-animated" if f.animated else "hazards-none"))
+    why = gaps(facts, toc, w)
     if why:
-        reasons = ", ".join(why[:-1]) + (SUMMARY["and"] if len(why) > 1 else "") + why[-1]
-        parts.append(_say("not-conforms", reasons=reasons))
+        last = w.gettext(SUMMARY["and"]) if len(why) > 1 else ""
+        reasons = ", ".join(why[:-1]) + last + why[-1]
+        parts.append(_say(w, "not-conforms", reasons=reasons))
     else:
-        parts.append(_say("conforms"))
+        parts.append(_say(w, "conforms"))
     return " ".join(parts)
 
 

@@ -21,16 +21,17 @@ from ... import resources
 from ...context import BuildContext
 from ...document import EPUB_TYPE, Asset, Book, Chapter, Variant
 from ...htmlmodel import HEADINGS
+from ...i18n import labels_for
 from ...layout.edition import PageMap, PageStart
 from ...layout.pagemap import mark_blocks
-from ...util import ids_in, is_rtl, long_date, remove_keep_tail, slugify, unique_name
+from ...util import ids_in, is_rtl, long_date, remove_keep_tail, slugify, unique_name, valid_url
 from ..common import prepare_body, xhtml_document
 from . import accessibility, images, nav, pagelist
 from .accessibility import Facts
 from .nav import TocEntry
 from .package import Doc, package
-from .xhtml import (FORBIDDEN, MATHML_NS, MEDIA, SVG_NS, drop_keep_text, etype, local_css, names,
-                    rel, repair_lists, unique_id, valid_url, visible_text)
+from .xhtml import (FORBIDDEN, MATHML_NS, MEDIA, SVG_NS, drop_keep_text, etype, local_css,
+                    rel, repair_lists, unique_id, visible_text)
 
 
 class EpubBuilder:
@@ -42,6 +43,7 @@ class EpubBuilder:
         self.diagnostics = ctx.diagnostics
         self.page_map = page_map
         self.lang = (book.meta.language or "en").strip() or "en"
+        self.words = labels_for(self.lang, ctx.config.labels)  # the words this writer adds
         self.title = book.meta.title or (book.chapters[0].title if book.chapters else "") \
             or "Untitled"
         self.files: dict[str, tuple[bytes, str]] = {}  # EPUB/ path -> (bytes, media type)
@@ -95,7 +97,7 @@ class EpubBuilder:
         section = etree.Element("section")
         section.set(EPUB_TYPE, "titlepage")
         section.set("class", "pp-titlepage")
-        section.set("aria-label", "Title page")
+        section.set("aria-label", self.words("title-page"))
         h1 = etree.SubElement(section, "h1", {"class": "pp-title"})
         h1.text = self.title
         if meta.subtitle:
@@ -103,8 +105,8 @@ class EpubBuilder:
             p.text = meta.subtitle
         if meta.authors:
             p = etree.SubElement(section, "p", {"class": "pp-authors"})
-            p.text = names(meta.authors)
-        bottom = [t for t in (meta.publisher, long_date(meta.date)) if t]
+            p.text = self.words.names(meta.authors)
+        bottom = [t for t in (meta.publisher, long_date(meta.date, self.lang)) if t]
         if bottom:
             p = etree.SubElement(section, "p", {"class": "pp-publisher"})
             p.text = " · ".join(bottom)
@@ -213,6 +215,7 @@ class EpubBuilder:
                    where: dict[str, str]) -> None:
         local = ids_in(body)
         for a in body.iter("a"):
+            a.attrib.pop("data-pp-xref", None)  # an in-book link: its file and id are enough
             href = a.get("href")
             if href is None:
                 continue
@@ -235,7 +238,7 @@ class EpubBuilder:
 
     def _chapter_doc(self, i: int, ch: Chapter, body: etree._Element, file: str) -> Doc:
         title = ch.title or next((visible_text(h) for h in body.iter("h1")), "") \
-            or f"Chapter {i + 1}"
+            or self.words("chapter-n", n=i + 1)
         doc = Doc(file, f"ch{i + 1:03d}", title)
         section = body
         section.tag = "section"
@@ -257,7 +260,8 @@ class EpubBuilder:
         if i == 0:
             self.facts.landmarks.setdefault("bodymatter", file)
         depth = self.ctx.config.epub.toc_depth
-        self.toc.append(TocEntry(title, file, nav.sections(body, file, h1, depth)))
+        self.toc.append(TocEntry(title, file, nav.sections(body, file, h1, depth,
+                                                           self.words("notes"))))
         lang = ch.lang or self.lang
         doc.content = self.document(title, lang, [section], file, {"epub:type": "bodymatter"})
         return doc

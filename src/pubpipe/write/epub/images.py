@@ -36,8 +36,9 @@ def cover_document(b: EpubBuilder) -> Doc:
         made = cover_mod.generate_cover(b.title, meta.subtitle, meta.authors)
     b.files["images/cover.jpg"] = (made.data, "image/jpeg")
     b.cover_href = "images/cover.jpg"
-    doc = Doc("text/cover.xhtml", "cover", "Cover")
-    alt = "Cover: " + b.title + (f", by {names(meta.authors)}" if meta.authors else "")
+    doc = Doc("text/cover.xhtml", "cover", b.words("cover"))
+    alt = (b.words("cover-alt-by", title=b.title, authors=b.words.names(meta.authors))
+           if meta.authors else b.words("cover-alt", title=b.title))
     section = etree.Element("section")
     section.set(EPUB_TYPE, "cover")
     section.set("class", "pp-cover")
@@ -45,7 +46,7 @@ def cover_document(b: EpubBuilder) -> Doc:
     img.set("role", "doc-cover")
     img.set("width", str(made.width))
     img.set("height", str(made.height))
-    doc.content = b.document("Cover", b.lang, [section], doc.file,
+    doc.content = b.document(b.words("cover"), b.lang, [section], doc.file,
                              {"epub:type": "frontmatter", "class": "pp-cover-page"})
     b.facts.landmarks.setdefault("cover", doc.file)
     b.facts.cover = True
@@ -124,7 +125,7 @@ def add_image(b: EpubBuilder, asset: Asset, variant: Variant) -> str:
 def image_to_link(b: EpubBuilder, ch: Chapter, img: etree._Element) -> None:
     """An image the asset store did not resolve: a link to it (never a remote resource)."""
     src = img.get("src") or ""
-    text = " ".join((img.get("alt") or "").split()) or "Image"
+    text = " ".join((img.get("alt") or "").split()) or b.words("image")
     span = etree.Element("span", {"class": "pp-missing"})
     in_link = any(a.tag == "a" for a in img.iterancestors())
     if is_remote(src) and not in_link:

@@ -34,16 +34,17 @@ class TocEntry:
 
 def nav_document(b: EpubBuilder) -> Doc:
     """nav.xhtml: the visible contents, the hidden landmarks and page-list."""
-    doc = Doc("nav.xhtml", "nav", "Contents", properties=["nav"])
+    w = b.words
+    doc = Doc("nav.xhtml", "nav", w("contents"), properties=["nav"])
     children = []
     toc = etree.Element("nav", {"id": "toc", "role": "doc-toc", "class": "pp-toc"})
     toc.set(EPUB_TYPE, "toc")
     h = etree.SubElement(toc, "h1")
-    h.text = "Contents"
+    h.text = w("contents")
     ol = etree.SubElement(toc, "ol")
     b.facts.landmarks.setdefault("toc", "nav.xhtml#toc")
     # the front matter is listed too, as in a printed book's contents
-    for kind, label in (("cover", "Cover"), ("titlepage", b.title), ("toc", "Contents")):
+    for kind, label in (("cover", w("cover")), ("titlepage", b.title), ("toc", w("contents"))):
         href = b.facts.landmarks.get(kind)
         if href:
             li = etree.SubElement(ol, "li")
@@ -55,11 +56,11 @@ def nav_document(b: EpubBuilder) -> Doc:
     lm = etree.Element("nav", {"id": "landmarks", "hidden": "hidden"})
     lm.set(EPUB_TYPE, "landmarks")
     h = etree.SubElement(lm, "h2")
-    h.text = "Landmarks"
+    h.text = w("landmarks")
     ol = etree.SubElement(lm, "ol")
-    names = {"cover": "Cover", "titlepage": "Title page", "toc": "Contents",
-             "bodymatter": "Start of content", "bibliography": "Sources",
-             "endnotes": "Notes", "glossary": "Glossary", "index": "Index"}
+    names = {"cover": w("cover"), "titlepage": w("title-page"), "toc": w("contents"),
+             "bodymatter": w("start-of-content"), "bibliography": w("sources"),
+             "endnotes": w("notes"), "glossary": w("glossary"), "index": w("index")}
     b.facts.landmarks.setdefault("toc", "nav.xhtml#toc")
     for kind in ("cover", "titlepage", "toc", "bodymatter", "bibliography", "endnotes",
                  "glossary", "index"):
@@ -75,14 +76,14 @@ def nav_document(b: EpubBuilder) -> Doc:
         pl = etree.Element("nav", {"id": "page-list", "hidden": "hidden"})
         pl.set(EPUB_TYPE, "page-list")
         h = etree.SubElement(pl, "h2")
-        h.text = "Pages"
+        h.text = w("pages")
         ol = etree.SubElement(pl, "ol")
         for href, label in b.pages:
             li = etree.SubElement(ol, "li")
             a = etree.SubElement(li, "a", href=href)
             a.text = label
         children.append(pl)
-    doc.content = b.document("Contents", b.lang, children, doc.file,
+    doc.content = b.document(w("contents"), b.lang, children, doc.file,
                                  {"epub:type": "frontmatter"})
     return doc
 
@@ -126,16 +127,16 @@ def ncx(b: EpubBuilder) -> bytes:
             add(point(parent, e.title, e.href), e.children)
 
     if "cover" in b.facts.landmarks:
-        point(nav_map, "Cover", b.facts.landmarks["cover"])
+        point(nav_map, b.words("cover"), b.facts.landmarks["cover"])
     if "titlepage" in b.facts.landmarks:
         point(nav_map, b.title, b.facts.landmarks["titlepage"])
-    point(nav_map, "Contents", "nav.xhtml")
+    point(nav_map, b.words("contents"), "nav.xhtml")
     add(nav_map, b.toc)
     if b.pages:
         pl = etree.SubElement(root, f"{{{ncx_ns}}}pageList")
         lab = etree.SubElement(etree.SubElement(pl, f"{{{ncx_ns}}}navLabel"),
                                f"{{{ncx_ns}}}text")
-        lab.text = "Pages"
+        lab.text = b.words("pages")
         for k, (href, label) in enumerate(b.pages, 1):
             counter[0] += 1
             target = etree.SubElement(pl, f"{{{ncx_ns}}}pageTarget", id=f"pt-{k}",
@@ -162,7 +163,8 @@ def toc_list(ol: etree._Element, entries: list[TocEntry]) -> None:
             toc_list(etree.SubElement(li, "ol"), e.children)
 
 
-def sections(body: etree._Element, file: str, title_h1, depth: int = 3) -> list[TocEntry]:
+def sections(body: etree._Element, file: str, title_h1, depth: int = 3,
+             notes_label: str = "Notes") -> list[TocEntry]:
     """Nested contents of a chapter: its headings down to level `depth` (h2, h3 by default)."""
     root: list[TocEntry] = []
     stack: list[tuple[int, TocEntry]] = []
@@ -184,7 +186,7 @@ def sections(body: etree._Element, file: str, title_h1, depth: int = 3) -> list[
     for el in body.iter("section", "aside", "div", "ol"):
         if etype(el) & {"footnotes", "endnotes", "rearnotes"} and el.get("id") \
                 and not any(True for _ in el.iter(*HEADINGS)):
-            root.append(TocEntry("Notes", f"{file}#{el.get('id')}"))
+            root.append(TocEntry(notes_label, f"{file}#{el.get('id')}"))
             break
     return root
 

@@ -125,7 +125,7 @@ def package(b: EpubBuilder, order: list[Doc], ncx: bytes) -> bytes:
     for kw in meta.keywords:
         if kw.strip():
             eb.add_metadata("DC", "subject", kw.strip())
-    for prop, value in accessibility_metadata(b.facts, b.toc, b.pages):
+    for prop, value in accessibility_metadata(b.facts, b.toc, b.pages, b.words):
         eb.add_metadata(None, "meta", value, {"property": prop})
     eb.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
     eb.add_metadata(None, "meta", "", {"name": "generator", "content": "pubpipe"})
@@ -151,11 +151,12 @@ def package(b: EpubBuilder, order: list[Doc], ncx: bytes) -> bytes:
         eb.add_item(item)
     eb.spine = [items[d.file] for d in order]
     eb.toc = []  # our own nav and NCX; see _RawWriter
-    guide = [("cover", "Cover", "cover"), ("titlepage", "Title page", "title-page"),
-             ("bodymatter", "Start", "text")]
+    w = b.words
+    guide = [("cover", w("cover"), "cover"), ("titlepage", w("title-page"), "title-page"),
+             ("bodymatter", w("start-of-content"), "text")]
     eb.guide = [{"href": b.facts.landmarks[k], "title": t, "type": g}
                 for k, t, g in guide if k in b.facts.landmarks]
-    eb.guide.insert(min(2, len(eb.guide)), {"href": "nav.xhtml", "title": "Contents",
+    eb.guide.insert(min(2, len(eb.guide)), {"href": "nav.xhtml", "title": w("contents"),
                                              "type": "toc"})
     buf = io.BytesIO()
     writer = _RawWriter(buf, eb, {"epub3_pages": False, "epub3_landmark": False,

@@ -98,16 +98,6 @@ def item_id(name: str) -> str:
 
 
 
-def valid_url(href: str) -> str | None:
-    """href as a valid URL (EPUBCheck rejects spaces and other raw characters), None if hopeless."""
-    href = href.strip()
-    try:
-        parts = urllib.parse.urlsplit(href)
-        if parts.port is not None and not 0 < parts.port < 65536:
-            return None
-    except ValueError:
-        return None
-    return urllib.parse.quote(href, safe=":/?#[]@!$&'()*+,;=%~")
 
 
 
@@ -129,8 +119,6 @@ def file_as(name: str) -> str:
     return f"{parts[-1]}, {' '.join(parts[:-1])}"
 
 
-def n_of(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 
