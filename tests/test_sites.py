@@ -180,13 +180,21 @@ def test_a_chapter_listed_twice_is_an_error(tmp_path):
 
 
 @pytest.mark.parametrize("toml, message", [
-    ('[book]\norder = "random"\n', r"\[book\] order must be one of date, date-desc, name"),
-    ('[book]\nsince = "last year"\n', r"\[book\] since must be a date"),
-    ('[book]\ntags = [1]\n', r"\[book\] tags must be a list of strings"),
-    ('[book]\ndrafts = "yes"\n', r"\[book\] drafts must be true or false"),
-    ('[labels]\ncontent = "x"\n', r"unknown key 'content' in \[labels\]"),
-    ('[labels]\nsee-page = "siehe Seite"\n', r"\[labels\] see-page must contain %\(page\)s"),
-    ('[labels]\ncontents = 3\n', r"\[labels\] contents must be a non-empty string"),
+    ('[book]\norder = "random"\n', r'book.toml:2: \[book\] order = "random" is not understood;'
+     r' accepted: date, date-desc, name'),
+    ('[book]\nsince = "last year"\n', r'\[book\] since = "last year" is not understood;'
+     r" accepted: a date"),
+    ('[book]\ntags = [1]\n', r"\[book\] tags = \[1\] is not understood; accepted: a list of"
+     r" strings"),
+    ('[book]\ndrafts = "yes"\n', r'\[book\] drafts = "yes" is not understood; accepted: true'
+     r" or false"),
+    ('[labels]\ncontent = "x"\n', r"book.toml:2: unknown key 'content' in \[labels\] \(did"
+     r" you mean 'contents'\?"),
+    ('[labels]\nsee-page = "siehe Seite"\n', r"\[labels\] see-page = \"siehe Seite\" is not"
+     r" understood \(%\(page\)s is missing\)"),
+    ('[labels]\ncontents = 3\n', r"\[labels\] contents = 3 is not understood; accepted: a"
+     r" non-empty string"),
+    ('[lables]\ncontents = "x"\n', r"unknown table \[lables\] \(did you mean \[labels\]\?"),
 ])
 def test_new_book_keys_are_validated(tmp_path, toml, message):
     root = _write(tmp_path / "book", {"a.md": "# A\n"})

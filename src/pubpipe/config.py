@@ -22,11 +22,13 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import TYPE_CHECKING, Any, get_type_hints
 
-from .document import SiteInfo
 from .errors import ConfigError
 from .util import normalize_lang
+
+if TYPE_CHECKING:  # the document model imports lxml: not for `pubpipe --help`
+    from .document import SiteInfo
 
 
 # What `build --format` can make; "all" is every one (the cover only for a print-on-demand preset)

@@ -33,8 +33,15 @@ date = "{today}"               # publication date; default: the chapter's date
 # cover = "cover.jpg"            # an image in this folder, about 1600 x 2560 px;
 #                                # default: a cover is drawn from title and authors
 # chapters = ["01-first-chapter.md", "02-second-chapter.md"]
-#                                # reading order; default: every .md file here, by name
+#                                # reading order (globs too: "posts/2024-*.md");
+#                                # default: every post here, subfolders too, oldest first
 # source = "../my-blog"          # take the chapters from another folder (a blog, a site)
+# order = "date"                 # date (oldest first), date-desc or name
+# tags = ["travel"]              # only posts with one of these tags
+# since = "2023-01-01"           # only posts dated from ...
+# until = "2024-12-31"           # ... to
+# exclude = ["drafts/*"]         # files to leave out
+# drafts = false                 # true: drafts too
 {book_extra}
 [epub]
 # page-list = true               # the EPUB shows the printed book's page numbers
