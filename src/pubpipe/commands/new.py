@@ -252,28 +252,15 @@ def sample_picture(width: int = 1500, height: int = 1000) -> bytes:
 # ---------------------------------------------------------------------------------------------
 # --from SITE: a book of a site's posts
 
-_SKIP_DIRS = {"node_modules", "_site", "public", "build", "_drafts", "drafts", "vendor",
-              "themes", "layouts", "_includes", "_layouts", "archetypes", "output", "dist"}
-_NOT_POSTS = {"readme.md", "license.md", "changelog.md", "_index.md", "index.md", "404.md",
-              "about.md", "contact.md", "search.md", "tags.md", "categories.md", "archive.md"}
+def find_posts(info, exclude: Path | None = None) -> list[Path]:
+    """The posts of a site or folder (a readers.sites.SiteInfo), as a build of the site would
+    take them: the generator's rules, drafts and section pages left out, oldest first."""
+    from ..readers import sites
 
-
-def find_posts(site: Path, exclude: Path | None = None) -> list[Path]:
-    """The posts of a site or folder: Jekyll's _posts/, else Hugo's/Zola's content/, else every
-    Markdown file; drafts, theme and output folders and index/about pages left out. Oldest first
-    when file names start with a date (Jekyll), else by path."""
-    for top in (site / "_posts", site / "content" / "posts", site / "content" / "blog",
-                site / "content", site / "posts", site):
-        if top.is_dir():
-            found = [p for p in top.rglob("*") if p.suffix.lower() in (".md", ".markdown")
-                     and p.is_file() and p.name.lower() not in _NOT_POSTS
-                     and not any(part.startswith((".", "_")) and part != "_posts"
-                                 or part.lower() in _SKIP_DIRS
-                                 for part in p.relative_to(site).parts[:-1])
-                     and not (exclude and p.resolve().is_relative_to(exclude))]
-            if found:
-                return sorted(found, key=lambda p: p.relative_to(site).as_posix())
-    return []
+    chosen = sites.select(info, sites.Selection(chapters=[], tags=[], since="", until="",
+                                                 order="", drafts=False, exclude=[]))
+    return [p.source for p in chosen
+            if not (exclude and p.source.is_relative_to(exclude))]
 
 
 def _from_site(site_arg: Path, folder: Path, title_arg: str | None,
@@ -286,7 +273,13 @@ def _from_site(site_arg: Path, folder: Path, title_arg: str | None,
     site = site_arg.resolve()
     if not site.is_dir():
         raise ConfigError(f"{site_arg}: no such folder (--from names a site or a folder of posts)")
-    posts = find_posts(site, exclude=folder.resolve())
+    from ..readers import sites
+
+    try:
+        info = sites.load(site)
+    except ValueError as e:  # a site config that cannot be read
+        raise ConfigError(str(e)) from None
+    posts = find_posts(info, exclude=folder.resolve())
     if not posts:
         raise ConfigError(f"{site_arg}: no Markdown posts found (looked in _posts/, content/,"
                           " posts/ and the folder itself)")
@@ -296,35 +289,12 @@ def _from_site(site_arg: Path, folder: Path, title_arg: str | None,
              " below are inside it\n"
              f"chapters = [                   # the posts, in reading order: reorder or remove"
              f" lines\n{chapters}\n]\n")
-    conf = _site_config(site)
     if not title_arg:
-        title = str(conf.get("title") or "").strip() or site.name.replace("-", " ").title()
+        title = info.title.strip() or site.name.replace("-", " ").title()
     # where the site's /images/x.png paths are: Hugo and Zola serve static/, Jekyll its root
-    static = "static" if (site / "static").is_dir() else "." if (site / "_config.yml").is_file() \
-        else ""
-    url = next((str(conf[k]) for k in ("baseURL", "base_url", "url", "SITEURL")
-                if str(conf.get(k) or "").startswith(("http://", "https://"))), "")
+    static = info.static_dir if info.static_dir and (site / info.static_dir).is_dir() else ""
+    url = info.base_url if info.base_url.startswith(("http://", "https://")) else ""
     assets = "".join([f'static-dir = "{static}"            # the site\'s static files (in source)\n'
                       if static else "",
                       f'site-url = "{_toml_str(url)}"\n' if url else ""])
     return lines, assets, title
-
-
-def _site_config(site: Path) -> dict:
-    """A Hugo/Zola hugo.toml/config.toml or a Jekyll _config.yml, read as data ({} if none)."""
-    import tomllib
-
-    for name in ("hugo.toml", "config.toml"):
-        try:
-            data = tomllib.loads((site / name).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if isinstance(data, dict):
-            return data
-    import yaml
-
-    try:
-        data = yaml.safe_load((site / "_config.yml").read_text(encoding="utf-8"))
-    except (OSError, ValueError, yaml.YAMLError):
-        return {}
-    return data if isinstance(data, dict) else {}
