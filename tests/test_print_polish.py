@@ -446,3 +446,54 @@ def test_right_to_left_cover_has_its_front_on_the_left():
     assert ar.rtl and "#front { left: 0.000pt;" in html and 'dir="rtl"' in html
     en = wrap_for(resolve_settings(PdfSection(preset="kdp"), language="en"), 200)
     assert "#back { left: 0.0pt;" in cover_html(book, en, None, False)
+
+
+@needs_poppler
+def test_the_line_before_a_note_break_stays_justified(tmp_path):
+    # the chapter rule `text-align: justify` is a shorthand that resets text-align-last: the
+    # split block's rule must win over it, or the page ends on a ragged line mid-paragraph
+    from weasyprint import CSS, HTML
+
+    from pubpipe import resources
+    from pubpipe.layout import notes
+
+    words = ("kiln clay glaze ash porcelain stoneware slip wheel trimming bisque firing cone "
+             "reduction oxidation feldspar silica kaolin grog").split()
+    text = " ".join(words[(i * 7) % len(words)] for i in range(90))
+    markup = ('<body><section data-ppw="chapter"><p>' + text + ' call<span data-ppw="footnote" '
+              'id="fn1">The note.</span> and the rest of the paragraph.</p></section></body>')
+    body = lxml_html.fromstring(markup)
+    notes.anchor_note_calls(body, frozenset({"fn1--w60"}))  # a word mid-paragraph
+    assert body.find('.//p[@data-ppw-split]') is not None
+    html = '<html lang="en"><head></head>' + etree.tostring(body, encoding="unicode") + "</html>"
+    pdf = tmp_path / "split.pdf"
+    HTML(string=html).write_pdf(pdf, stylesheets=[
+        CSS(string=resources.stylesheet("print.css")), CSS(string="@page { size: 6in 9in; margin: 1in }")])
+    bbox = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-bbox", str(pdf), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    boxes = [(float(y), float(x)) for x, y, word in re.findall(
+        r'<word xMin="[\d.]+" yMin="[\d.]+" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)<', bbox)
+        if not word.isdigit()]  # not the folio
+    right = max(x for _, x in boxes)
+    last_y = max(y for y, _ in boxes)
+    assert len({round(y) for y, _ in boxes}) > 3
+    assert max(x for y, x in boxes if y == last_y) == pytest.approx(right, abs=1.0)
+
+
+def test_description_paragraphs_reach_the_back_cover(tmp_path):
+    from pubpipe.config import PdfSection
+    from pubpipe.layout.settings import resolve_settings
+    from pubpipe.readers import read_book
+    from pubpipe.write.pdf.cover import cover_html, wrap_for
+
+    (tmp_path / "one.md").write_text("# One\n\nText.\n", encoding="utf-8")
+    (tmp_path / "book.toml").write_text(
+        '[book]\ntitle = "T"\nauthors = ["A"]\n'
+        'description = """A year of firings,\n  glazes and failures.\n\nEvery chapter began as a post."""\n',
+        encoding="utf-8")
+    book = read_book(config.load(tmp_path))
+    assert book.meta.description == ("A year of firings, glazes and failures.\n\n"
+                                     "Every chapter began as a post.")
+    wrap = wrap_for(resolve_settings(PdfSection(preset="kdp")), 100)
+    html = cover_html(book, wrap, None, False)
+    assert "<p>A year of firings, glazes and failures.</p><p>Every chapter began as a post.</p>" in html

@@ -95,6 +95,12 @@ def _read_text(path: Path, diags: Diagnostics) -> str:
     return text
 
 
+def _paragraphs(text: str) -> str:
+    """White space collapsed within each paragraph; paragraphs (blank lines) kept, for the cover's
+    back and the title page."""
+    return "\n\n".join(" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip())
+
+
 def _as_list(value) -> list[str]:
     if value is None or value == "":
         return []
@@ -246,7 +252,7 @@ def _book_meta(cfg: Config, chapters: list[Chapter]) -> BookMeta:
         publisher=b.publisher,
         rights=b.rights,
         identifier=b.identifier,
-        description=" ".join(description.split()),
+        description=_paragraphs(description),
         keywords=keywords,
         cover=(cfg.root / b.cover) if b.cover else None,
     )

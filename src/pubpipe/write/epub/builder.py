@@ -113,9 +113,9 @@ class EpubBuilder:
         if meta.rights:
             p = etree.SubElement(section, "p", {"class": "pp-rights"})
             p.text = meta.rights
-        if meta.description:
+        for para in meta.description.split("\n\n") if meta.description else ():
             p = etree.SubElement(section, "p", {"class": "pp-description"})
-            p.text = meta.description
+            p.text = para
         doc.content = self.document(self.title, self.lang, [section], doc.file,
                                      {"epub:type": "frontmatter"})
         self.facts.landmarks.setdefault("titlepage", doc.file)
