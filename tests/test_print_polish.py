@@ -497,3 +497,29 @@ def test_description_paragraphs_reach_the_back_cover(tmp_path):
     wrap = wrap_for(resolve_settings(PdfSection(preset="kdp")), 100)
     html = cover_html(book, wrap, None, False)
     assert "<p>A year of firings, glazes and failures.</p><p>Every chapter began as a post.</p>" in html
+
+
+def test_padding_to_the_services_minimum_is_said_and_kdps_blank_page_limit_warned():
+    from pubpipe.config import PdfSection
+    from pubpipe.document import Diagnostics
+    from pubpipe.layout.settings import resolve_settings
+    from pubpipe.write.pdf import preflight
+
+    def run(preset, laid):
+        diags = Diagnostics()
+        s = resolve_settings(PdfSection(preset=preset))
+        n = preflight.padded_page_count(preset, laid)
+        preflight._check_page_count(s, laid, n, diags, None)
+        return n, [(d.severity, d.code, d.message) for d in diags]
+
+    n, got = run("kdp", 16)  # 8 blank pages: within KDP's 10
+    assert n == 24 and [c for _, c, _ in got] == ["pdf-pages"]
+    assert "24 pages (16 laid out + 8 blank at the end: kdp prints paperbacks of at least 24" in got[0][2]
+    n, got = run("kdp", 5)  # 19 blank pages: more than KDP accepts at the end
+    warned = [m for sev, c, m in got if c == "pdf-page-count" and sev.name == "WARNING"]
+    assert n == 24 and len(warned) == 1
+    assert "19 blank pages" in warned[0] and "at most 10" in warned[0] and "add at least 9 pages" in warned[0]
+    n, got = run("lulu", 5)  # Lulu states no such limit: padded, said, not warned
+    assert n == 32 and [c for _, c, _ in got] == ["pdf-pages"] and "27 blank" in got[0][2]
+    n, got = run("", 5)
+    assert n == 5 and "blank" not in got[0][2]

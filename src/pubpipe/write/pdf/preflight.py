@@ -152,13 +152,8 @@ def run(book: Book, edition: PrintEdition, pdf: bytes, diags: Diagnostics,
                        f" {tags['lang'] or 'not set'}", cfg_file)
 
     # pages and spine
-    padding = (f" ({n_laid} laid out + {n_pages - n_laid} blank at the end: {settings.preset}"
-               f" prints paperbacks of at least {n_pages} pages)" if n_pages > n_laid else "")
+    _check_page_count(settings, n_laid, n_pages, diags, cfg_file)
     _check_margins(settings, n_pages, diags, cfg_file)
-    diags.info("pdf-pages", f"{n_pages} pages{padding}, trim {settings.trim_w / 72:g}x"
-               f"{settings.trim_h / 72:g} in, bleed {settings.bleed / 72:g} in"
-               f" ({settings.bleed_mode}), media {settings.media_w:g}x{settings.media_h:g} pt",
-               cfg_file)
     from .cover import spine_width
 
     spine, why = spine_width(settings.preset, settings.paper, n_pages)
@@ -169,6 +164,32 @@ def run(book: Book, edition: PrintEdition, pdf: bytes, diags: Diagnostics,
     else:
         diags.info("pdf-spine", f"spine width {spine:.3f} in ({spine * 25.4:.1f} mm) ="
                    f" {why}", cfg_file)
+
+
+# Most blank pages in a row a service accepts at the end of an interior (KDP's print book
+# distribution requirements: 10; more can be taken for missing text and the book rejected).
+MAX_END_BLANKS = {"kdp": 10}
+
+
+def _check_page_count(settings: PrintSettings, n_laid: int, n_pages: int, diags: Diagnostics,
+                      cfg_file: Path | None) -> None:
+    """The page count, the blank pages added to reach the service's minimum, and a warning when
+    there are more of them than the service accepts."""
+    blanks = n_pages - n_laid
+    padding = (f" ({n_laid} laid out + {blanks} blank at the end: {settings.preset}"
+               f" prints paperbacks of at least {n_pages} pages)" if blanks else "")
+    diags.info("pdf-pages", f"{n_pages} pages{padding}, trim {settings.trim_w / 72:g}x"
+               f"{settings.trim_h / 72:g} in, bleed {settings.bleed / 72:g} in"
+               f" ({settings.bleed_mode}), media {settings.media_w:g}x{settings.media_h:g} pt",
+               cfg_file)
+    most = MAX_END_BLANKS.get(settings.preset)
+    if most is not None and blanks > most:
+        diags.warn("pdf-page-count",
+                   f"{blanks} blank pages end the book ({n_laid} pages laid out, {settings.preset}"
+                   f" prints at least {n_pages}), but {settings.preset} accepts at most {most} blank"
+                   f" pages in a row at the end: add at least {blanks - most} pages of content"
+                   f" (or pages headed \"Notes\"), or the book may be rejected in review",
+                   cfg_file)
 
 
 def check_cover(pdf: bytes, settings: PrintSettings, n_pages: int, diags: Diagnostics,
