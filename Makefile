@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SOURCE ?= content
 ARGS ?=
 
-.PHONY: setup epub pdf html all test test-ace-corpus bench clean
+.PHONY: setup epub pdf html all test test-ace-corpus bench bench-assets clean
 
 setup: $(STAMP)
 
@@ -38,7 +38,11 @@ test-ace-corpus: $(STAMP)
 	$(BIN)/python -m pytest -q -m ace_corpus $(ARGS)
 
 bench: $(STAMP)
+	command -v pandoc >/dev/null || (apt-get update -qq && apt-get install -y -qq pandoc) || true
 	$(BIN)/python bench/run.py $(ARGS)
+
+bench-assets: $(STAMP)
+	$(BIN)/python bench/assets.py $(ARGS)
 
 clean:
 	rm -rf build .pubpipe-cache content/.pubpipe-cache content/build

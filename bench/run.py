@@ -1,39 +1,40 @@
-"""Benchmark: build time and peak memory of a book with many images from a loopback server.
+"""`make bench`: the speed targets, measured side by side with pandoc in one run.
 
-    python bench/run.py [--images 60] [--size 3000x2000] [--format all] [--keep]
+    python bench/run.py [--chapters 40] [--words 2500] [--keep]
 
-Generates a one-post book whose images (distinct photos as JPEG, and some PNG diagrams) are
-served by a local HTTP server with ETags, then builds it three times with the CLI, each in a fresh
-process so its peak memory (max RSS of the build and its children) is its own:
+Generates the synthetic book (bench/book.py: 40 chapters of 2,500 words, two 3000 x 2000 photos
+each; kept in bench/.book between runs), then builds it with pubpipe, each build in a fresh
+process so its peak memory is its own (the largest of the build's processes):
 
-* cold     — empty cache: every image fetched and processed
-* warm     — online with a full cache: every image revalidated (304), no image work
-* offline  — --offline with a full cache: no request at all
+* EPUB: cold (empty cache), nothing changed, one chapter changed, and cold with
+  ``[epub] page-list = false``;
+* PDF: cold, nothing changed, one chapter changed; the one-chapter-changed PDF and EPUB are
+  compared byte for byte with cold builds of the same sources;
 
-and prints a table. Nothing touches the internet.
+and runs pandoc on the same Markdown (EPUB, and PDF with ``--pdf-engine=weasyprint``). Prints
+times, ratios against pandoc and against our cold PDF, peak memory and sizes, and which targets
+are met. Not a test: timings depend on the machine and its load.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import io
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
 
-REPO = Path(__file__).resolve().parents[1]
+from book import make_book, touch_chapter  # noqa: E402
 
-# Runs one build in a child process and reports its wall time and the peak RSS of the build.
+# Runs one command in a child process: wall time and the peak RSS of its largest process.
 _MEASURE = r"""
 import json, resource, subprocess, sys, time
 t0 = time.monotonic()
@@ -41,149 +42,133 @@ r = subprocess.run(sys.argv[1:], capture_output=True, text=True)
 elapsed = time.monotonic() - t0
 peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(json.dumps({"rc": r.returncode, "seconds": elapsed, "peak_mb": peak_kb / 1024,
-                  "stderr": r.stderr[-2000:]}))
+                  "stderr": r.stderr[-3000:]}))
 """
 
 
-def make_images(n: int, size: tuple[int, int]) -> dict[str, tuple[str, bytes]]:
-    """n distinct images: three in four are photos (JPEG), the rest flat diagrams (PNG)."""
-    w, h = size
-    r = Image.linear_gradient("L").resize((w, h))
-    g = Image.linear_gradient("L").rotate(90).resize((w, h))
-    b = Image.effect_noise((w, h), 50).point(lambda v: max(0, min(255, v)))
-    base = Image.merge("RGB", (r, g, b))
-    out = {}
-    for i in range(n):
-        if i % 4 == 3:
-            im = Image.new("RGB", (1200, 800), "white")
-            d = ImageDraw.Draw(im)
-            d.rectangle((50 + i, 50, 600, 400), fill=(20 * (i % 12), 90, 200))
-            d.line((0, 799, 1199, i % 800), fill="black", width=4)
-            buf = io.BytesIO()
-            im.save(buf, "PNG")
-            out[f"/img/diagram-{i}.png"] = ("image/png", buf.getvalue())
-        else:
-            im = base.copy()
-            ImageDraw.Draw(im).rectangle((i * 37 % w, i * 53 % h, i * 37 % w + 200,
-                                          i * 53 % h + 150), fill=(255, i % 256, 0))
-            buf = io.BytesIO()
-            im.save(buf, "JPEG", quality=88)
-            out[f"/img/photo-{i}.jpg"] = ("image/jpeg", buf.getvalue())
-    return out
-
-
-class _Server:
-    def __init__(self, files: dict[str, tuple[str, bytes]]):
-        self.files = files
-        self.requests = 0
-        self.lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - http.server's naming
-                with outer.lock:
-                    outer.requests += 1
-                item = outer.files.get(self.path)
-                if item is None:
-                    self.send_error(404)
-                    return
-                ctype, data = item
-                etag = '"' + hashlib.sha256(data).hexdigest()[:16] + '"'
-                if self.headers.get("If-None-Match") == etag:
-                    self.send_response(304)
-                    self.send_header("ETag", etag)
-                    self.end_headers()
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(data)))
-                self.send_header("ETag", etag)
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
-
-
-def write_book(folder: Path, server: _Server) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    lines = ["---", "title: Benchmark book", "author: Bench", "date: 2024-01-01", "---", "",
-             "# Benchmark book", ""]
-    for i, path in enumerate(sorted(server.files)):
-        lines += [f"Paragraph {i} before an image. " * 4, "", f"![Image {i}]({server.url(path)})",
-                  ""]
-    (folder / "post.md").write_text("\n".join(lines), encoding="utf-8")
-
-
-def measure(cmd: list[str]) -> dict:
+def measure(cmd: list[str], env: dict | None = None) -> dict:
     r = subprocess.run([sys.executable, "-c", _MEASURE, *cmd], capture_output=True, text=True,
-                       check=True)
-    return json.loads(r.stdout)
+                       check=True, env=env)
+    res = json.loads(r.stdout)
+    if res["rc"] != 0:
+        raise SystemExit(f"failed (exit {res['rc']}): {' '.join(cmd)}\n{res['stderr']}")
+    return res
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--images", type=int, default=60)
-    ap.add_argument("--size", default="3000x2000", help="photo size, WxH pixels")
-    ap.add_argument("--format", default="all", choices=["epub", "pdf", "html", "all"])
+    ap.add_argument("--chapters", type=int, default=40)
+    ap.add_argument("--words", type=int, default=2500)
+    ap.add_argument("--photos", type=int, default=2)
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
+    ap.add_argument("--changed", type=int, default=0, help="chapter to change (default: middle)")
     args = ap.parse_args()
-    w, h = (int(v) for v in args.size.lower().split("x"))
-
-    t0 = time.monotonic()
-    files = make_images(args.images, (w, h))
-    total_mb = sum(len(d) for _, d in files.values()) / 1e6
-    print(f"{len(files)} images ({total_mb:.1f} MB, photos {w}x{h}) generated in"
-          f" {time.monotonic() - t0:.1f} s")
-
+    pandoc = shutil.which("pandoc")
+    if not pandoc:
+        print("bench: pandoc is not installed (apt-get install pandoc); it is needed for the"
+              " comparison", file=sys.stderr)
+        return 2
+    spec = f"{args.chapters}x{args.words}x{args.photos}"
+    source = HERE / ".book" / spec
+    if not (source / "book.toml").is_file():
+        t0 = time.monotonic()
+        make_book(source, args.chapters, args.words, args.photos)
+        print(f"generated the book in {time.monotonic() - t0:.0f} s: {source}")
     work = Path(tempfile.mkdtemp(prefix="pubpipe-bench-"))
-    rows = []
-    try:
-        with _Server(files) as server:
-            book = work / "book"
-            write_book(book, server)
-            pubpipe = [sys.executable, "-m", "pubpipe", "build", str(book), "--format",
-                       args.format, "--cache-dir", str(work / "cache")]
-            for name, extra in (("cold", []), ("warm (304)", []), ("offline", ["--offline"])):
-                before = server.requests
-                res = measure(pubpipe + ["--out-dir", str(work / name.split()[0])] + extra)
-                if res["rc"] != 0:
-                    print(f"{name}: build failed (exit {res['rc']}):\n{res['stderr']}")
-                    return 1
-                rows.append((name, res["seconds"], res["peak_mb"], server.requests - before))
-        cache_mb = sum(p.stat().st_size for p in (work / "cache").rglob("*") if p.is_file()) / 1e6
-        outputs = [(p.name, p.stat().st_size / 1e6) for p in sorted((work / "cold").glob("*.*"))]
-    finally:
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # weasyprint
+    env["PYTHONPATH"] = str(REPO / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    rows: list[tuple[str, dict, Path | None]] = []
+    if True:
+        book = work / "book"
+        shutil.copytree(source, book)
+        chapters = sorted(str(p) for p in book.glob("ch*.md"))
 
+        def ours(name: str, fmt: str, cache: str, folder: Path = book) -> None:
+            out = work / name.replace(" ", "-").replace(",", "")
+            cmd = [sys.executable, "-m", "pubpipe", "build", str(folder), "--format", fmt,
+                   "--out-dir", str(out), "--cache-dir", str(work / cache),
+                   "--report", str(out / "report.json")]
+            res = measure(cmd, env)
+            rows.append((name, res, next(out.glob(f"*.{fmt}"))))
+            print(f"  {name:<32} {res['seconds']:7.1f} s", flush=True)
+
+        print("pandoc:", flush=True)
+        meta = ["--metadata", "title=A Synthetic Book", "--metadata", "author=Bench Author",
+                "--metadata", "lang=en", f"--resource-path={book}"]
+        res = measure([pandoc, *chapters, "-o", str(work / "pandoc.epub"), *meta], env)
+        rows.append(("pandoc epub", res, work / "pandoc.epub"))
+        print(f"  {'pandoc epub':<32} {res['seconds']:7.1f} s", flush=True)
+        res = measure([pandoc, *chapters, "-o", str(work / "pandoc.pdf"), *meta,
+                       "--pdf-engine=weasyprint"], env)
+        rows.append(("pandoc + weasyprint pdf", res, work / "pandoc.pdf"))
+        print(f"  {'pandoc + weasyprint pdf':<32} {res['seconds']:7.1f} s", flush=True)
+
+        print("pubpipe:", flush=True)
+        ours("epub cold", "epub", "cache-epub")
+        ours("epub nothing changed", "epub", "cache-epub")
+        ours("pdf cold", "pdf", "cache-pdf")
+        ours("pdf nothing changed", "pdf", "cache-pdf")
+        changed = args.changed or (args.chapters + 1) // 2
+        touch_chapter(book, changed)
+        ours("epub one chapter changed", "epub", "cache-epub")
+        ours("pdf one chapter changed", "pdf", "cache-pdf")
+        ours("pdf cold, changed book", "pdf", "cache-cold")
+        ours("epub cold, changed book", "epub", "cache-cold")
+        plain = work / "book-no-page-list"
+        shutil.copytree(book, plain)
+        toml = plain / "book.toml"
+        toml.write_text(toml.read_text() + "\n[epub]\npage-list = false\n")
+        ours("epub cold, page-list = false", "epub", "cache-plain", plain)
+    t = {name: res for name, res, _ in rows}
+    size = {name: path.stat().st_size / 1e6 for name, _, path in rows if path}
+    secs = {name: res["seconds"] for name, res in t.items()}
     print()
-    print(f"{'build':<12} {'seconds':>8} {'peak MB':>8} {'requests':>9}")
-    print(f"{'-' * 12} {'-' * 8} {'-' * 8} {'-' * 9}")
-    for name, secs, peak, reqs in rows:
-        print(f"{name:<12} {secs:8.1f} {peak:8.0f} {reqs:9d}")
+    print(f"{'build':<32} {'seconds':>8} {'ratio':>16} {'peak MiB':>9} {'MB':>7}")
+    pe, pp_ = secs["pandoc epub"], secs["pandoc + weasyprint pdf"]
+    for name, res, _ in rows:
+        ratio = ""
+        if name.startswith("epub"):
+            ratio = f"{res['seconds'] / pe:.2f} x pandoc"
+        elif name.startswith("pdf cold"):
+            ratio = f"{res['seconds'] / pp_:.2f} x pandoc"
+        elif name.startswith("pdf"):
+            ratio = f"{res['seconds'] / secs['pdf cold']:.2f} x cold"
+        print(f"{name:<32} {res['seconds']:8.1f} {ratio:>16} {res['peak_mb']:9.0f}"
+              f" {size.get(name, 0):7.1f}")
+    same_pdf = rows_file(rows, "pdf one chapter changed") == rows_file(rows, "pdf cold, changed book")
+    same_epub = rows_file(rows, "epub one chapter changed") == rows_file(rows, "epub cold, changed book")
+    peak = max(res["peak_mb"] for name, res, _ in rows if not name.startswith("pandoc"))
+    targets = [
+        ("EPUB nothing changed <= 0.5 x pandoc", secs["epub nothing changed"] <= 0.5 * pe),
+        ("EPUB one chapter changed <= 1.5 x pandoc", secs["epub one chapter changed"] <= 1.5 * pe),
+        ("EPUB cold, page-list = false <= 3 x pandoc",
+         secs["epub cold, page-list = false"] <= 3 * pe),
+        ("PDF cold <= 0.9 x pandoc + WeasyPrint", secs["pdf cold"] <= 0.9 * pp_),
+        ("PDF nothing changed <= 0.1 x cold", secs["pdf nothing changed"] <= 0.1 * secs["pdf cold"]),
+        ("PDF one chapter changed <= 0.3 x cold",
+         secs["pdf one chapter changed"] <= 0.3 * secs["pdf cold"]),
+        ("largest process <= 800 MiB", peak <= 800),
+        ("EPUB size <= 0.3 x pandoc's", size["epub cold"] <= 0.3 * size["pandoc epub"]),
+        ("incremental PDF == cold PDF (bytes)", same_pdf),
+        ("incremental EPUB == cold EPUB (bytes)", same_epub),
+    ]
     print()
-    print(f"format: {args.format}; cache: {cache_mb:.1f} MB;"
-          f" outputs: {', '.join(f'{n} ({mb:.1f} MB)' for n, mb in outputs)}")
+    for label, ok in targets:
+        print(f"{'met    ' if ok else 'NOT met'}  {label}")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"\n{args.chapters} chapters x {args.words} words, {args.photos} photos each;"
+          f" python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {load:.1f};"
+          f" {subprocess.run([pandoc, '--version'], capture_output=True, text=True).stdout.split(chr(10))[0]}")
     if args.keep:
         print(f"work folder kept: {work}")
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def rows_file(rows, name: str) -> bytes:
+    return next(path for n, _, path in rows if n == name).read_bytes()
 
 
 if __name__ == "__main__":

@@ -95,7 +95,7 @@ def _make_book(book_dir: Path) -> Book:
 def _run(book_dir: Path, cache: Path, offline: bool = False, **settings):
     book = _make_book(book_dir)
     store = AssetStore(book.root, cache, AssetsSection(**settings), offline=offline,
-                       diagnostics=book.diagnostics, progress=False)
+                       diagnostics=book.diagnostics, progress=None)
     t0 = time.monotonic()
     assets_stage.run(book, store, ("epub", "print"))
     return book, store, time.monotonic() - t0

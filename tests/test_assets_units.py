@@ -243,7 +243,9 @@ def test_stale_cache_is_used_when_the_image_is_gone(httpserver, book, tmp_path):
 
 
 def test_progress_bar_does_not_break_quiet_runs(book, tmp_path, server, capsys):
-    store = AssetStore(book, tmp_path / "cache", AssetsSection(), progress=True)
+    from pubpipe.progress import Progress
+
+    store = AssetStore(book, tmp_path / "cache", AssetsSection(), progress=Progress("tty"))
     a = store.register(server.url("/icon.png"))
     store.fetch_all()
     store.process_all([a], ("epub",))

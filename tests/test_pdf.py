@@ -18,7 +18,7 @@ from pypdf import PdfReader
 from pubpipe import config, pipeline
 from pubpipe.config import PdfSection
 from pubpipe.htmlmodel import BLOCK_TAGS
-from pubpipe.layout import lay_out
+from pubpipe.layout.stage import lay_out
 from pubpipe.write.pdf import write_pdf
 from pubpipe.layout import markup, pagemap, styles
 from pubpipe.layout import render as prender

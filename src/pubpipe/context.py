@@ -13,6 +13,7 @@ from pathlib import Path
 from .assets.store import AssetStore
 from .config import FORMATS, Config
 from .document import Diagnostic, Diagnostics
+from .progress import Progress
 from .layout.settings import PT_PER_IN, PrintSettings, resolve_settings, text_width
 
 __all__ = ["FORMATS", "BuildContext", "BuildOptions", "cache_dir_for"]
@@ -27,7 +28,7 @@ class BuildOptions:
     offline: bool = False
     strict: bool = False
     report: Path | None = None
-    progress: bool = False
+    progress: bool | str = False  # True/"tty": rich bars; "lines": a line per stage; False/"off"
     revalidate: bool = True  # online: re-ask servers about cached images (False: cache first)
 
 
@@ -39,13 +40,15 @@ class BuildContext:
     print: PrintSettings
     store: AssetStore
     cache_dir: Path
+    progress: Progress
     # what resolving [pdf] had to say: reported by builds that print (an EPUB-only build of a
     # book with a bad [pdf] page size is not failed for it)
     print_notes: list[Diagnostic] = field(default_factory=list)
 
     @classmethod
     def create(cls, cfg: Config, opts: BuildOptions, language: str = "",
-               diagnostics: Diagnostics | None = None) -> BuildContext:
+               diagnostics: Diagnostics | None = None,
+               progress: Progress | None = None) -> BuildContext:
         """The context for building cfg's book, written in language (right-to-left books print
         their first page on the left)."""
         diags = diagnostics if diagnostics is not None else Diagnostics()
@@ -54,11 +57,12 @@ class BuildContext:
                                     language)
         cache_dir = cache_dir_for(cfg, opts)
         width = cfg.assets.print_width or text_width(settings) / PT_PER_IN
+        progress = progress or Progress.of(opts.progress)
         store = AssetStore(cfg.root, cache_dir, cfg.assets, offline=opts.offline,
-                           diagnostics=diags, progress=opts.progress,
-                           print_width=round(width, 3), revalidate=opts.revalidate)
+                           diagnostics=diags, progress=progress, print_width=round(width, 3),
+                           revalidate=opts.revalidate)
         return cls(config=cfg, options=opts, diagnostics=diags, print=settings, store=store,
-                   cache_dir=cache_dir, print_notes=list(notes))
+                   cache_dir=cache_dir, progress=progress, print_notes=list(notes))
 
     @property
     def config_file(self) -> Path | None:

@@ -12,16 +12,17 @@ is laid out once for all of them.
 from __future__ import annotations
 
 import importlib
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
 from . import config as config_mod
 from . import embeds
-from .context import FORMATS, BuildContext, BuildOptions, cache_dir_for
+from .context import BuildContext, BuildOptions, cache_dir_for
 from .document import Book, Diagnostics
 from .errors import BuildError
+from .config import FORMATS
+from .progress import Progress
 from .readers import read_book
 from .readers.math import site_math
 from .transforms import (alt, assets, citations, figures, footnotes, headings, ids, links, math,
@@ -59,28 +60,36 @@ def needs_layout(ctx: BuildContext) -> bool:
 
 def prepare(cfg: config_mod.Config, opts: BuildOptions) -> tuple[Book, BuildContext]:
     """Read the sources and run every transform: the document the writers consume."""
-    book = read_book(cfg)
+    progress = Progress.of(opts.progress)
+    with progress.stage("read", len(cfg.chapter_files), "chapters") as advance:
+        book = read_book(cfg)
+        for _ in book.chapters:
+            advance()
     if book.diagnostics.errors:  # unreadable sources: stop before any network or image work
         raise BuildError(f"{len(book.diagnostics.errors)} error(s); nothing written",
                          book.diagnostics)
     opts.formats = wanted_formats(cfg, opts.formats)
-    ctx = BuildContext.create(cfg, opts, book.meta.language, book.diagnostics)
+    ctx = BuildContext.create(cfg, opts, book.meta.language, book.diagnostics, progress)
     profiles = {p for f in opts.formats for p in _writer(f).PROFILES}
     if needs_layout(ctx):
         profiles.update(LAYOUT_PROFILES)
-    embeds.detect(book)  # before sanitizing: embed markup is mostly what the sanitizer removes
-    sanitize.run(book)
-    math.run(book, {**(site_math(cfg.root).macros or {}), **cfg.math.macros})
-    figures.run(book)
-    citations.run(book)
-    footnotes.run(book)
-    embeds.render(book, ctx.store)
-    assets.run(book, ctx.store, tuple(p for p in ("epub", "print") if p in profiles))
-    alt.run(book)
-    headings.run(book)
-    tables.run(book)
-    ids.run(book)
-    links.run(book)
+    with progress.stage("transform"):
+        embeds.detect(book)  # before sanitizing: embed markup is mostly what the sanitizer removes
+        sanitize.run(book)
+        math.run(book, {**(site_math(cfg.root).macros or {}), **cfg.math.macros})
+        figures.run(book)
+        citations.run(book)
+        footnotes.run(book)
+    with progress.stage("embeds"):
+        embeds.render(book, ctx.store)
+    with progress.stage("images"):
+        assets.run(book, ctx.store, tuple(p for p in ("epub", "print") if p in profiles))
+    with progress.stage("document"):
+        alt.run(book)
+        headings.run(book)
+        tables.run(book)
+        ids.run(book)
+        links.run(book)
     return book, ctx
 
 
@@ -102,52 +111,43 @@ def _check(ctx: BuildContext) -> None:
 
 def build(cfg: config_mod.Config, opts: BuildOptions) -> BuildResult:
     """Build every requested format. Raises BuildError when the build fails (nothing written)."""
-    clock = time.perf_counter()
     book, ctx = prepare(cfg, opts)
-    result = BuildResult(book=book, diagnostics=ctx.diagnostics, context=ctx)
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        result.timings[stage] = result.timings.get(stage, 0.0) + now - clock
-        clock = now
-
-    lap("read+transforms")
+    result = BuildResult(book=book, diagnostics=ctx.diagnostics, context=ctx,
+                         timings=ctx.progress.timings)  # seconds per stage, as they run
     _check(ctx)
 
     edition = None
     if needs_layout(ctx):
-        from .layout import lay_out
+        from .layout.stage import lay_out
 
-        try:
-            edition = lay_out(book, ctx)
+        try:  # the front matter and the merge are wanted only by printed outputs
+            edition = lay_out(book, ctx, pdf="pdf" in opts.formats or "cover" in opts.formats)
         except Exception as e:
             if "pdf" in opts.formats:
                 raise
             # the EPUB is still good without page numbers
             ctx.diagnostics.warn("epub-page-numbers", f"print page numbers left out: laying out"
                                  f" the print edition failed ({e})")
-        lap("layout")
     rendered: dict[str, bytes] = {}
     for fmt in opts.formats:
-        if fmt == "epub":  # the EPUB reads only the page map of the print edition
-            page_map = edition.page_map if edition and ctx.wants_page_list else None
-            rendered[fmt] = _writer(fmt).write_epub(book, ctx, page_map)
-        elif fmt == "pdf" and edition is not None:
-            rendered[fmt] = _writer(fmt).write_pdf(book, ctx, edition)
-        elif fmt == "html":
-            rendered[fmt] = _writer(fmt).write_html(book, ctx)
-        elif fmt == "cover" and edition is not None:  # sized by the interior's page count
-            rendered[fmt] = _writer(fmt).write_cover(book, ctx, edition)
-        lap(fmt)
+        with ctx.progress.stage(f"write {fmt}"):
+            if fmt == "epub":  # the EPUB reads only the page map of the print edition
+                page_map = edition.page_map if edition and ctx.wants_page_list else None
+                rendered[fmt] = _writer(fmt).write_epub(book, ctx, page_map)
+            elif fmt == "pdf" and edition is not None:
+                rendered[fmt] = _writer(fmt).write_pdf(book, ctx, edition)
+            elif fmt == "html":
+                rendered[fmt] = _writer(fmt).write_html(book, ctx)
+            elif fmt == "cover" and edition is not None:  # sized by the interior's page count
+                rendered[fmt] = _writer(fmt).write_cover(book, ctx, edition)
     # Writers may add diagnostics too (e.g. PDF preflight); --strict judges them all.
     _check(ctx)
 
     out_dir = Path(opts.out_dir) if opts.out_dir else cfg.book_dir / "build"
-    for fmt, data in rendered.items():
-        name = f"{book.slug}-cover.pdf" if fmt == "cover" else f"{book.slug}.{fmt}"
-        target = Path(opts.output) if opts.output else out_dir / name
-        output.write_atomic(target, data)
-        result.outputs[fmt] = target
-    lap("write")
+    with ctx.progress.stage("write files"):
+        for fmt, data in rendered.items():
+            name = f"{book.slug}-cover.pdf" if fmt == "cover" else f"{book.slug}.{fmt}"
+            target = Path(opts.output) if opts.output else out_dir / name
+            output.write_atomic(target, data)
+            result.outputs[fmt] = target
     return result

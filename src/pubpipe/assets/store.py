@@ -3,7 +3,7 @@
 Usage (the assets transform does exactly this; other stages may too)::
 
     store = AssetStore(book.root, cache_dir, cfg.assets, offline=False, diagnostics=book.diagnostics,
-                       progress=False)
+                       progress=None)
     a = store.register("img/photo.jpg", base=chapter.source.parent, file=chapter.source, line=12)
     store.fetch_all()                  # fetch/read every pending reference, concurrently
     a = store.canonical(a)             # identical bytes -> one Asset (same id); locations merged
@@ -51,6 +51,7 @@ from pathlib import Path
 
 from ..config import AssetsSection
 from ..document import Asset, Diagnostics, Location, Variant
+from ..progress import Progress
 from ..util import atomic_write
 from . import fetch as fetch_mod
 from . import images, svg
@@ -64,7 +65,7 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 class AssetStore:
     def __init__(self, root: Path, cache_dir: Path, settings: AssetsSection,
                  offline: bool = False, diagnostics: Diagnostics | None = None,
-                 progress: bool = False, print_width: float = 4.5,
+                 progress: Progress | None = None, print_width: float = 4.5,
                  revalidate: bool = True):
         self.root = Path(root).resolve()
         self.cache_dir = Path(cache_dir)
@@ -254,7 +255,7 @@ class AssetStore:
             total_timeout=s.total_timeout, max_bytes=s.max_bytes, max_redirects=s.max_redirects,
             retries=s.retries, concurrency=s.concurrency)
         by_url = {a.url: a for a in assets}
-        with self._progress_bar("Fetching images", len(requests)) as advance:
+        with self._progress_bar("fetch images", len(requests)) as advance:
             def done(res: fetch_mod.FetchResult) -> None:
                 # Checked and written to the cache as each arrives; the bytes are then dropped.
                 self._fetched(by_url[res.url], records[res.url], res)
@@ -411,7 +412,7 @@ class AssetStore:
         if not jobs:
             return
         workers = max(1, min(4, os.cpu_count() or 1))
-        with self._progress_bar("Processing images", len(jobs)) as advance:
+        with self._progress_bar("process images", len(jobs)) as advance:
             with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
                 for _ in pool.map(lambda job: (self.process(*job), advance()), jobs):
                     pass
@@ -475,29 +476,7 @@ class AssetStore:
     def _progress_bar(self, label: str, total: int):
         if not self.progress or total == 0:
             return nullcontext(lambda: None)
-        return _RichProgress(label, total)
-
-
-class _RichProgress:
-    """A transient rich progress bar (only used when attached to a terminal)."""
-
-    def __init__(self, label: str, total: int):
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-        # stderr: the CLI asks for a bar when stderr is a terminal; stdout may be piped.
-        self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                  MofNCompleteColumn(), transient=True,
-                                  console=Console(stderr=True))
-        self._task = self._progress.add_task(label, total=total)
-
-    def __enter__(self):
-        self._progress.start()
-        return lambda: self._progress.advance(self._task)
-
-    def __exit__(self, *exc):
-        self._progress.stop()
-        return False
+        return self.progress.stage(label, total, "images")
 
 
 def _now() -> str:

@@ -41,7 +41,9 @@ def build_once(ui: UI, cfg: config.Config, formats: tuple[str, ...], *, out_dir:
 
     run = Run()
     opts = BuildOptions(formats=formats, out_dir=out_dir, output=output, cache_dir=cache_dir,
-                        offline=offline, strict=strict, report=report, progress=ui.progress)
+                        offline=offline, strict=strict, report=report,
+                        # bars on a terminal; a line per stage otherwise (not under --quiet)
+                        progress=True if ui.progress else ("off" if ui.quiet else "lines"))
     start = time.perf_counter()
     try:
         result = build(cfg, opts)

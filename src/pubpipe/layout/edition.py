@@ -68,12 +68,34 @@ class Measures:
     past_margin: list[tuple[int, str]] = field(default_factory=list)  # text past the margins
 
 
+@dataclass(frozen=True)
+class Bookmark:
+    level: int  # 1: chapter
+    label: str
+    page: int  # 0-based, in the piece (or book) it was read from
+    x: float  # CSS px from the page's top left
+    y: float
+
+
+@dataclass
+class Piece:
+    """A part of the book laid out on its own: the front matter, a chapter, or the overlay that
+    draws folios and running heads on the body pages. Page numbers in it are its own (0-based)."""
+
+    kind: str  # front | chapter | overlay
+    pdf: bytes
+    pages: int  # pages to use (the front matter's last page, the recto marker, is left out)
+    first: int = 0  # index of its first page in the book (the overlay: of the first body page)
+    chapter: int = -1  # the chapter's index, for kind "chapter"
+    bookmarks: list[Bookmark] = field(default_factory=list)
+
+
 @dataclass
 class PrintEdition:
     """The book laid out for print: the PDF as WeasyPrint wrote it (before post-processing),
     its folios, where each chapter opens and each page begins, and what preflight measures."""
 
-    pdf: bytes
+    pdf: bytes | None  # the whole book as one PDF, when it was laid out as one document
     settings: PrintSettings
     page_labels: list[str]
     chapter_pages: dict[str, int]  # chapter section id -> index of its opening page (0-based)
@@ -83,6 +105,8 @@ class PrintEdition:
     warnings: list[str] = field(default_factory=list)  # WeasyPrint's own (.notdef glyphs drawn)
     # (call page, note page), 0-based, of notes the layout could not keep on their call's page
     notes_apart: list[tuple[int, int]] = field(default_factory=list)
+    # laid out piece by piece (chapters in parallel): the merge makes the PDF from these
+    pieces: list[Piece] = field(default_factory=list)
 
     # ---- plain JSON for the stage cache (the PDF bytes are stored beside it) ----------------
 
@@ -95,10 +119,10 @@ class PrintEdition:
                              "outside_live": self.measures.outside_live,
                              "past_margin": self.measures.past_margin},
                 "images": {k: asdict(v) for k, v in self.images.items()},
-                "warnings": self.warnings, "notes_apart": self.notes_apart}
+                "warnings": self.warnings, "notes_apart": self.notes_apart}  # pieces: cached on their own
 
     @classmethod
-    def from_json(cls, data: dict, pdf: bytes) -> PrintEdition:
+    def from_json(cls, data: dict, pdf: bytes | None) -> PrintEdition:
         s = data["settings"]
         s["fonts"] = tuple(s["fonts"])
         m = data["measures"]

@@ -18,7 +18,7 @@ from lxml import html as lxml_html
 
 from ..document import Book, Chapter
 from ..i18n import Labels, labels_for
-from ..util import is_rtl, long_date, slugify, text_of
+from ..util import ids_in, is_rtl, long_date, slugify, text_of
 from ..write.common import prepare_body
 from .edition import ImageFacts
 from .mathsvg import Note as FormulaNote
@@ -49,6 +49,8 @@ class PrintDocument:
     # formulas that had to be broken or scaled to fit the measure, or could not be drawn
     formulas: list[tuple[Path, FormulaNote]] = field(default_factory=list)
     note_ids: set[str] = field(default_factory=set)  # ids of the footnotes
+    has_pagerefs: bool = False  # prints page numbers of its own pages ("p. 7" back-links)
+    has_xrefs: bool = False  # prints page numbers of pages in other pieces ("see p. 42")
 
 
 def _file_size(path) -> int:
@@ -58,36 +60,37 @@ def _file_size(path) -> int:
         return 0
 
 
-def _chapter_id(i: int, ch: Chapter) -> str:
+def chapter_id(i: int, ch: Chapter) -> str:
     return f"ch-{slugify(ch.slug or ch.title) or i}-{i}"
+
+
+XREF = "pp-xref:"  # a link to an anchor in another piece of the book (resolved when merging)
 
 
 def build_print_html(book: Book, settings: PrintSettings,
                      anchor_pages: dict[str, int] | None = None,
                      breaks: frozenset[str] = frozenset(),
-                     math_cache: Path | None = None) -> PrintDocument:
-    """The whole book as one HTML document for WeasyPrint.
+                     math_cache: Path | None = None, *,
+                     front: bool = True, chapters: list[int] | None = None,
+                     folios: list[int] | None = None) -> PrintDocument:
+    """The book, or a piece of it, as one HTML document for WeasyPrint.
 
-    With anchor_pages (from a first layout), a source's back-links that lead to a page already
-    linked from the same entry are left out: "p. 7" once, not "p. 7 p. 7". breaks: anchors at
-    which a block is split so that a note's call goes to the page of its note (see
-    notes.anchor_note_calls).
+    By default the whole book. A piece: the front matter only (``chapters=[]``) or one chapter
+    (``front=False, chapters=[n]``); links to anchors in other pieces become ``pp-xref:`` URIs that
+    the merge turns into links within the PDF. folios: the first folio of every chapter, printed
+    in the contents as numbers (a piece cannot count pages in other pieces). With anchor_pages
+    (from a first layout), a source's back-links that lead to a page already linked from the
+    same entry are left out: "p. 7" once, not "p. 7 p. 7". breaks: anchors at which a block is
+    split so that a note's call goes to the page of its note (see notes.anchor_note_calls).
+    math_cache: where formula drawings are kept between builds.
     """
+    whole = front and chapters is None
+    wanted = range(len(book.chapters)) if chapters is None else chapters
     meta = book.meta
     lang = meta.language or "en"
     words = labels_for(lang, getattr(book.config, "labels", None))
     res: dict[str, tuple[Path, str]] = {}
     images: dict[str, ImageFacts] = {}
-
-    def asset_src(asset, variant):
-        url = f"{ASSET_URL}{asset.id}.{variant.extension}"
-        res[url] = (Path(variant.path), variant.media_type)
-        loc = asset.locations[0] if asset.locations else None
-        images[url] = ImageFacts(asset.id, asset.ref, variant.width, variant.height,
-                                 variant.media_type, _file_size(variant.path),
-                                 str(loc.file) if loc and loc.file else None,
-                                 loc.line if loc else None)
-        return url
 
     E = etree.Element
     root = E("html", lang=lang)
@@ -114,13 +117,51 @@ def build_print_html(book: Book, settings: PrintSettings,
     if settings.link_color:
         body.set("data-ppw-links", "")
 
-    # Title page
+    # running heads are one line of 8.5pt italic across the text block (3/4 of the trim width)
+    head_chars = running_head_chars(settings)
+    chapter_ids = [chapter_id(i, ch) for i, ch in enumerate(book.chapters, 1)]
+    doc = PrintDocument(html="", resources=res, chapter_ids=chapter_ids, images=images)
+    if front:
+        _front_matter(body, book, settings, chapter_ids, folios, words)
+        if not wanted and not whole:  # see styles.piece_css
+            etree.SubElement(body, "div", {"data-ppw": "end"})
+    if wanted:
+        _chapters(body, book, settings, doc, wanted, anchor_pages, head_chars, breaks, math_cache,
+                  words)
+    for el in root.iter():
+        # namespaced attributes (epub:type) mean nothing to the HTML parser: leave them out
+        if isinstance(el.tag, str):
+            for name in [n for n in el.attrib if n.startswith("{") or ":" in n]:
+                del el.attrib[name]
+    etree.cleanup_namespaces(root)
+    if not whole:
+        ids = ids_in(root)
+        for a in root.iter("a"):
+            href = a.get("href") or ""
+            if href.startswith("#") and href[1:] not in ids:
+                a.set("href", XREF + href[1:])
+    doc.has_pagerefs = any(a.get("data-ppw") == "pageref" for a in root.iter("a"))
+    # links printing the page of a place in another piece: only the whole book can number them
+    doc.has_xrefs = any(a.get("data-ppw-xref") is not None and
+                        (a.get("href") or "").startswith(XREF) for a in root.iter("a"))
+    doc.html = "<!DOCTYPE html>\n" + lxml_html.tostring(root, encoding="unicode", method="html")
+    return doc
+
+
+def running_head_chars(settings: PrintSettings) -> int:
+    """How many characters of a title fit in a running head (8.5pt italic, 3/4 of the trim)."""
+    return max(24, int(settings.trim_w * 0.75 / 4.6))
+
+
+def _front_matter(body, book: Book, settings: PrintSettings, chapter_ids: list[str],
+                  folios: list[int] | None, words: Labels) -> None:
+    """Title page, its verso and the contents."""
+    meta = book.meta
+    lang = meta.language or "en"
     tp = etree.SubElement(body, "section", {"class": "pp-titlepage", "data-ppw": "titlepage"})
     h = etree.SubElement(tp, "h1", {"class": "pp-book-title", "data-ppw": "book-title"})
     h.text = meta.title or "Untitled"
-    # running heads are one line of 8.5pt italic across the text block (3/4 of the trim width)
-    head_chars = max(24, int(settings.trim_w * 0.75 / 4.6))
-    h.set("data-pp-running", _shorten(h.text, head_chars))
+    h.set("data-pp-running", _shorten(h.text, running_head_chars(settings)))
     if meta.subtitle:
         etree.SubElement(tp, "p", {"data-ppw": "book-subtitle"}).text = meta.subtitle
     if meta.authors:
@@ -142,26 +183,46 @@ def build_print_html(book: Book, settings: PrintSettings,
     if not len(cp):
         etree.SubElement(cp, "p").text = "\u00a0"  # keeps the verso blank but present
 
-    chapter_ids = [_chapter_id(i, ch) for i, ch in enumerate(book.chapters, 1)]
     # Contents
     toc = etree.SubElement(body, "nav", {"class": "pp-contents", "data-ppw": "contents"})
     th = etree.SubElement(toc, "h2", {"data-ppw": "contents-title"})
     th.text = words("contents")
     ol = etree.SubElement(toc, "ol")
-    for cid, ch in zip(chapter_ids, book.chapters):
+    for n, (cid, ch) in enumerate(zip(chapter_ids, book.chapters)):
         li = etree.SubElement(ol, "li")
         a = etree.SubElement(li, "a", href=f"#{cid}")
+        if folios is not None:  # the page number as text: see styles.piece_css
+            a.set("data-ppw-page", str(folios[n]))
         etree.SubElement(a, "span", {"class": "pp-toc-text"}).text = _chapter_title(ch)
         if ch.authors and list(ch.authors) != list(meta.authors):  # an anthology: who wrote it
             etree.SubElement(li, "span", {"data-ppw": "toc-author"}).text = ", ".join(ch.authors)
 
+
+def _chapters(body, book: Book, settings: PrintSettings, doc: PrintDocument, wanted,
+              anchor_pages: dict[str, int] | None, head_chars: int,
+              breaks: frozenset[str], math_cache: Path | None, words: Labels) -> None:
+    """The chapters numbered in wanted, each in its section, blocks marked for the page map."""
+    lang = book.meta.language or "en"
+    chapter_ids = doc.chapter_ids
+    res, images = doc.resources, doc.images
+
+    def asset_src(asset, variant):
+        url = f"{ASSET_URL}{asset.id}.{variant.extension}"
+        res[url] = (Path(variant.path), variant.media_type)
+        loc = asset.locations[0] if asset.locations else None
+        images[url] = ImageFacts(asset.id, asset.ref, variant.width, variant.height,
+                                 variant.media_type, _file_size(variant.path),
+                                 str(loc.file) if loc and loc.file else None,
+                                 loc.line if loc else None)
+        return url
+
     matter = etree.SubElement(body, "div", {"class": "pp-bodymatter", "data-ppw": "bodymatter"})
-    doc = PrintDocument(html="", resources=res, chapter_ids=chapter_ids, images=images)
     slugs = {ch.slug: cid for cid, ch in zip(chapter_ids, book.chapters) if ch.slug}
     # ids are unique book-wide (the ids stage): which chapter holds each, for links across them
     owner = {el.get("id"): cid for cid, ch in zip(chapter_ids, book.chapters)
              for el in ch.body.iter() if isinstance(el.tag, str) and el.get("id")}
-    for n, (cid, ch) in enumerate(zip(chapter_ids, book.chapters)):
+    for n in wanted:
+        cid, ch = chapter_ids[n], book.chapters[n]
         marked = mark_blocks(ch)
         cbody = prepare_body(marked, book, profile="print", asset_src=asset_src, qr=_qr_element)
         # WeasyPrint lays out no MathML: formulas become vector drawings fitted to the measure
@@ -213,14 +274,6 @@ def build_print_html(book: Book, settings: PrintSettings,
             span = etree.Element("p")
             span.text = cbody.text
             sec.insert(1, span)
-    for el in root.iter():
-        # namespaced attributes (epub:type) mean nothing to the HTML parser: leave them out
-        if isinstance(el.tag, str):
-            for name in [n for n in el.attrib if n.startswith("{") or ":" in n]:
-                del el.attrib[name]
-    etree.cleanup_namespaces(root)
-    doc.html = "<!DOCTYPE html>\n" + lxml_html.tostring(root, encoding="unicode", method="html")
-    return doc
 
 
 
@@ -318,3 +371,34 @@ def _page_references(cbody, words: Labels) -> None:
 
 _REF_BLOCKS = {"p", "li", "td", "th", "dd", "dt", "figcaption", "blockquote", "h1", "h2", "h3",
                "h4", "h5", "h6"}
+
+
+def overlay_html(book: Book, settings: PrintSettings, pages: list[int]) -> str:
+    """The body pages of the book with nothing on them but what the page rules draw: folios and
+    running heads. pages: how many pages each chapter has; each chapter opens on a recto, as in
+    the book, so the blank versos between chapters fall where they fall there."""
+    meta = book.meta
+    root = etree.Element("html", lang=meta.language or "en")
+    if settings.rtl:
+        root.set("dir", "rtl")
+    head = etree.SubElement(root, "head")
+    etree.SubElement(head, "meta", charset="utf-8")
+    body = etree.SubElement(root, "body")
+    body.set("class", " ".join(c for c in (
+        "pp-book", f"pp-preset-{settings.preset}" if settings.preset else "") if c))
+    matter = etree.SubElement(body, "div", {"class": "pp-bodymatter", "data-ppw": "bodymatter"})
+    chars = running_head_chars(settings)
+    hidden = {"data-ppw": "overlay-hidden"}
+    for n, (ch, count) in enumerate(zip(book.chapters, pages)):
+        sec = etree.SubElement(matter, "section", {"class": "pp-chapter", "data-ppw": "chapter"})
+        if n == 0:
+            sec.set("data-ppw-first", "")
+            book_title = meta.title or "Untitled"
+            etree.SubElement(sec, "p", {**hidden, "data-pp-running": _shorten(book_title, chars),
+                                        "class": "pp-book-title-string"})
+        title = _chapter_title(ch)
+        etree.SubElement(sec, "h1", {**hidden, "data-pp-running": _shorten(title, chars),
+                                     "class": "pp-chapter-title-string"})
+        for _ in range(max(count, 1) - 1):
+            etree.SubElement(sec, "div", {"data-ppw": "page"})
+    return "<!DOCTYPE html>\n" + lxml_html.tostring(root, encoding="unicode", method="html")

@@ -4,28 +4,42 @@ margins). Reads WeasyPrint's page boxes, which never leave the worker process.""
 
 from __future__ import annotations
 
-from .edition import BlockPath, Measures, PlacedImage
+from .edition import BlockPath, Bookmark, Measures, PlacedImage
 from .settings import PrintSettings, live_margin, page_boxes
 
 
 def read_layout(document, chapter_ids: list[str], block_ids: dict[str, tuple[str, BlockPath]],
                 block_seq: dict[str, int], s: PrintSettings):
-    """Per chapter, the block each printed page begins with; folios; what preflight measures."""
-    labels = []
-    # the folio a page shows: arabic from the first chapter on, roman before it
+    """The whole book: per chapter the block each printed page begins with (and its folio);
+    the folios; where each chapter opens; what preflight measures; where each anchor is."""
+    labels = folio_labels(document, chapter_ids)
+    starts = {slug: [(path, labels[i]) for path, i in entries]
+              for slug, entries in page_starts(document, block_ids, block_seq).items()}
+    opening = {}
+    for i, page in enumerate(document.pages):
+        for cid in chapter_ids:
+            if cid in page.anchors:
+                opening[cid] = i
+    return (starts, labels, opening, measure(document, s), anchor_pages(document),
+            note_positions(document))
+
+
+def folio_labels(document, chapter_ids: list[str]) -> list[str]:
+    """The folio each page shows: roman before the first chapter, arabic from it on."""
     first_body = None
     for i, page in enumerate(document.pages):
         if chapter_ids and chapter_ids[0] in page.anchors:
             first_body = i
             break
-    for i in range(len(document.pages)):
-        if first_body is None or i < first_body:
-            labels.append(roman(i + 1))
-        else:
-            labels.append(str(i - first_body + 1))
-    chapter_pages = {}
-    layout: dict[str, list] = {}
-    last: dict[str, tuple] = {}
+    return [roman(i + 1) if first_body is None or i < first_body else str(i - first_body + 1)
+            for i in range(len(document.pages))]
+
+
+def page_starts(document, block_ids: dict[str, tuple[str, BlockPath]], block_seq: dict[str, int]
+                ) -> dict[str, list[tuple[BlockPath, int]]]:
+    """Per chapter slug, (block path, page index) for every page: the block it begins with."""
+    layout: dict[str, list[tuple[BlockPath, int]]] = {}
+    last: dict[str, BlockPath] = {}
     current = None
     seen: set[str] = set()
     for i, page in enumerate(document.pages):
@@ -34,25 +48,26 @@ def read_layout(document, chapter_ids: list[str], block_ids: dict[str, tuple[str
         seen.update(page.anchors)
         # the topmost anchor that begins on this page is where the page begins
         begins.sort(key=lambda item: (round(item[1][1], 2), block_seq[item[0]]))
-        for cid in chapter_ids:
-            if cid in page.anchors:
-                chapter_pages[cid] = i
         if begins:
             slug, path = block_ids[begins[0][0]]
-            layout.setdefault(slug, []).append((path, labels[i]))
+            layout.setdefault(slug, []).append((path, i))
             # the block the *next* page may continue: the last to begin here, in document order
             order = sorted(begins, key=lambda item: block_seq[item[0]])
             slug_last, path_last = block_ids[order[-1][0]]
             last[slug_last] = path_last
             current = slug_last
         elif current is not None and current in last:
-            layout.setdefault(current, []).append((last[current], labels[i]))
-    measures = measure(document, s)
-    anchor_pages: dict[str, int] = {}
+            layout.setdefault(current, []).append((last[current], i))
+    return layout
+
+
+def anchor_pages(document) -> dict[str, int]:
+    """Every anchor (id) and the first page it is on (0-based)."""
+    out: dict[str, int] = {}
     for i, page in enumerate(document.pages):
         for a in page.anchors:
-            anchor_pages.setdefault(a, i)
-    return layout, labels, chapter_pages, measures, anchor_pages, note_positions(document)
+            out.setdefault(a, i)
+    return out
 
 
 def note_positions(document) -> dict[str, tuple[int, float]]:
@@ -70,6 +85,19 @@ def note_positions(document) -> dict[str, tuple[int, float]]:
             if a in calls:
                 found.setdefault(a, (i, pos[1]))
     return found
+
+
+def bookmarks(document) -> list[Bookmark]:
+    """The document's outline, flattened in order: (level, label, page, x, y) in CSS px."""
+    out: list[Bookmark] = []
+
+    def walk(nodes, level):
+        for label, (page, x, y), children, _state in nodes:
+            out.append(Bookmark(level, label, page, x, y))
+            walk(children, level + 1)
+
+    walk(document.make_bookmark_tree(), 1)
+    return out
 
 
 PX = 0.75  # CSS px -> pt

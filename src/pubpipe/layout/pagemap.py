@@ -93,6 +93,13 @@ def printed_words(pdf: bytes, labels: list[str], area: tuple[float, float, float
     return out
 
 
+def first_words(pdf: bytes, pages: int, area: tuple[float, float, float, float] | None,
+                limit: int = 40) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Per page of a piece, its first printed words (see printed_words), by page index."""
+    got = printed_words(pdf, [str(i) for i in range(pages)], area, limit)
+    return [got.get(str(i), ((), ())) for i in range(pages)]
+
+
 def page_texts(pdf: bytes, area: tuple[float, float, float, float] | None = None) -> list[str]:
     """The text of every page (within area, when given: x, y, width, height in points from the top
     left): poppler's pdftotext (0.4 s for 100 pages) when installed, else pypdf (about 60 ms a

@@ -12,10 +12,11 @@ from __future__ import annotations
 import io
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .edition import BlockPath, Measures
+from .edition import BlockPath, Bookmark, Measures
 from .measure import read_layout
 from .settings import PrintSettings, icc_profile
 from .styles import ASSET_URL
@@ -198,3 +199,132 @@ def render_here(job: RenderJob) -> Rendered:
                     measures=measures, anchor_pages=anchor_pages, warnings=cap.messages,
                     note_pos=note_pos)
 
+
+
+# --------------------------------------------------------------------------------------------
+# Pieces: the book laid out part by part, in parallel worker processes
+
+
+@dataclass
+class PieceJob:
+    kind: str  # front | chapter | overlay
+    html: str
+    css: list[str]
+    settings: PrintSettings
+    resources: dict[str, tuple[Path, str]]
+    chapter: int = -1
+    block_ids: dict[str, tuple[str, BlockPath]] = field(default_factory=dict)
+    block_seq: dict[str, int] = field(default_factory=dict)
+    text_area: tuple[float, float, float, float] | None = None  # where page words are read
+
+
+@dataclass
+class RenderedPiece:
+    kind: str
+    chapter: int
+    pdf: bytes
+    pages: int
+    starts: dict[str, list[tuple[BlockPath, int]]]  # chapter slug -> (block path, page) per page
+    anchors: dict[str, int]  # anchor -> page (0-based, in the piece)
+    measures: Measures
+    bookmarks: list[Bookmark]
+    words: list[tuple[tuple[str, ...], tuple[str, ...]]]  # first words printed, per page
+    warnings: list[str] = field(default_factory=list)
+    # footnotes, their calls and the words before them -> (page, y): see stage.note_breaks
+    note_pos: dict[str, tuple[int, float]] = field(default_factory=dict)
+
+
+def render_piece_here(job: PieceJob) -> RenderedPiece:
+    """Lay out and write one piece (in whatever process calls it)."""
+    import weasyprint
+    from weasyprint.text.fonts import FontConfiguration
+
+    from .measure import anchor_pages, bookmarks, measure, note_positions, page_starts
+    from .pagemap import first_words
+
+    s = job.settings
+    fetcher = _SandboxFetcher(job.resources, s)
+    fonts = FontConfiguration()
+    profiles: dict = {}
+    logger = logging.getLogger("weasyprint")
+    cap = _LogCapture()
+    logger.addHandler(cap)
+    try:
+        sheets = [weasyprint.CSS(string=c, url_fetcher=fetcher, font_config=fonts,
+                                 color_profiles=profiles) for c in job.css if c]
+        html = weasyprint.HTML(string=job.html, base_url=ASSET_URL, url_fetcher=fetcher)
+        document = html.render(font_config=fonts, stylesheets=sheets, color_profiles=profiles)
+        marks = bookmarks(document) if s.bookmarks else []
+        for page in document.pages:
+            page.bookmarks = []  # the merge writes the book's one outline
+        pdf = document.write_pdf(full_fonts=s.full_fonts, pdf_tags=s.tagged,
+                                 optimize_images=False, dpi=600 if s.for_print else 200)
+        starts = page_starts(document, job.block_ids, job.block_seq) if job.block_ids else {}
+        measures = measure(document, s) if job.kind != "overlay" else Measures()
+        anchors = anchor_pages(document)
+        notes = note_positions(document) if job.kind == "chapter" else {}
+        pages = len(document.pages)
+    finally:
+        logger.removeHandler(cap)
+    words = first_words(pdf, pages, job.text_area) if job.kind == "chapter" else []
+    return RenderedPiece(job.kind, job.chapter, pdf, pages, starts, anchors, measures, marks,
+                         words, cap.messages, notes)
+
+
+def _worker_init() -> None:
+    """Workers die with the process that started them, and leave Ctrl-C to the parent."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: killed when the parent dies
+    except (OSError, AttributeError):
+        pass
+
+
+def render_pieces(jobs: list[PieceJob], done: Callable[[], None] = lambda: None
+                  ) -> list[RenderedPiece]:
+    """Every job laid out, in parallel worker processes (one per core), in the jobs' order.
+
+    A forkserver with WeasyPrint preloaded starts the workers; a pool of workers lays out a
+    batch of a few pieces each and is then shut down, so memory WeasyPrint keeps is given back
+    (one pool per batch: CPython 3.11's max_tasks_per_child can hang with many tasks queued).
+    Workers are killed when this process dies (PR_SET_PDEATHSIG) and ignore Ctrl-C, which the
+    parent handles.
+    """
+    if not jobs:
+        return []
+    workers = min(len(jobs), os.cpu_count() or 1)
+    if os.environ.get("PUBPIPE_PDF_INPROCESS") or os.name != "posix":
+        out = []
+        for job in jobs:
+            out.append(render_piece_here(job))
+            done()
+        return out
+    import concurrent.futures
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["weasyprint", "pubpipe.layout.render"])
+    results: list[RenderedPiece | None] = [None] * len(jobs)
+    batch = workers * PIECES_PER_WORKER
+    for start in range(0, len(jobs), batch):
+        pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                                      initializer=_worker_init)
+        try:
+            futures = {pool.submit(render_piece_here, jobs[i]): i
+                       for i in range(start, min(start + batch, len(jobs)))}
+            for future in concurrent.futures.as_completed(futures):
+                results[futures[future]] = future.result()
+                done()
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+    return [r for r in results if r is not None]
+
+
+PIECES_PER_WORKER = 8  # then a fresh process: WeasyPrint does not give memory back

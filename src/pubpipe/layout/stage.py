@@ -1,9 +1,28 @@
-"""The layout stage proper: markup -> render -> page map, cached by content."""
+"""The layout stage proper: markup -> render -> page map, cached by content.
+
+Two ways, one result (a ``PrintEdition``):
+
+* **piece by piece** (plain PDFs, the default): every chapter is laid out as its own document in
+  parallel worker processes, then the front matter (its contents print the chapters' first
+  folios) and an overlay of the body pages that draws the folios and running heads. The PDF
+  writer merges them (``write/pdf/merge.py``). Each piece is cached under a hash of its markup,
+  styles, settings, images and the layout code, so a rebuild lays out only what changed.
+  A chapter opens on a recto, so its layout depends on the other chapters only through its first
+  folio, and only when it prints page numbers itself (source back-links "p. 7"): such a chapter
+  is laid out again when its first folio moves, i.e. when an earlier chapter changes length
+  by a page or more (an even number of pages, since every chapter fills whole leaves).
+  Folios and running heads are in the overlay, which is cheap to redo.
+* **as one document** (PDF/A, PDF/UA and PDF/X variants, whose tags, metadata and output intents
+  belong to one document; a book with links that print the page of a place in another chapter,
+  "see p. 42"; or ``PUBPIPE_LAYOUT=whole``): the whole book in one worker, cached whole.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,19 +31,40 @@ from .. import __version__
 from ..document import Book
 from ..util import cache_write
 from . import notes, pagemap
-from .edition import PrintEdition
-from .markup import PrintDocument, build_print_html
-from .render import RenderJob, Rendered, render
-from .styles import color_profile_css, stylesheets
+from .edition import (Bookmark, ImageFacts, Measures, Piece, PageStart, PlacedImage,
+                      PrintEdition)
+from .markup import PrintDocument, build_print_html, chapter_id, overlay_html
+from .measure import roman
+from .render import PieceJob, RenderedPiece, RenderJob, Rendered, render, render_pieces
+from .styles import color_profile_css, piece_css, stylesheets
 
 if TYPE_CHECKING:
     from ..context import BuildContext
 
-CACHE_VERSION = 2  # bump when the edition's shape changes
+CACHE_VERSION = 3  # bump when the edition's shape changes
 
 
-def lay_out(book: Book, ctx: BuildContext) -> PrintEdition:
-    """The book laid out for print (from the cache when nothing that shapes it changed)."""
+def by_pieces(ctx: BuildContext) -> bool:
+    """Whether the book is laid out chapter by chapter (see the module docstring)."""
+    mode = os.environ.get("PUBPIPE_LAYOUT", "")
+    return not ctx.print.variant and not ctx.print.tagged and mode != "whole"
+
+
+def lay_out(book: Book, ctx: BuildContext, pdf: bool = True) -> PrintEdition:
+    """The book laid out for print (from the cache when nothing that shapes it changed).
+    pdf=False: only the page map is wanted (an EPUB's page-list), so the front matter and the
+    overlay are not made."""
+    with ctx.progress.stage("layout", len(book.chapters) + (2 if pdf else 0),
+                            "pieces") as advance:
+        if by_pieces(ctx):
+            return _by_pieces(book, ctx, pdf, advance)
+        edition = _whole(book, ctx)
+        for _ in range(len(book.chapters) + (2 if pdf else 0)):
+            advance()
+        return edition
+
+
+def _whole(book: Book, ctx: BuildContext) -> PrintEdition:
     settings = ctx.print
     math_cache = ctx.cache_dir / "math"
     doc = build_print_html(book, settings, math_cache=math_cache)
@@ -183,3 +223,208 @@ def _load(folder: Path, key: str) -> PrintEdition | None:
 def _save(folder: Path, key: str, edition: PrintEdition) -> None:
     cache_write(folder / f"{key}.pdf", edition.pdf)
     cache_write(folder / f"{key}.json", json.dumps(edition.to_json()).encode())
+
+
+# --------------------------------------------------------------------------------------------
+# Piece by piece
+
+
+def first_folios(pages: list[int]) -> list[int]:
+    """The first folio of every chapter: chapter 1 opens on folio 1, each chapter on the next
+    recto (an odd folio), so a chapter of odd length is followed by a blank verso."""
+    out, folio = [], 1
+    for n in pages:
+        out.append(folio)
+        folio += n + n % 2
+    return out
+
+
+def _by_pieces(book: Book, ctx: BuildContext, want_pdf: bool, advance) -> PrintEdition:
+    s = ctx.print
+    folder = ctx.cache_dir / "layout"
+    base = stylesheets(s)
+    area = pagemap.text_area(s)
+    n = len(book.chapters)
+    math_cache = ctx.cache_dir / "math"
+    docs = [build_print_html(book, s, front=False, chapters=[k], math_cache=math_cache)
+            for k in range(n)]
+    if any(d.has_xrefs for d in docs):
+        # a link that prints the page of a place in another chapter ("see p. 42"): its number
+        # depends on the other chapters' layout, so the book is laid out as one document
+        edition = _whole(book, ctx)
+        for _ in range(n + (2 if want_pdf else 0)):
+            advance()
+        return edition
+    for d in docs:
+        _report_formulas(d, ctx)
+    cids = [chapter_id(k + 1, ch) for k, ch in enumerate(book.chapters)]
+    index_path = folder / "folios.json"
+    try:  # where chapters that print page numbers opened last time: usually still right
+        known = json.loads(index_path.read_text("utf-8"))
+    except (OSError, ValueError):
+        known = {}
+
+    def job(k: int, folio: int | None) -> PieceJob:
+        d = docs[k]
+        css = [*base, piece_css("chapter", folio if d.has_pagerefs else None)]
+        return PieceJob("chapter", d.html, css, s, d.resources, k, d.block_ids, d.block_seq, area)
+
+    used: list[int | None] = [known.get(cids[k], 1) if docs[k].has_pagerefs else None
+                              for k in range(n)]
+    pieces = _render_cached(folder, [job(k, used[k]) for k in range(n)], advance)
+    redone: set[int] = set()
+    breaks: list[set[str]] = [set() for _ in range(n)]
+    passes = [0] * n
+    anchors: list[dict[str, int] | None] = [None] * n
+    for _ in range(NOTE_PASSES + 4):  # what follows settles each chapter in a pass or a few
+        folios = first_folios([p.pages for p in pieces])
+        todo = []
+        for k in range(n):
+            more = note_breaks(pieces[k].note_pos) - breaks[k]
+            if more and passes[k] < NOTE_PASSES:
+                # a note carried past its call's page: the call's line moves on too (see _whole)
+                breaks[k] |= more
+                passes[k] += 1
+            elif k not in redone and _repeated_pages(docs[k].pageref_groups, pieces[k].anchors):
+                # a source cited twice on one page: without the repeated back-links
+                anchors[k] = pieces[k].anchors
+                redone.add(k)
+            elif not (docs[k].has_pagerefs and used[k] != folios[k]):
+                continue
+            docs[k] = build_print_html(book, s, anchors[k], frozenset(breaks[k]), front=False,
+                                       chapters=[k], math_cache=math_cache)
+            todo.append(k)
+        if not todo:
+            break
+        for k in todo:
+            used[k] = folios[k] if docs[k].has_pagerefs else None
+        again = _render_cached(folder, [job(k, used[k]) for k in todo], lambda: None)
+        for k, piece in zip(todo, again):
+            pieces[k] = piece
+    folios = first_folios([p.pages for p in pieces])
+    cache_write(index_path, json.dumps({cids[k]: folios[k] for k in range(n)
+                                        if docs[k].has_pagerefs}, sort_keys=True).encode())
+
+    extra: list[RenderedPiece] = []
+    if want_pdf:
+        front = build_print_html(book, s, chapters=[], folios=folios, math_cache=math_cache)
+        front_css = [*base, piece_css("front")]
+        color = color_profile_css(s, front.resources)
+        if color:
+            front_css.append(color)
+        overlay = overlay_html(book, s, [p.pages for p in pieces])
+        extra = _render_cached(folder, [
+            PieceJob("front", front.html, front_css, s, front.resources),
+            PieceJob("overlay", overlay, [*base, piece_css("overlay")], s, {})], advance)
+    return _assemble(book, ctx, docs, cids, pieces, folios, extra)
+
+
+def _assemble(book: Book, ctx: BuildContext, docs: list[PrintDocument], cids: list[str],
+              chapters: list[RenderedPiece], folios: list[int], extra: list[RenderedPiece]
+              ) -> PrintEdition:
+    """The edition from its pieces: folios, where chapters open, page map, measures."""
+    front = extra[0] if extra else None
+    front_pages = front.pages - 1 if front else 0  # its last page is the recto marker
+    labels = [roman(i + 1) for i in range(front_pages)]
+    starts_at: list[int] = []
+    for k, piece in enumerate(chapters):
+        first = front_pages + folios[k] - 1
+        while len(labels) < first:  # the blank verso before a chapter
+            labels.append(str(len(labels) - front_pages + 1))
+        labels += [str(folios[k] + j) for j in range(piece.pages)]
+        starts_at.append(first)
+    page_map = {}
+    apart: list[tuple[int, int]] = []
+    measures = Measures()
+    images: dict[str, ImageFacts] = {}
+    warnings: list[str] = []
+    pieces: list[Piece] = []
+    if front is not None:
+        _shift(measures, front.measures, 0, front_pages)
+        warnings += front.warnings
+        pieces.append(Piece("front", front.pdf, front_pages, 0, -1,
+                            [b for b in front.bookmarks if b.page < front_pages]))
+    for k, piece in enumerate(chapters):
+        folio = folios[k]
+        for slug, entries in piece.starts.items():
+            page_map[slug] = [PageStart(path, str(folio + j), *piece.words[j])
+                              if j < len(piece.words) else PageStart(path, str(folio + j))
+                              for path, j in entries]
+        _shift(measures, piece.measures, starts_at[k], piece.pages)
+        apart += [(c + starts_at[k], t + starts_at[k]) for c, t in notes_apart(piece.note_pos)]
+        images.update(docs[k].images)
+        warnings += piece.warnings
+        pieces.append(Piece("chapter", piece.pdf, piece.pages, starts_at[k], k, piece.bookmarks))
+    if len(extra) > 1:
+        overlay = extra[1]
+        pieces.append(Piece("overlay", overlay.pdf, overlay.pages, front_pages))
+    return PrintEdition(pdf=None, settings=ctx.print, page_labels=labels,
+                        chapter_pages={cid: starts_at[k] for k, cid in enumerate(cids)},
+                        page_map=page_map, measures=measures, images=images, warnings=warnings,
+                        notes_apart=sorted(apart), pieces=pieces)
+
+
+def _shift(into: Measures, m: Measures, offset: int, pages: int) -> None:
+    """Add a piece's measures with its page numbers moved to the book's (pages past the
+    piece's own, such as the front matter's marker page, are left out)."""
+    into.images += [PlacedImage(i.page + offset, i.src, i.width, i.height, i.alt)
+                    for i in m.images if i.page < pages]
+    into.outside_live += [(p + offset, t) for p, t in m.outside_live if p < pages]
+    into.past_margin += [(p + offset, t) for p, t in m.past_margin if p < pages]
+
+
+def _piece_key(job: PieceJob) -> str:
+    h = hashlib.sha256(_tool_versions().encode())
+    h.update(code_fingerprint())
+    for part in (job.kind, str(job.chapter), job.html, *job.css, repr(job.settings),
+                 repr(sorted((k, str(v)) for k, v in job.resources.items())),
+                 repr(job.text_area)):
+        h.update(part.encode())
+        h.update(b"\0")
+    return "p-" + h.hexdigest()[:32]
+
+
+def _render_cached(folder: Path, jobs: list[PieceJob], advance) -> list[RenderedPiece]:
+    """The pieces, from the cache where they are there, the rest laid out in parallel."""
+    keys = [_piece_key(j) for j in jobs]
+    out: list[RenderedPiece | None] = [_load_piece(folder, key) for key in keys]
+    for piece in out:
+        if piece is not None:
+            advance()
+    todo = [i for i, piece in enumerate(out) if piece is None]
+    for i, piece in zip(todo, render_pieces([jobs[i] for i in todo], advance)):
+        out[i] = piece
+        _save_piece(folder, keys[i], piece)
+    return [p for p in out if p is not None]
+
+
+def _load_piece(folder: Path, key: str) -> RenderedPiece | None:
+    try:
+        d = json.loads((folder / f"{key}.json").read_text("utf-8"))
+        pdf = (folder / f"{key}.pdf").read_bytes()
+        m = d["measures"]
+        return RenderedPiece(
+            d["kind"], d["chapter"], pdf, d["pages"],
+            {k: [(tuple(p), j) for p, j in v] for k, v in d["starts"].items()},
+            dict(d["anchors"]),
+            Measures([PlacedImage(**i) for i in m["images"]],
+                     [tuple(x) for x in m["outside_live"]], [tuple(x) for x in m["past_margin"]]),
+            [Bookmark(**b) for b in d["bookmarks"]],
+            [(tuple(w), tuple(lw)) for w, lw in d["words"]], list(d["warnings"]),
+            {k: (int(p), float(y)) for k, (p, y) in d["note_pos"].items()})
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _save_piece(folder: Path, key: str, p: RenderedPiece) -> None:
+    data = {"kind": p.kind, "chapter": p.chapter, "pages": p.pages,
+            "starts": {k: [[list(path), j] for path, j in v] for k, v in p.starts.items()},
+            "anchors": p.anchors,
+            "measures": {"images": [asdict(i) for i in p.measures.images],
+                         "outside_live": p.measures.outside_live,
+                         "past_margin": p.measures.past_margin},
+            "bookmarks": [asdict(b) for b in p.bookmarks],
+            "words": [[list(w), list(lw)] for w, lw in p.words], "warnings": p.warnings,
+            "note_pos": p.note_pos}
+    cache_write(folder / f"{key}.pdf", p.pdf)
+    cache_write(folder / f"{key}.json", json.dumps(data).encode())

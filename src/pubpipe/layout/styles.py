@@ -65,3 +65,38 @@ def color_profile_css(s: PrintSettings, res: dict) -> str:
     return (f"@color-profile device-cmyk {{ src: url({url});"
             " components: cyan, magenta, yellow, black; }}")
 
+
+
+_MARGIN_BOXES = "".join(f" @{b} {{ content: none; }}" for b in (
+    "top-left", "top-center", "top-right", "bottom-left", "bottom-center", "bottom-right"))
+
+
+def piece_css(kind: str, first_folio: int | None = None) -> str:
+    """What a piece of the book adds to the print stylesheets.
+
+    chapter: no margin boxes (the overlay draws folios and running heads on the merged pages),
+    and, when the chapter prints its own page numbers ("p. 7"), its first folio. front: contents
+    entries print the page number they are given, and a last marker page makes the front matter
+    end on a verso (that page is left out). overlay: its pages are empty; its hidden headings
+    only set the running heads.
+    """
+    if kind == "chapter":
+        css = [f"@page{sel} {{{_MARGIN_BOXES} }}" for sel in (
+            "", " :left", " :right", " :first", " :blank", " :nth(1 of pp-chapter)",
+            " :nth(1 of pp-chapter-first)")]
+        if first_folio is not None:
+            css.append(f"@page :nth(1 of pp-chapter), :nth(1 of pp-chapter-first)"
+                       f" {{ counter-reset: page {first_folio}; }}")
+        return "\n".join(css)
+    if kind == "front":
+        return ('nav[data-ppw=contents] a[data-ppw-page]::after {'
+                ' content: "\\2002" leader(". ") "\\2002" attr(data-ppw-page); }\n'
+                "div[data-ppw=end] { break-before: recto; page: pp-title; }")
+    if kind == "overlay":
+        return ("[data-ppw=overlay-hidden] { visibility: hidden; height: 0; margin: 0;"
+                " padding: 0; border: 0; font-size: 0; line-height: 0;"
+                " bookmark-level: none; break-after: auto; }\n"
+                "div[data-ppw=page] { break-before: page; height: 0; }\n"
+                ".pp-book-title-string { string-set: pp-book-title attr(data-pp-running); }\n"
+                ".pp-chapter-title-string { string-set: pp-chapter-title attr(data-pp-running); }")
+    raise ValueError(f"unknown piece {kind!r}")

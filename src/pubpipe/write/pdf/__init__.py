@@ -1,18 +1,26 @@
-"""The PDF writer: the print edition post-processed and preflighted.
+"""The PDF writer: the print edition merged, post-processed and preflighted.
 
 ``write_pdf(book, ctx, edition) -> bytes``. The layout stage (``pubpipe.layout``) made the
-edition; here it gets its exact page boxes, page labels and preset rules (``postprocess``), and
-preflight reports on the result as diagnostics (``preflight``).
+edition; here its pieces become one PDF (``merge``), which gets its exact page boxes, page labels
+and preset rules (``postprocess``), and preflight reports on the result as diagnostics
+(``preflight``). The result and its diagnostics are cached under a hash of the edition, so a
+build in which nothing changed writes the same bytes without doing the work again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ...document import Book
+from ... import __version__
+from ...document import Book, Diagnostic, Severity
 from ...layout.edition import PrintEdition
 from ...layout.settings import icc_profile
+from ...util import cache_write
 from . import preflight
+from .merge import merge
 from .postprocess import postprocess
 
 if TYPE_CHECKING:
@@ -24,11 +32,52 @@ PROFILES = ("print",)  # the image variants this writer needs (the layout's)
 def write_pdf(book: Book, ctx: BuildContext, edition: PrintEdition) -> bytes:
     """The book as a PDF (bytes); preflight findings go to the build's diagnostics."""
     ctx.publish_print_notes()
+    key = _key(book, ctx, edition)
+    folder = ctx.cache_dir / "pdf"
+    cached = _load(folder, key)
+    if cached is not None:
+        pdf, found = cached
+        ctx.diagnostics.extend(found)
+        return pdf
+    before = len(ctx.diagnostics)
     s = edition.settings
     if s.variant.startswith("pdf/x") and icc_profile(s.color) is None:
         ctx.diagnostics.warn("pdf-output-intent", f"{s.variant} without an output intent: no"
                              " CMYK ICC profile found (install libgs-common or put one in"
                              " styles/icc/cmyk.icc)", ctx.config_file)
-    pdf = postprocess(edition.pdf, s, edition.page_labels)
+    pdf = postprocess(merge(edition), s, edition.page_labels)
     preflight.run(book, edition, pdf, ctx.diagnostics, ctx.config_file)
+    _save(folder, key, pdf, list(ctx.diagnostics[before:]))
     return pdf
+
+
+def _key(book: Book, ctx: BuildContext, edition: PrintEdition) -> str:
+    h = hashlib.sha256(f"pubpipe {__version__} pdf 1".encode())
+    for p in sorted(Path(__file__).parent.glob("*.py")):  # this writer's code
+        h.update(p.read_bytes())
+    for part in (edition.pdf or b"", *(p.pdf for p in edition.pieces)):
+        h.update(hashlib.sha256(part).digest())
+    h.update(repr((edition.settings, edition.page_labels, edition.measures, edition.images,
+                   edition.warnings, [(p.kind, p.pages, p.first, p.bookmarks)
+                                      for p in edition.pieces])).encode())
+    h.update(repr((ctx.config_file, [(str(ch.source), ch.source_text) for ch in book.chapters])
+                  ).encode())
+    return h.hexdigest()[:32]
+
+
+def _load(folder: Path, key: str) -> tuple[bytes, list[Diagnostic]] | None:
+    try:
+        pdf = (folder / f"{key}.pdf").read_bytes()
+        found = [Diagnostic(Severity[d["severity"]], d["code"], d["message"],
+                            Path(d["file"]) if d["file"] else None, d["line"])
+                 for d in json.loads((folder / f"{key}.json").read_text("utf-8"))]
+        return pdf, found
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _save(folder: Path, key: str, pdf: bytes, found: list[Diagnostic]) -> None:
+    cache_write(folder / f"{key}.pdf", pdf)
+    cache_write(folder / f"{key}.json", json.dumps([
+        {"severity": d.severity.name, "code": d.code, "message": d.message,
+         "file": str(d.file) if d.file else None, "line": d.line} for d in found]).encode())

@@ -1,0 +1,154 @@
+"""The print layout stage: chapters laid out as pieces, merged, cached, and left out when no
+output needs them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pubpipe import config, pipeline
+from pubpipe.layout.stage import first_folios
+
+LOREM = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor "
+         "incididunt ut labore et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud "
+         "exercitation ullamco laboris nisi ut aliquip ex ea commodo consequat. ")
+
+
+def test_chapters_open_on_rectos():
+    assert first_folios([3, 4, 1, 2]) == [1, 5, 9, 11]
+    assert first_folios([]) == []
+
+
+def _book(folder: Path, extra_toml: str = "") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "book.toml").write_text(
+        '[book]\ntitle = "Pieces"\nauthors = ["A. Writer"]\nlanguage = "en"\n'
+        'chapters = ["one.md", "two.md", "three.md"]\n\n[pdf]\npage-size = "A6"\n' + extra_toml,
+        encoding="utf-8")
+    (folder / "one.md").write_text(
+        "# First chapter\n\n" + "\n\n".join([LOREM * 3] * 6) +
+        "\n\nSee [the far section](#far-section) in the last chapter.\n", encoding="utf-8")
+    (folder / "two.md").write_text(
+        "# Second chapter\n\nAs one study shows [1], and another [2].\n\n" +
+        "\n\n".join([LOREM * 2] * 5) + "\n\n## Sources\n\n1. First source, 2019.\n"
+        "2. Second source, 2020.\n", encoding="utf-8")
+    (folder / "three.md").write_text(
+        "# Third chapter\n\n" + "\n\n".join([LOREM * 2] * 4) + "\n\n## Far section\n\nHere.\n",
+        encoding="utf-8")
+    return folder
+
+
+def _build(src: Path, cache: Path, out: Path, fmt: str = "pdf"):
+    cfg = config.load(src)
+    return pipeline.build(cfg, pipeline.BuildOptions(formats=(fmt,), out_dir=out,
+                                                     cache_dir=cache, offline=True))
+
+
+def test_epub_without_page_list_never_lays_out(tmp_path):
+    src = _book(tmp_path / "b", "\n[epub]\npage-list = false\n")
+    code = (
+        "import sys\nfrom pubpipe import config, pipeline\n"
+        f"cfg = config.load({str(src)!r})\n"
+        "r = pipeline.build(cfg, pipeline.BuildOptions(formats=('epub',), offline=True,"
+        f" out_dir={str(tmp_path / 'out')!r}, cache_dir={str(tmp_path / 'c')!r}))\n"
+        "assert 'weasyprint' not in sys.modules, 'WeasyPrint imported'\n"
+        "assert 'pubpipe.layout.stage' not in sys.modules, 'laid out'\n"
+        "print(sorted(r.timings))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "layout" not in r.stdout and "write epub" in r.stdout
+    import zipfile
+
+    nav = zipfile.ZipFile(next((tmp_path / "out").glob("*.epub"))).read("EPUB/nav.xhtml")
+    assert b"page-list" not in nav
+
+
+@pytest.mark.slow
+def test_pieces_merge_into_the_book_and_rebuild_alone(tmp_path, monkeypatch):
+    from pypdf import PdfReader
+
+    from pubpipe.layout import render
+
+    src = _book(tmp_path / "book")
+    calls: list[str] = []
+    real = render.render_piece_here
+
+    def counting(job):
+        calls.append(f"{job.kind}{job.chapter}")
+        return real(job)
+
+    monkeypatch.setenv("PUBPIPE_PDF_INPROCESS", "1")  # so the counter sees every piece
+    monkeypatch.setattr(render, "render_piece_here", counting)
+    r1 = _build(src, tmp_path / "cache", tmp_path / "out1")
+    # chapter two prints page numbers ("p. 5" back-links): laid out again once its first
+    # folio is known; the others once
+    assert sorted(calls) == ["chapter0", "chapter1", "chapter1", "chapter2", "front-1",
+                             "overlay-1"]
+    pdf = r1.outputs["pdf"]
+    reader = PdfReader(pdf)
+    labels = reader.page_labels
+    # folios: roman front matter, arabic from chapter 1; chapters open on odd folios
+    assert labels[:4] == ["i", "ii", "iii", "iv"] and labels[4] == "1"
+    outline = [o for o in reader.outline if not isinstance(o, list)]
+    titles = [o.title for o in outline]
+    assert titles[0] == "Contents" and titles[1:] == ["First chapter", "Second chapter",
+                                                      "Third chapter"]
+    opening = {o.title: labels[reader.get_destination_page_number(o)] for o in outline[1:]}
+    assert all(int(f) % 2 == 1 for f in opening.values())
+    # the contents print those folios
+    import re
+
+    contents = reader.pages[2].extract_text()
+    for title, folio in opening.items():
+        assert re.search(rf"{title}[\s.]*{folio}\b", contents), (title, folio, contents)
+    # the link in chapter one goes to the page of the section in chapter three
+    dests = reader.named_destinations
+    links = [(i, str(a.get_object()["/Dest"])) for i, p in enumerate(reader.pages)
+             for a in (p.get("/Annots") or []) if "/Dest" in a.get_object()]
+    far = [(i, d) for i, d in links if d.endswith("far-section")]
+    assert far, links
+    target = reader.get_destination_page_number(dests[far[0][1]])
+    assert "Far section" in reader.pages[target].extract_text()
+    # running heads and folios are on the body pages (the overlay)
+    body = reader.pages[5].extract_text()
+    assert "Pieces" in body or "First chapter" in body
+
+    # nothing changed: nothing laid out, the same bytes
+    calls.clear()
+    r2 = _build(src, tmp_path / "cache", tmp_path / "out2")
+    assert calls == []
+    assert r2.outputs["pdf"].read_bytes() == pdf.read_bytes()
+
+    # one chapter changed (same length): that chapter alone, and the same bytes as a cold build
+    text = (src / "three.md").read_text()
+    (src / "three.md").write_text(text.replace("Here.", "Here it is."))
+    calls.clear()
+    r3 = _build(src, tmp_path / "cache", tmp_path / "out3")
+    assert calls == ["chapter2"]
+    calls.clear()
+    cold = _build(src, tmp_path / "cold-cache", tmp_path / "out4")
+    assert len(calls) == 6
+    assert r3.outputs["pdf"].read_bytes() == cold.outputs["pdf"].read_bytes()
+
+
+@pytest.mark.slow
+def test_pieces_look_like_the_book_laid_out_whole(tmp_path, monkeypatch):
+    src = _book(tmp_path / "book")
+    pieces = _build(src, tmp_path / "cache", tmp_path / "pieces").outputs["pdf"]
+    monkeypatch.setenv("PUBPIPE_LAYOUT", "whole")
+    whole = _build(src, tmp_path / "cache", tmp_path / "whole").outputs["pdf"]
+    if not __import__("shutil").which("pdftoppm"):
+        pytest.skip("poppler not installed")
+    from PIL import Image, ImageChops
+
+    for name, pdf in (("p", pieces), ("w", whole)):
+        subprocess.run(["pdftoppm", "-png", "-r", "30", str(pdf), str(tmp_path / name)],
+                       check=True)
+    a, b = sorted(tmp_path.glob("p-*.png")), sorted(tmp_path.glob("w-*.png"))
+    assert len(a) == len(b) > 8
+    for x, y in zip(a, b):
+        diff = ImageChops.difference(Image.open(x).convert("RGB"), Image.open(y).convert("RGB"))
+        assert diff.getbbox() is None, x.name
