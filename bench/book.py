@@ -8,6 +8,7 @@ bytes. ``touch_chapter(folder, n)`` changes one word of chapter n (the one-chapt
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter
@@ -46,8 +47,10 @@ def make_book(folder: Path, chapters: int = 40, words: int = 2500, photos: int =
     (folder / "book.toml").write_text(
         '[book]\ntitle = "A Synthetic Book"\nauthors = ["Bench Author"]\nlanguage = "en"\n'
         'date = "2024-05-01"\n\n[pdf]\npage-size = "6in 9in"\n', encoding="utf-8")
+    titles = [f"Chapter {c}: {' '.join(rng.choice(vocab) for _ in range(3)).title()}"
+              for c in range(1, chapters + 1)]
     for c in range(1, chapters + 1):
-        lines = [f"# Chapter {c}: {' '.join(rng.choice(vocab) for _ in range(3)).title()}", ""]
+        lines = [f"# {titles[c - 1]}", ""]
         left = words
         paragraphs = []
         while left > 0:
@@ -77,10 +80,14 @@ def make_book(folder: Path, chapters: int = 40, words: int = 2500, photos: int =
                 else:
                     rng.random()
                 lines += [f"![Photo {k} of chapter {c}]({name})", ""]
-        if c < chapters:
-            lines += [f"Read on in [chapter {c + 1}](ch{c + 1:02d}.md).", ""]
+        if c < chapters:  # a link into the next chapter (its heading's id)
+            lines += [f"Read on in [chapter {c + 1}](#{_slug(titles[c])}).", ""]
         (folder / f"ch{c:02d}.md").write_text("\n".join(lines), encoding="utf-8")
     return folder
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 def touch_chapter(folder: Path, n: int) -> None:

@@ -46,9 +46,9 @@ print(json.dumps({"rc": r.returncode, "seconds": elapsed, "peak_mb": peak_kb / 1
 """
 
 
-def measure(cmd: list[str], env: dict | None = None) -> dict:
+def measure(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> dict:
     r = subprocess.run([sys.executable, "-c", _MEASURE, *cmd], capture_output=True, text=True,
-                       check=True, env=env)
+                       check=True, env=env, cwd=cwd)
     res = json.loads(r.stdout)
     if res["rc"] != 0:
         raise SystemExit(f"failed (exit {res['rc']}): {' '.join(cmd)}\n{res['stderr']}")
@@ -79,47 +79,48 @@ def main() -> int:
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # weasyprint
     env["PYTHONPATH"] = str(REPO / "src") + os.pathsep + env.get("PYTHONPATH", "")
     rows: list[tuple[str, dict, Path | None]] = []
-    if True:
-        book = work / "book"
-        shutil.copytree(source, book)
-        chapters = sorted(str(p) for p in book.glob("ch*.md"))
+    book = work / "book"
+    shutil.copytree(source, book)
+    chapters = sorted(str(p) for p in book.glob("ch*.md"))
 
-        def ours(name: str, fmt: str, cache: str, folder: Path = book) -> None:
-            out = work / name.replace(" ", "-").replace(",", "")
-            cmd = [sys.executable, "-m", "pubpipe", "build", str(folder), "--format", fmt,
-                   "--out-dir", str(out), "--cache-dir", str(work / cache),
-                   "--report", str(out / "report.json")]
-            res = measure(cmd, env)
-            rows.append((name, res, next(out.glob(f"*.{fmt}"))))
-            print(f"  {name:<32} {res['seconds']:7.1f} s", flush=True)
+    def ours(name: str, fmt: str, cache: str, folder: Path = book) -> None:
+        out = work / name.replace(" ", "-").replace(",", "")
+        cmd = [sys.executable, "-m", "pubpipe", "build", str(folder), "--format", fmt,
+               "--out-dir", str(out), "--cache-dir", str(work / cache),
+               "--report", str(out / "report.json")]
+        res = measure(cmd, env)
+        rows.append((name, res, next(out.glob(f"*.{fmt}"))))
+        print(f"  {name:<32} {res['seconds']:7.1f} s", flush=True)
 
-        print("pandoc:", flush=True)
-        meta = ["--metadata", "title=A Synthetic Book", "--metadata", "author=Bench Author",
-                "--metadata", "lang=en", f"--resource-path={book}"]
-        res = measure([pandoc, *chapters, "-o", str(work / "pandoc.epub"), *meta], env)
-        rows.append(("pandoc epub", res, work / "pandoc.epub"))
-        print(f"  {'pandoc epub':<32} {res['seconds']:7.1f} s", flush=True)
-        res = measure([pandoc, *chapters, "-o", str(work / "pandoc.pdf"), *meta,
-                       "--pdf-engine=weasyprint"], env)
-        rows.append(("pandoc + weasyprint pdf", res, work / "pandoc.pdf"))
-        print(f"  {'pandoc + weasyprint pdf':<32} {res['seconds']:7.1f} s", flush=True)
+    print("pandoc:", flush=True)
+    meta = ["--metadata", "title=A Synthetic Book", "--metadata", "author=Bench Author",
+            "--metadata", "lang=en", f"--resource-path={book}"]
+    # run in the book's folder: WeasyPrint finds the photos from there (pandoc writes its HTML
+    # with the Markdown's relative image paths)
+    res = measure([pandoc, *chapters, "-o", str(work / "pandoc.epub"), *meta], env, book)
+    rows.append(("pandoc epub", res, work / "pandoc.epub"))
+    print(f"  {'pandoc epub':<32} {res['seconds']:7.1f} s", flush=True)
+    res = measure([pandoc, *chapters, "-o", str(work / "pandoc.pdf"), *meta,
+                   "--pdf-engine=weasyprint"], env, book)
+    rows.append(("pandoc + weasyprint pdf", res, work / "pandoc.pdf"))
+    print(f"  {'pandoc + weasyprint pdf':<32} {res['seconds']:7.1f} s", flush=True)
 
-        print("pubpipe:", flush=True)
-        ours("epub cold", "epub", "cache-epub")
-        ours("epub nothing changed", "epub", "cache-epub")
-        ours("pdf cold", "pdf", "cache-pdf")
-        ours("pdf nothing changed", "pdf", "cache-pdf")
-        changed = args.changed or (args.chapters + 1) // 2
-        touch_chapter(book, changed)
-        ours("epub one chapter changed", "epub", "cache-epub")
-        ours("pdf one chapter changed", "pdf", "cache-pdf")
-        ours("pdf cold, changed book", "pdf", "cache-cold")
-        ours("epub cold, changed book", "epub", "cache-cold")
-        plain = work / "book-no-page-list"
-        shutil.copytree(book, plain)
-        toml = plain / "book.toml"
-        toml.write_text(toml.read_text() + "\n[epub]\npage-list = false\n")
-        ours("epub cold, page-list = false", "epub", "cache-plain", plain)
+    print("pubpipe:", flush=True)
+    ours("epub cold", "epub", "cache-epub")
+    ours("epub nothing changed", "epub", "cache-epub")
+    ours("pdf cold", "pdf", "cache-pdf")
+    ours("pdf nothing changed", "pdf", "cache-pdf")
+    changed = args.changed or (args.chapters + 1) // 2
+    touch_chapter(book, changed)
+    ours("epub one chapter changed", "epub", "cache-epub")
+    ours("pdf one chapter changed", "pdf", "cache-pdf")
+    ours("pdf cold, changed book", "pdf", "cache-cold")
+    ours("epub cold, changed book", "epub", "cache-cold")
+    plain = work / "book-no-page-list"
+    shutil.copytree(book, plain)
+    toml = plain / "book.toml"
+    toml.write_text(toml.read_text() + "\n[epub]\npage-list = false\n")
+    ours("epub cold, page-list = false", "epub", "cache-plain", plain)
     t = {name: res for name, res, _ in rows}
     size = {name: path.stat().st_size / 1e6 for name, _, path in rows if path}
     secs = {name: res["seconds"] for name, res in t.items()}

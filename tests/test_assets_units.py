@@ -90,7 +90,7 @@ def book(tmp_path):
 
 
 def _store(root: Path, tmp: Path, offline=False, **kw) -> AssetStore:
-    return AssetStore(root, tmp / "cache", AssetsSection(**kw), offline=offline, progress=False)
+    return AssetStore(root, tmp / "cache", AssetsSection(**kw), offline=offline, progress=None)
 
 
 def test_resolving(book, tmp_path):

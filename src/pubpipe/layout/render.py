@@ -237,21 +237,17 @@ class RenderedPiece:
 def render_piece_here(job: PieceJob) -> RenderedPiece:
     """Lay out and write one piece (in whatever process calls it)."""
     import weasyprint
-    from weasyprint.text.fonts import FontConfiguration
 
     from .measure import anchor_pages, bookmarks, measure, note_positions, page_starts
     from .pagemap import first_words
 
     s = job.settings
     fetcher = _SandboxFetcher(job.resources, s)
-    fonts = FontConfiguration()
-    profiles: dict = {}
     logger = logging.getLogger("weasyprint")
     cap = _LogCapture()
     logger.addHandler(cap)
     try:
-        sheets = [weasyprint.CSS(string=c, url_fetcher=fetcher, font_config=fonts,
-                                 color_profiles=profiles) for c in job.css if c]
+        fonts, sheets, profiles = _stylesheets(job.css, fetcher)
         html = weasyprint.HTML(string=job.html, base_url=ASSET_URL, url_fetcher=fetcher)
         document = html.render(font_config=fonts, stylesheets=sheets, color_profiles=profiles)
         marks = bookmarks(document) if s.bookmarks else []
@@ -269,6 +265,31 @@ def render_piece_here(job: PieceJob) -> RenderedPiece:
     words = first_words(pdf, pages, job.text_area) if job.kind == "chapter" else []
     return RenderedPiece(job.kind, job.chapter, pdf, pages, starts, anchors, measures, marks,
                          words, cap.messages, notes)
+
+
+_SHEETS: dict[str, tuple] = {}  # stylesheets' hash -> (font configuration, parsed, profiles)
+
+
+def _stylesheets(css: list[str], fetcher) -> tuple:
+    """The stylesheets parsed (about a second for print.css): once per worker process for the
+    pieces that share them. Sheets naming a resource of their own (the PDF/X output intent) are
+    parsed each time, with the piece's fetcher."""
+    import hashlib
+
+    import weasyprint
+    from weasyprint.text.fonts import FontConfiguration
+
+    key = hashlib.sha256("\0".join(css).encode()).hexdigest()
+    if key in _SHEETS:
+        return _SHEETS[key]
+    fonts, profiles = FontConfiguration(), {}
+    parsed = (fonts, [weasyprint.CSS(string=c, url_fetcher=fetcher, font_config=fonts,
+                                     color_profiles=profiles) for c in css if c], profiles)
+    if not any(ASSET_URL in c for c in css):
+        if len(_SHEETS) >= 4:
+            _SHEETS.pop(next(iter(_SHEETS)))
+        _SHEETS[key] = parsed
+    return parsed
 
 
 def _worker_init() -> None:
@@ -308,7 +329,7 @@ def render_pieces(jobs: list[PieceJob], done: Callable[[], None] = lambda: None
     import multiprocessing
 
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["weasyprint", "pubpipe.layout.render"])
+    ctx.set_forkserver_preload(["weasyprint", "pubpipe.layout.render", "pubpipe.layout.warm"])
     results: list[RenderedPiece | None] = [None] * len(jobs)
     batch = workers * PIECES_PER_WORKER
     for start in range(0, len(jobs), batch):
