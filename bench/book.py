@@ -8,7 +8,6 @@ bytes. ``touch_chapter(folder, n)`` changes one word of chapter n (the one-chapt
 from __future__ import annotations
 
 import random
-import re
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter
@@ -80,14 +79,11 @@ def make_book(folder: Path, chapters: int = 40, words: int = 2500, photos: int =
                 else:
                     rng.random()
                 lines += [f"![Photo {k} of chapter {c}]({name})", ""]
-        if c < chapters:  # a link into the next chapter (its heading's id)
-            lines += [f"Read on in [chapter {c + 1}](#{_slug(titles[c])}).", ""]
+        if c < chapters:  # the next chapter named, not linked: a link into another chapter
+            # prints that page's number, and such a book is laid out as one document
+            lines += [f"Read on in chapter {c + 1}, {titles[c]}.", ""]
         (folder / f"ch{c:02d}.md").write_text("\n".join(lines), encoding="utf-8")
     return folder
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 def touch_chapter(folder: Path, n: int) -> None:

@@ -22,7 +22,7 @@ def test_chapters_open_on_rectos():
     assert first_folios([]) == []
 
 
-def _book(folder: Path, extra_toml: str = "") -> Path:
+def _book(folder: Path, extra_toml: str = "", link: bool = False) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "book.toml").write_text(
         '[book]\ntitle = "Pieces"\nauthors = ["A. Writer"]\nlanguage = "en"\n'
@@ -30,7 +30,8 @@ def _book(folder: Path, extra_toml: str = "") -> Path:
         encoding="utf-8")
     (folder / "one.md").write_text(
         "# First chapter\n\n" + "\n\n".join([LOREM * 3] * 6) +
-        "\n\nSee [the far section](#far-section) in the last chapter.\n", encoding="utf-8")
+        ("\n\nSee [the far section](#far-section) in the last chapter.\n" if link else "\n"),
+        encoding="utf-8")
     (folder / "two.md").write_text(
         "# Second chapter\n\nAs one study shows [1], and another [2].\n\n" +
         "\n\n".join([LOREM * 2] * 5) + "\n\n## Sources\n\n1. First source, 2019.\n"
@@ -104,14 +105,14 @@ def test_pieces_merge_into_the_book_and_rebuild_alone(tmp_path, monkeypatch):
     contents = reader.pages[2].extract_text()
     for title, folio in opening.items():
         assert re.search(rf"{title}[\s.]*{folio}\b", contents), (title, folio, contents)
-    # the link in chapter one goes to the page of the section in chapter three
+    # the contents link (front matter piece) to each chapter (its own piece)
     dests = reader.named_destinations
     links = [(i, str(a.get_object()["/Dest"])) for i, p in enumerate(reader.pages)
              for a in (p.get("/Annots") or []) if "/Dest" in a.get_object()]
-    far = [(i, d) for i, d in links if d.endswith("far-section")]
-    assert far, links
-    target = reader.get_destination_page_number(dests[far[0][1]])
-    assert "Far section" in reader.pages[target].extract_text()
+    to_three = [d for i, d in links if i == 2 and "third" in d]
+    assert to_three, links
+    target = reader.get_destination_page_number(dests[to_three[0]])
+    assert labels[target] == opening["Third chapter"]
     # running heads and folios are on the body pages (the overlay)
     body = reader.pages[5].extract_text()
     assert "Pieces" in body or "First chapter" in body
@@ -132,6 +133,22 @@ def test_pieces_merge_into_the_book_and_rebuild_alone(tmp_path, monkeypatch):
     cold = _build(src, tmp_path / "cold-cache", tmp_path / "out4")
     assert len(calls) == 6
     assert r3.outputs["pdf"].read_bytes() == cold.outputs["pdf"].read_bytes()
+
+
+@pytest.mark.slow
+def test_links_that_print_pages_across_chapters_lay_out_whole(tmp_path, monkeypatch):
+    from pypdf import PdfReader
+
+    from pubpipe.layout import render
+
+    src = _book(tmp_path / "book", link=True)
+    calls: list[str] = []
+    monkeypatch.setattr(render, "render_piece_here", lambda job: calls.append(job.kind))
+    pdf = _build(src, tmp_path / "cache", tmp_path / "out").outputs["pdf"]
+    assert calls == []  # "see p. N" into another chapter: the book as one document
+    reader = PdfReader(pdf)
+    text = "".join(p.extract_text() for p in reader.pages)
+    assert "Far section" in text
 
 
 @pytest.mark.slow
