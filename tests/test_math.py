@@ -71,9 +71,23 @@ def test_never_inside_code(text):
     ("$x$5", []),
     ("$$", []),
     ("$a\n\nb$", []),  # never across paragraphs
+    # a code span's '$' closes no formula opened before it
+    ("and $2.50 per beer; a prompt looks like `$ ls`.", []),
+    ("Use $$ for the PID, as in `echo $$`", []),
 ])
 def test_single_dollar_rules(text, expected):
     assert [t for _, t in found(text, dollars=True)] == expected
+
+
+def test_code_span_after_a_price_stays_code():
+    out, formulas = reader.protect("$2.50 a beer; a prompt is `$ ls`.", dollars=True)
+    assert formulas == [] and "`$ ls`" in out
+
+
+@pytest.mark.parametrize("dollars", [False, True])
+def test_github_inline_math(dollars):
+    assert found("GitHub: $`a^2+b_1^2=c^2`$ and $``x`y``$, `$`", dollars) == [
+        ("inline", "a^2+b_1^2=c^2"), ("inline", "x`y")]
 
 
 def test_single_dollar_off_unless_enabled():

@@ -17,7 +17,9 @@ Which delimiters count:
   literal ``[1]``); they count as math only when what they hold looks like TeX (a ``\\command``,
   ``^``, ``_``, ``=``, braces, or a single letter).
 * ``$…$`` only where enabled (``dollars``), with pandoc's rules so that prices stay prices: no space
-  after the opening ``$``, none before the closing one, and no digit right after it.
+  after the opening ``$``, none before the closing one, and no digit right after it. Neither ``$…$``
+  nor ``$$…$$`` closes inside a later code span (```$ ls```, ```echo $$```).
+* ``$`…`$`` is GitHub's inline math, always on.
 * ``$$…$$`` and ``\\[…\\]`` standing on their own lines are display math; ``$$…$$`` inside a line of
   text is inline (kramdown's rule).
 * ``\\$`` is a literal dollar sign (Python-Markdown would print the backslash).
@@ -48,6 +50,7 @@ _TEXLIKE = re.compile(r"\\[A-Za-z]+|[\^_=<>{}]|^\s*[A-Za-z\u0391-\u03c9]\s*$")
 # "\\(" formulas pass through Markdown, so MathJax reads them with Markdown's escapes undone
 # (Python-Markdown's and kramdown's escapable characters); other delimiters keep their TeX as
 # written, except the escaped underscores and stars authors add to keep Markdown's emphasis away.
+_GITHUB_INLINE = re.compile(r"\$(`+)(?!`)(.+?)(?<!`)\1\$", re.S)
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>:\"'$=])")
 _EMPHASIS_ESCAPE = re.compile(r"\\([_*])")
 _VERBATIM_TAGS = {"code", "pre", "kbd", "samp", "script", "style", "textarea", "title", "tt"}
@@ -59,7 +62,7 @@ class Formula:
     display: bool
     source: str  # the whole formula as written, delimiters included
     line: int  # 1-based line in the file
-    delimiter: str  # "$", "$$", "\\(", "\\[", "\\\\(", "\\\\[", "env", "fence"
+    delimiter: str  # "$", "$$", "$`", "\\(", "\\[", "\\\\(", "\\\\[", "env", "fence"
 
 
 def _placeholder(i: int) -> str:
@@ -106,7 +109,7 @@ class _Scanner:
         source = self.text[start:end]
         if delimiter in ("\\\\(", "\\\\["):
             tex = _MD_ESCAPE.sub(r"\1", tex)  # what the page shows after Markdown: "\_" is "_"
-        else:
+        elif delimiter != "$`":  # GitHub's form is a code span: verbatim
             tex = _EMPHASIS_ESCAPE.sub(r"\1", tex)
         prefix = self.text[self.text.rfind("\n", 0, start) + 1:start]
         quotes = prefix.count(">")
@@ -261,6 +264,12 @@ class _Scanner:
                 return end + 2
             self.out.append("$$")
             return i + 2
+        if text.startswith("$`", i):
+            # GitHub's inline math: $`a^2`$, always on (GitHub needs no switch for it)
+            m = _GITHUB_INLINE.match(text, i)
+            if m and "\n\n" not in m.group(2):
+                self.add(i, m.end(), m.group(2), False, "$`")
+                return m.end()
         if self.dollars:
             end = self._inline_dollar_end(i)
             if end is not None:
@@ -272,6 +281,10 @@ class _Scanner:
     def _find_dollars(self, start: int, limit: int) -> int | None:
         text = self.text
         k = start
+        # a '$$' inside a later code span (`echo $$`) closes nothing: code wins over math
+        tick = text.find("`", start, limit)
+        if tick >= 0:
+            limit = tick
         while True:
             k = text.find("$$", k, limit)
             if k < 0:
@@ -292,6 +305,8 @@ class _Scanner:
             if c == "\\":
                 k += 2
                 continue
+            if c == "`":
+                return None  # "$2 a beer; a prompt is `$ ls`": the code span keeps its '$'
             if c == "$":
                 if text[k - 1].isspace():
                     return None  # "$5 and $10": a space before the second '$' closes nothing
