@@ -424,3 +424,16 @@ def test_wide_formula_breaks_outside_brackets():
     points = mathsvg._break_points(kids)
     texts = [(kids[k].text or "").strip() for k in points]
     assert texts == ["=", "+", "+"]  # not the "-" and "+" inside clip( … )
+
+
+
+def test_given_mathml_gets_a_text_alternative(tmp_path):
+    from pubpipe.transforms import sanitize
+    ch, book = _chapter(tmp_path, "# Given\n\nSum <math><mi>x</mi><mo>+</mo><mn>1</mn></math>, "
+                        '<math alttext="y squared"><msup><mi>y</mi><mn>2</mn></msup></math>, and '
+                        '<math><semantics><mi>z</mi><annotation encoding="application/x-tex">'
+                        "\\zeta</annotation></semantics></math>.\n")
+    sanitize.sanitize_chapter(ch)
+    transform.run(book)
+    alts = [m.get("alttext") for m in ch.body.iter(f"{M}math")]
+    assert alts == ["x+1", "y squared", "\\zeta"]

@@ -419,6 +419,21 @@ def run(book: Book, macros: dict[str, str] | None = None) -> None:
     shared = Macros.from_mapping(macros or {})
     for chapter in book.chapters:
         convert_chapter(chapter, book, shared)
+        for math in chapter.body.iter(f"{{{MATHML_NS}}}math"):
+            _give_alttext(math)
+
+
+def _give_alttext(math: etree._Element) -> None:
+    """MathML given in a post gets a text alternative too: its TeX annotation, else its text."""
+    if (math.get("alttext") or "").strip():
+        return
+    tex = [a.text for a in math.iter(f"{{{MATHML_NS}}}annotation")
+           if a.get("encoding") in ("application/x-tex", "TeX", "text/x-latex") and a.text]
+    words = tex[0] if tex else "".join(
+        el.text or "" for el in math.iter() if etree.QName(el).localname != "annotation")
+    words = " ".join(words.split())
+    if words:
+        math.set("alttext", words)
 
 
 def convert_chapter(chapter: Chapter, book: Book, shared: Macros) -> None:

@@ -48,7 +48,7 @@ ATTRIBUTES = {
     "del": {"cite", "datetime"},
     "ins": {"cite", "datetime"},
     "details": {"open"},
-    "math": {"display"},
+    "math": {"display", "alttext"},
     "mi": {"mathvariant"},
     "mo": {"stretchy", "fence", "separator"},
     "mfrac": {"linethickness"},
