@@ -523,3 +523,25 @@ def test_padding_to_the_services_minimum_is_said_and_kdps_blank_page_limit_warne
     assert n == 32 and [c for _, c, _ in got] == ["pdf-pages"] and "27 blank" in got[0][2]
     n, got = run("", 5)
     assert n == 5 and "blank" not in got[0][2]
+
+
+def test_a_low_resolution_warning_names_the_use_in_the_chapter_of_its_page(tmp_path):
+    # one image (one asset) used in two posts: the warning for page 9 names the second post
+    from types import SimpleNamespace
+
+    from pubpipe.layout import markup
+    from pubpipe.layout.edition import ImageFacts
+    from pubpipe.write.pdf import preflight
+
+    one, two = tmp_path / "01-one.md", tmp_path / "02-two.md"
+    chapters = [Chapter(source=one, body=etree.Element("div"), title="One", slug="one"),
+                Chapter(source=two, body=etree.Element("div"), title="Two", slug="two")]
+    book = Book(meta=BookMeta(title="T"), chapters=chapters, root=tmp_path)
+    ids = [markup.chapter_id(i, ch) for i, ch in enumerate(chapters, 1)]
+    assert [markup.chapter_index(c) for c in ids] == [0, 1]
+    edition = SimpleNamespace(chapter_pages={ids[0]: 4, ids[1]: 8})
+    facts = ImageFacts("a", "images/x.png", 300, 200, "image/png", 0, str(one), 10,
+                       ((str(one), 10), (str(two), 7)))
+    assert preflight._use_on_page(book, edition, facts, 5) == (one, 10)
+    assert preflight._use_on_page(book, edition, facts, 9) == (two, 7)
+    assert preflight._use_on_page(book, edition, facts, 1) == (one, 10)  # front matter: first use

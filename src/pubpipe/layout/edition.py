@@ -48,6 +48,7 @@ class ImageFacts:
     bytes: int = 0
     file: str | None = None
     line: int | None = None
+    uses: tuple[tuple[str, int | None], ...] = ()  # (file, line) of every use, first one first
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,7 @@ class PrintEdition:
             measures=Measures([PlacedImage(**i) for i in m["images"]],
                               [tuple(x) for x in m["outside_live"]],
                               [tuple(x) for x in m["past_margin"]]),
-            images={k: ImageFacts(**v) for k, v in data["images"].items()},
+            images={k: ImageFacts(**{**v, "uses": tuple(tuple(u) for u in v.get("uses", ()))})
+                    for k, v in data["images"].items()},
             warnings=list(data["warnings"]),
             notes_apart=[tuple(x) for x in data.get("notes_apart", [])])

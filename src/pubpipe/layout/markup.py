@@ -67,6 +67,12 @@ def chapter_id(i: int, ch: Chapter) -> str:
 XREF = "pp-xref:"  # a link to an anchor in another piece of the book (resolved when merging)
 
 
+def chapter_index(section_id: str) -> int | None:
+    """The index in book.chapters of the chapter whose section has this id (``chapter_id``)."""
+    tail = section_id.rsplit("-", 1)[-1]
+    return int(tail) - 1 if tail.isdigit() else None
+
+
 def build_print_html(book: Book, settings: PrintSettings,
                      anchor_pages: dict[str, int] | None = None,
                      breaks: frozenset[str] = frozenset(),
@@ -213,7 +219,8 @@ def _chapters(body, book: Book, settings: PrintSettings, doc: PrintDocument, wan
         images[url] = ImageFacts(asset.id, asset.ref, variant.width, variant.height,
                                  variant.media_type, _file_size(variant.path),
                                  str(loc.file) if loc and loc.file else None,
-                                 loc.line if loc else None)
+                                 loc.line if loc else None,
+                                 tuple((str(u.file), u.line) for u in asset.locations if u.file))
         return url
 
     matter = etree.SubElement(body, "div", {"class": "pp-bodymatter", "data-ppw": "bodymatter"})

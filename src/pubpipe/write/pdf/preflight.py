@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ...document import Book, Diagnostics
 from ...layout.edition import ImageFacts, PrintEdition
-from ...layout import polish
+from ...layout import markup, polish
 from .postprocess import padded_page_count
 from ...layout.settings import (PrintSettings, live_margin, margins, parse_length,
                                text_width)
@@ -67,7 +67,7 @@ def run(book: Book, edition: PrintEdition, pdf: bytes, diags: Diagnostics,
                        f" ({facts.width}x{facts.height} px over {shown_w / 72:.2f}x"
                        f"{shown_h / 72:.2f} in); print wants {MIN_PPI} ppi: give a {need} px"
                        f" wide image or set width=\"{width_px}\" ({sharp_in:.2f} in)",
-                       Path(facts.file) if facts.file else None, facts.line)
+                       *_use_on_page(book, edition, facts, page))
 
     # characters no font could draw
     missing = {}
@@ -169,6 +169,20 @@ def run(book: Book, edition: PrintEdition, pdf: bytes, diags: Diagnostics,
 # Most blank pages in a row a service accepts at the end of an interior (KDP's print book
 # distribution requirements: 10; more can be taken for missing text and the book rejected).
 MAX_END_BLANKS = {"kdp": 10}
+
+
+def _use_on_page(book: Book, edition: PrintEdition, facts: ImageFacts,
+                 page: int) -> tuple[Path | None, int | None]:
+    """Where the image printed on page is used: in the chapter that page belongs to (one image
+    used in several posts is named where it is seen), else its first use."""
+    opened = [(p, cid) for cid, p in edition.chapter_pages.items() if p <= page]
+    idx = markup.chapter_index(max(opened)[1]) if opened else None
+    if idx is not None and 0 <= idx < len(book.chapters):
+        source = Path(book.chapters[idx].source).resolve()
+        for file, line in facts.uses:
+            if Path(file).resolve() == source:
+                return Path(file), line
+    return (Path(facts.file) if facts.file else None), facts.line
 
 
 def _check_page_count(settings: PrintSettings, n_laid: int, n_pages: int, diags: Diagnostics,
