@@ -305,9 +305,16 @@ def _set_url(book: Book, chapter: Chapter, a, href: str, reported: set) -> None:
     a.set("href", fixed)
 
 
+_LINK_ONLY_ATTRS = ("href", "hreflang", "rel", "target", "type", "download", "ping",
+                    "referrerpolicy")
+
+
 def _drop(book: Book, chapter: Chapter, a, message: str, reported: set,
           code: str = "link-outside-book") -> None:
-    del a.attrib["href"]
+    # Text, not an <a> without a target: a reader should not see a link that goes nowhere.
+    a.tag = "span"
+    for attr in _LINK_ONLY_ATTRS:
+        a.attrib.pop(attr, None)
     key = (chapter.source, message)
     if key in reported:
         return
