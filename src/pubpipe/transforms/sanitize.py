@@ -18,7 +18,7 @@ from lxml import etree
 
 from ..document import Book, Chapter
 from ..htmlmodel import FLOW_BLOCKS, PHRASING_ONLY, parse_fragment
-from ..util import normalize_lang, remove_keep_tail, replace_with_text
+from ..util import normalize_lang, remove_keep_tail, replace_with_text, valid_url
 
 TAGS = {
     "a", "abbr", "address", "article", "aside", "b", "bdi", "bdo", "blockquote", "br", "caption",
@@ -114,8 +114,24 @@ def _clean_url(value: str, tag: str) -> str | None:
 
 def run(book: Book) -> None:
     _report_unclaimed_shortcodes(book)
+    _drop_invalid_links(book)
     for chapter in book.chapters:
         sanitize_chapter(chapter)
+
+
+def _drop_invalid_links(book: Book) -> None:
+    """A link whose address cannot be a URL (a bad port, an http: address without host) is kept
+    as text with a warning; nh3 would drop its href without a word."""
+    for chapter in book.chapters:
+        for a in list(chapter.body.iter("a")):
+            href = (a.get("href") or "").strip()
+            if not href or href.startswith("#") or valid_url(href) is not None:
+                continue
+            a.tag = "span"
+            a.attrib.pop("href")
+            book.diagnostics.warn("link-invalid", f"link to '{href}' is not a valid address;"
+                                  " kept as text", chapter.source,
+                                  a.sourceline or chapter.find_line(href))
 
 
 def _report_unclaimed_shortcodes(book: Book) -> None:
