@@ -71,6 +71,15 @@ def test_no_book_here_says_how_to_make_one(tmp_path):
     assert r.returncode == 0 and (tmp_path / "build" / "a-post.html").is_file(), r.stderr
 
 
+def test_new_where_no_folder_can_be_made_is_one_line_not_an_internal_error(tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    r = pubpipe("new", str(tmp_path / "a-file" / "mybook"))
+    assert r.returncode == 1, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot make" in lines[0] and "internal error" not in lines[0]
+    _no_traceback(r)
+
+
 def _tiny_book(root: Path, pdf: str = "") -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "book.toml").write_text(f'[book]\ntitle = "Tiny"\n{pdf}', encoding="utf-8")

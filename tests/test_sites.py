@@ -143,6 +143,20 @@ def test_a_plain_folder_walks_subfolders_orders_by_date_and_skips_drafts(tmp_pat
     assert left == {"draft.md": "draft (draft: true)"}
 
 
+def test_a_symlinked_post_leading_outside_the_folder_is_not_a_chapter(tmp_path):
+    secret = tmp_path / "secret.md"
+    secret.write_text("---\ntitle: Secret\n---\nnot for the book\n", encoding="utf-8")
+    root = _write(tmp_path / "book", {
+        "one.md": "---\ntitle: One\ndate: 2020-01-01\n---\none\n",
+        "sub/inside.md": "---\ntitle: In\ndate: 2020-02-01\n---\nin\n",
+    })
+    (root / "two.md").symlink_to(secret)
+    (root / "alias.md").symlink_to(root / "sub" / "inside.md")
+    cfg = config.load(root)
+    assert "secret.md" not in _names(cfg)
+    assert all(p.source.is_relative_to(root.resolve()) for p in cfg.site.posts)
+
+
 def test_book_selection_chapters_globs_tags_dates_order_exclude(tmp_path):
     root = _write(tmp_path / "book", {
         "posts/2020-01-01-a.md": "---\ntitle: A\ntags: [x]\n---\na\n",

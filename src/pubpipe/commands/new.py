@@ -11,7 +11,7 @@ import re
 from datetime import date
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import BuildError, ConfigError
 from .ui import UI
 
 BOOK_TOML = '''\
@@ -186,10 +186,14 @@ def run(args, ui: UI) -> int:
     if chapter:
         files["01-first-chapter.md"] = CHAPTER.format(
             title=title, today=date.today().isoformat(), author_yaml=_yaml(author or "Your Name"))
-    _write(folder, files)
+    try:
+        _write(folder, files)
+        if chapter:
+            (folder / "images").mkdir(exist_ok=True)
+            (folder / "images" / "sample.jpg").write_bytes(sample_picture())
+    except OSError as e:  # a read-only place, a parent that is a file, a full disk
+        raise BuildError(f"cannot make {folder}: {e.strerror or e}") from None
     if chapter:
-        (folder / "images").mkdir(exist_ok=True)
-        (folder / "images" / "sample.jpg").write_bytes(sample_picture())
         ui.say(f"made {folder}/ with book.toml, 01-first-chapter.md, images/, styles/ and"
                " .gitignore")
     else:

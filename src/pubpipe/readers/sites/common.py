@@ -18,10 +18,14 @@ NOT_POSTS = {"readme", "license", "licence", "changelog", "contributing", "code_
 
 
 def markdown_files(top: Path, skip_dirs: set[str] = frozenset()) -> list[Path]:
-    """Markdown files under top, subfolders walked (hidden, output and skipped folders aside)."""
+    """Markdown files under top, subfolders walked (hidden, output and skipped folders aside).
+
+    A symlink that leads outside top is not a post: a book never takes in a file from outside
+    its folder."""
     out = []
     if not top.is_dir():
         return out
+    real_top = top.resolve()
     for path in sorted(top.rglob("*")):
         if path.suffix.lower() not in MARKDOWN or not path.is_file():
             continue
@@ -31,7 +35,10 @@ def markdown_files(top: Path, skip_dirs: set[str] = frozenset()) -> list[Path]:
             continue
         if path.stem.lower() in NOT_POSTS:
             continue
-        out.append(path.resolve())
+        real = path.resolve()
+        if not real.is_relative_to(real_top):
+            continue
+        out.append(real)
     return out
 
 
