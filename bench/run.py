@@ -115,7 +115,7 @@ def main() -> int:
     ours("epub one chapter changed", "epub", "cache-epub")
     ours("pdf one chapter changed", "pdf", "cache-pdf")
     ours("pdf cold, changed book", "pdf", "cache-cold")
-    ours("epub cold, changed book", "epub", "cache-cold")
+    ours("epub cold, changed book", "epub", "cache-cold-epub")  # its own cache: truly cold
     plain = work / "book-no-page-list"
     shutil.copytree(book, plain)
     toml = plain / "book.toml"
