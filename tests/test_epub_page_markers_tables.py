@@ -31,3 +31,40 @@ def test_no_marker_inside_a_repeated_table_header(tmp_path):
     assert len(markers) >= 3  # the table spans several printed pages
     for m in markers:
         assert not any(a.tag == f"{{{X}}}thead" for a in m.iterancestors()), m.get("aria-label")
+
+
+def test_a_page_that_begins_with_a_picture_gets_its_marker_before_it():
+    """A printed page holding only a picture has no words to find: its marker stands before
+    the picture, and never after the next page's marker."""
+    from lxml import etree as _etree
+
+    from pubpipe.layout.edition import PageStart
+    from pubpipe.write.epub.pagelist import insert_markers
+
+    body = _etree.fromstring(
+        '<body><p data-pp-block="0">Opening words of the chapter here</p>'
+        '<figure data-pp-block="1"><img src="a.png" alt="A"/></figure>'
+        '<figure data-pp-block="2"><img src="b.png" alt="B"/></figure>'
+        '<h2 data-pp-block="3">Later heading words follow</h2><p data-pp-block="4">End.</p></body>')
+    starts = [PageStart((), "1", ("opening", "words", "of", "the", "chapter")),
+              PageStart((1,), "2"),
+              PageStart((3,), "3", ("later", "heading", "words", "follow"))]
+    pages = insert_markers(body, starts, "c.xhtml")
+    assert [label for _, label in pages] == ["1", "2", "3"]
+    order = [el.get("aria-label") or el.tag for el in body]
+    assert order == ["1", "p", "2", "figure", "figure", "3", "h2", "p"], order
+
+
+def test_markers_that_share_a_place_keep_page_order():
+    from lxml import etree as _etree
+
+    from pubpipe.layout.edition import PageStart
+    from pubpipe.write.epub.pagelist import insert_markers
+
+    body = _etree.fromstring('<body><p data-pp-block="0">Only words here</p>'
+                             '<p data-pp-block="1">Next words</p></body>')
+    starts = [PageStart((), "1", ("only", "words", "here")),
+              PageStart((1,), "2", ("next", "words")), PageStart((1,), "3", ("next", "words"))]
+    insert_markers(body, starts, "c.xhtml")
+    labels = [el.get("aria-label") for el in body.iter("span")]
+    assert labels == ["1", "2", "3"], labels

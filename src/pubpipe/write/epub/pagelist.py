@@ -32,6 +32,9 @@ def insert_markers(body: etree._Element, starts: list[PageStart], file: str
     stream = TextStream(body)
     lo = 0
     placements: list[tuple[int, int, PageStart]] = []  # (token index, order, start)
+    # a page that begins with a block holding no word (an image, a rule): its marker goes
+    # right before that block, not at the next word, which may be a later page's
+    wordless: dict[int, etree._Element] = {}
     if any(ps.words for ps in starts):
         # a trailing page without a word is the blank verso before the next chapter:
         # it has no place in this chapter's text
@@ -47,17 +50,28 @@ def insert_markers(body: etree._Element, starts: list[PageStart], file: str
             at = hint if hint is not None and hint >= lo else lo
         if not ps.path and k == 0 and at == stream.first_token(body):
             at = -1  # the chapter's first page: before everything, the opening included
+        if (not ps.words and ps.path and block is not None and at == hint
+                and not "".join(block.itertext()).strip() and block.getparent() is not None
+                and block.getparent().tag not in NO_SPAN_CHILD):
+            wordless[k] = block
         placements.append((at, k, ps))
         lo = max(lo, at)
     taken = ids_in(body)
     ids = [unique_name(f"page-{safe_id(ps.label)}", taken) for _, _, ps in placements]
-    # insert from the end, so earlier positions in the same text stay valid
+    # insert from the end, so earlier positions in the same text stay valid; markers that
+    # share a place keep their page order (each goes before the one of the next page)
+    later: tuple[int, etree._Element] | None = None  # (place, marker) inserted last
     for at, k, ps in sorted(placements, key=lambda t: (t[0], t[1]), reverse=True):
         span = etree.Element("span", {"id": ids[k],
                                       "role": "doc-pagebreak", "aria-label": ps.label,
                                       "class": "pp-pagebreak"})
         span.set(EPUB_TYPE, "pagebreak")
-        if at < 0 or at >= len(stream.tokens):
+        if k in wordless:
+            wordless[k].addprevious(span)
+            continue
+        if later is not None and later[0] == at:
+            later[1].addprevious(span)
+        elif at < 0 or at >= len(stream.tokens):
             if at < 0 or not len(body):
                 span.tail, body.text = body.text, None
                 body.insert(0, span)
@@ -65,6 +79,7 @@ def insert_markers(body: etree._Element, starts: list[PageStart], file: str
                 body.append(span)
         else:
             stream.insert_before(at, span)
+        later = (at, span)
     return [(f"{file}#{ids[k]}", ps.label) for at, k, ps in placements]
 
 # ---- navigation --------------------------------------------------------------------------
