@@ -45,4 +45,5 @@ bench-assets: $(STAMP)
 	$(BIN)/python bench/assets.py $(ARGS)
 
 clean:
-	rm -rf build .pubpipe-cache content/.pubpipe-cache content/build
+	rm -rf build .pubpipe-cache content/.pubpipe-cache content/build \
+		"$${XDG_CACHE_HOME:-$$HOME/.cache}/pubpipe"

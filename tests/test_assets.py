@@ -94,7 +94,7 @@ def _make_book(book_dir: Path) -> Book:
 
 def _run(book_dir: Path, cache: Path, offline: bool = False, **settings):
     book = _make_book(book_dir)
-    store = AssetStore(book.root, cache, AssetsSection(**settings), offline=offline,
+    store = AssetStore(book.root, cache, AssetsSection(**{"allow_private_hosts": True, **settings}), offline=offline,
                        diagnostics=book.diagnostics, progress=None)
     t0 = time.monotonic()
     assets_stage.run(book, store, ("epub", "print"))

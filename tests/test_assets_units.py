@@ -27,7 +27,7 @@ def server():
 
 
 def _fetch(url: str, **kw) -> fetch.FetchResult:
-    settings = fetch.FetchSettings(**{"backoff": 0.05, **kw})
+    settings = fetch.FetchSettings(**{"backoff": 0.05, "allow_private_hosts": True, **kw})
     return fetch.fetch_many([fetch.FetchRequest(url)], settings)[url]
 
 
@@ -72,7 +72,7 @@ def test_revalidation_sends_validators(server):
     first = _fetch(server.url("/icon.png"))
     etag = first.headers["etag"]
     url = server.url("/icon.png")
-    res = fetch.fetch_many([fetch.FetchRequest(url, etag=etag)], fetch.FetchSettings())[url]
+    res = fetch.fetch_many([fetch.FetchRequest(url, etag=etag)], fetch.FetchSettings(allow_private_hosts=True))[url]
     assert res.not_modified and not res.data
 
 
@@ -90,6 +90,7 @@ def book(tmp_path):
 
 
 def _store(root: Path, tmp: Path, offline=False, **kw) -> AssetStore:
+    kw.setdefault("allow_private_hosts", True)  # the loopback test server
     return AssetStore(root, tmp / "cache", AssetsSection(**kw), offline=offline, progress=None)
 
 
@@ -245,7 +246,8 @@ def test_stale_cache_is_used_when_the_image_is_gone(httpserver, book, tmp_path):
 def test_progress_bar_does_not_break_quiet_runs(book, tmp_path, server, capsys):
     from pubpipe.progress import Progress
 
-    store = AssetStore(book, tmp_path / "cache", AssetsSection(), progress=Progress("tty"))
+    store = AssetStore(book, tmp_path / "cache", AssetsSection(allow_private_hosts=True),
+                       progress=Progress("tty"))
     a = store.register(server.url("/icon.png"))
     store.fetch_all()
     store.process_all([a], ("epub",))
@@ -290,7 +292,8 @@ def test_cmyk_with_embedded_profile():
 def test_a_slow_host_costs_one_budget_not_one_per_image(server):
     # 12 trickling images on one host, 3 at a time: without the host breaker this takes 4 budgets
     urls = [server.url(f"/trickle.jpg?n={i}") for i in range(12)]
-    settings = fetch.FetchSettings(total_timeout=1.5, concurrency=3)
+    settings = fetch.FetchSettings(total_timeout=1.5, concurrency=3,
+                                   allow_private_hosts=True)
     t0 = time.monotonic()
     results = fetch.fetch_many([fetch.FetchRequest(u) for u in urls], settings)
     assert time.monotonic() - t0 < 3.5

@@ -33,7 +33,7 @@ def endpoints(httpserver, monkeypatch):
 
 
 def _store(tmp_path: Path, offline: bool, book) -> AssetStore:
-    return AssetStore(tmp_path, tmp_path / "cache", AssetsSection(total_timeout=5.0, retries=0),
+    return AssetStore(tmp_path, tmp_path / "cache", AssetsSection(total_timeout=5.0, retries=0, allow_private_hosts=True),
                       offline=offline, diagnostics=book.diagnostics)
 
 

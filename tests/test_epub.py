@@ -320,7 +320,8 @@ def test_cover_from_url_through_the_asset_store(tmp_path, httpserver):
     book.root = tmp_path
     book.meta.cover = tmp_path / url  # what the reader makes of a URL; the writer uses the raw one
     book.config = Config(root=tmp_path, book=BookSection(cover=url))
-    store = AssetStore(tmp_path, tmp_path / "cache", AssetsSection(), diagnostics=book.diagnostics)
+    store = AssetStore(tmp_path, tmp_path / "cache", AssetsSection(allow_private_hosts=True),
+                       diagnostics=book.diagnostics)
     z = _zip(epub_of(book, store))
     im = Image.open(io.BytesIO(z.read("EPUB/images/cover.jpg")))
     assert im.size == (1600, 2560) and im.getpixel((800, 1280))[2] > 150  # the blue original

@@ -28,7 +28,7 @@ def _book(tmp_path, assets: str):
 
 def test_static_dir_then_site_url(tmp_path, httpserver):
     httpserver.expect_request("/blog/img/remote.png").respond_with_data(_png("red"), content_type="image/png")
-    assets, diags = _book(tmp_path, f'static-dir = "static"\nsite-url = "{httpserver.url_for("/blog/")}"\n')
+    assets, diags = _book(tmp_path, f'static-dir = "static"\nsite-url = "{httpserver.url_for("/blog/")}"\nallow-private-hosts = true\n')
     assert assets["/img/local.png"].ok and assets["/img/local.png"].url.startswith("file:")
     assert assets["/img/remote.png"].ok and assets["/img/remote.png"].url.endswith("/blog/img/remote.png")
     assert not diags.warnings

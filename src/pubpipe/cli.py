@@ -66,7 +66,8 @@ def _book_options(p: argparse.ArgumentParser, out_dir: bool = True) -> None:
         p.add_argument("--out-dir", type=Path, metavar="DIR",
                        help="where the books are written (default: SOURCE/build/)")
     p.add_argument("--cache-dir", type=Path, metavar="DIR",
-                   help="where downloaded images are kept (default: SOURCE/.pubpipe-cache/)")
+                   help="where downloaded images are kept (default: ~/.cache/pubpipe, or"
+                   " $XDG_CACHE_HOME/pubpipe)")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -96,6 +97,10 @@ def parser() -> argparse.ArgumentParser:
                    help="fail on any warning (and write nothing)")
     b.add_argument("--report", type=Path, metavar="FILE",
                    help="also write a JSON report: outputs, warnings, images, timings")
+    b.add_argument("--allow-private-hosts", action="store_true",
+                   help="let images be fetched from loopback and private network addresses")
+    b.add_argument("--time-limit", type=float, default=600.0, metavar="SECONDS",
+                   help="fail a build that takes longer (default: 600; 0: no limit)")
 
     n = sub.add_parser(
         "new", parents=[common], help="start a new book folder",
@@ -166,6 +171,10 @@ def main(argv: list[str] | None = None) -> int:
             debug=getattr(args, "debug", False))
     if ui.quiet and ui.verbose:
         p.error("--quiet and --verbose cannot be used together")
+    if ui.debug:  # the pipeline then lets a bug through with its traceback
+        import os
+
+        os.environ["PUBPIPE_DEBUG"] = "1"
     from .errors import ConfigError, PubpipeError
 
     try:
@@ -197,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _build(args, ui, p) -> int:
     from . import config
+    from .errors import PubpipeError
 
     formats = args.format
     if args.output:
@@ -211,8 +221,15 @@ def _build(args, ui, p) -> int:
             p.error(f"-o {args.output} does not end in .{SUFFIXES.get(formats[0], formats[0])},"
                     f" but --format is {formats[0]}")
     formats = formats or FORMATS
+    if args.report:  # a report that cannot be written is said before the build, not after
+        from .write.output import check_target
+        try:
+            check_target(args.report)
+        except PubpipeError as e:
+            raise config.ConfigError(f"--report: {e}") from None
     try:
         cfg = config.load(config.find_book(args.source))
+        cfg.assets.allow_private_hosts |= args.allow_private_hosts
     except config.ConfigError as e:
         if args.report:
             from .commands.buildrun import Run, write_report
@@ -222,7 +239,7 @@ def _build(args, ui, p) -> int:
 
     run = build_once(ui, cfg, formats, out_dir=args.out_dir, output=args.output,
                      cache_dir=args.cache_dir, offline=args.offline, strict=args.strict,
-                     report=args.report)
+                     report=args.report, time_limit=args.time_limit)
     return run.code
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import os
 import re
 import tomllib
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_type_hints
 
 from .errors import ConfigError
-from .util import normalize_lang
+from .util import inside, normalize_lang
 
 if TYPE_CHECKING:  # the document model imports lxml: not for `pubpipe --help`
     from .document import SiteInfo
@@ -310,7 +311,7 @@ def _positive(whole: bool = True, lo: float | None = None, hi: float | None = No
 
 @dataclass
 class AssetsSection:
-    cache_dir: str = ""  # default: <book>/.pubpipe-cache
+    cache_dir: str = ""  # default: the user's cache folder (XDG), see cache_dir()
     static_dir: str = ""  # folder in the book where site-relative paths ('/img/x.png') are found
     site_url: str = field(default="", metadata=rule(_site_url))
     epub_max_size: int = field(default=1600, metadata=_positive(lo=16, hi=20000))
@@ -319,6 +320,9 @@ class AssetsSection:
     print_width: float = field(default=0.0, metadata=_positive(False, lo=0, hi=40))  # 0: text block
     print_height: float = field(default=6.5, metadata=_positive(False))
     print_jpeg_quality: int = field(default=90, metadata=_positive(lo=1, hi=100))
+    allow_private_hosts: bool = False  # fetch from loopback/private addresses (tests, intranets)
+    # wall-clock seconds for all fetching of one build
+    fetch_budget: float = field(default=300.0, metadata=_positive(False))
     connect_timeout: float = field(default=5.0, metadata=_positive(False))
     read_timeout: float = field(default=10.0, metadata=_positive(False))
     total_timeout: float = field(default=20.0, metadata=_positive(False))
@@ -539,7 +543,10 @@ def load(source: Path) -> Config:
         if source.suffix.lower() not in (".md", ".markdown", ".mdown", ".txt"):
             raise ConfigError(f"{source}: not a Markdown file, a book.toml or a book folder")
         cfg = Config(root=source.parent.resolve())
-        cfg.chapter_files = [source.resolve()]
+        real = inside(cfg.root, source)
+        if real is None:
+            raise ConfigError(f"{source}: a link to a file outside its folder; refused")
+        cfg.chapter_files = [real]
         return cfg
     root = source.resolve()
     cfg = Config(root=root)
@@ -572,10 +579,10 @@ def load(source: Path) -> Config:
     _validate(cfg)
     for ch in cfg.book.chapters:
         if not any(c in ch for c in "*?["):  # a file, not a glob: named precisely when wrong
-            p = (root / ch).resolve()
-            if not p.is_relative_to(root):
+            p = inside(root, root / ch)
+            if p is None:
                 raise ConfigError(f"{cfg.where('book', 'chapters')}: [book] chapters: '{ch}' is"
-                                  " outside the book folder")
+                                  " outside the book folder (symlinks are followed)")
             if not p.is_file():
                 near = nearest(ch, [q.relative_to(root).as_posix() for q in root.rglob("*.md")
                                     if "build" not in q.parts][:500])
@@ -636,7 +643,13 @@ def _read_site(cfg: Config) -> None:
                           f"{where}: [book] {msg}" if "chapter" in msg else f"{where}: {msg}"
                           ) from None
     cfg.site = site
-    cfg.chapter_files = [p.source for p in chosen]
+    cfg.chapter_files = []
+    for post in chosen:
+        real = inside(cfg.root, post.source)
+        if real is None:  # a symlink out of the book would put any file into the outputs
+            raise ConfigError(f"{post.source}: a link to a file outside the book folder;"
+                              " refused (copy the file into the book instead)")
+        cfg.chapter_files.append(real)
     if not cfg.assets.static_dir and site.static_dir and (cfg.root / site.static_dir).is_dir():
         cfg.assets.static_dir = site.static_dir
     if not cfg.assets.site_url and site.base_url.startswith(("http://", "https://")):
@@ -657,6 +670,26 @@ def _use_source(cfg: Config) -> None:
     cfg.home, cfg.root = cfg.root, folder
 
 
+def default_cache_dir() -> Path:
+    """The user's cache folder for pubpipe: $XDG_CACHE_HOME/pubpipe, else ~/.cache/pubpipe.
+
+    Outside every book folder on purpose: a cache inside a book travels with it (a repository, a
+    zip from someone else), and a poisoned one would be trusted by whoever builds it next."""
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
+    return base / "pubpipe"
+
+
+def cache_dir(cfg: Config, override: Path | None = None) -> Path:
+    """The asset cache of a build: --cache-dir, else [assets] cache-dir (relative to the folder
+    of book.toml), else the user's cache folder."""
+    if override:
+        return Path(override).absolute()
+    if cfg.assets.cache_dir:
+        return (cfg.book_dir / cfg.assets.cache_dir).absolute()
+    return default_cache_dir()
+
+
 def _validate(cfg: Config) -> None:
     """Rules between keys, and those that need the book folder."""
     for table, section in (("epub", cfg.epub), ("pdf", cfg.pdf)):
@@ -670,7 +703,7 @@ def _validate(cfg: Config) -> None:
                    "an image file inside the book folder (JPEG, PNG…), or its http(s) address",
                    base=cfg.root)
     a = cfg.assets
-    if a.static_dir and not (cfg.root / a.static_dir).resolve().is_relative_to(cfg.root):
+    if a.static_dir and inside(cfg.root, cfg.root / a.static_dir) is None:
         raise ConfigError(f"{cfg.where('assets', 'static-dir')}: [assets] static-dir ="
                           f" {toml_value(a.static_dir)} is not understood; accepted: a folder"
                           " inside the book")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .assets.store import AssetStore
 from .config import FORMATS, Config
+from .config import cache_dir as configured_cache_dir
 from .document import Diagnostic, Diagnostics
 from .progress import Progress
 from .layout.settings import PT_PER_IN, PrintSettings, resolve_settings, text_width
@@ -29,6 +30,7 @@ class BuildOptions:
     strict: bool = False
     report: Path | None = None
     progress: bool | str = False  # True/"tty": rich bars; "lines": a line per stage; False/"off"
+    time_limit: float = 600.0  # seconds the whole build may take (0: no limit)
     revalidate: bool = True  # online: re-ask servers about cached images (False: cache first)
 
 
@@ -84,8 +86,5 @@ class BuildContext:
 
 
 def cache_dir_for(cfg: Config, opts: BuildOptions) -> Path:
-    if opts.cache_dir:
-        return Path(opts.cache_dir).resolve()
-    if cfg.assets.cache_dir:
-        return (cfg.book_dir / cfg.assets.cache_dir).resolve()
-    return cfg.book_dir / ".pubpipe-cache"
+    """--cache-dir, else [assets] cache-dir, else the user's cache folder (config.cache_dir)."""
+    return configured_cache_dir(cfg, opts.cache_dir)

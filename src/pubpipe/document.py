@@ -29,6 +29,9 @@ Conventions shared across stages (kept here so that they are written down once):
 from __future__ import annotations
 
 import enum
+import hashlib
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,6 +97,19 @@ class Diagnostics(list):
         return [d for d in self if d.severity >= Severity.ERROR]
 
 
+def read_regular_file(path: Path) -> bytes:
+    """Bytes of a regular file, never following a symlink in its last component (a device, FIFO
+    or folder is a ValueError, so a read can neither hang nor leak)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError("not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read()
+    finally:
+        os.close(fd)
+
+
 @dataclass
 class Location:
     file: Path | None
@@ -116,7 +132,12 @@ class Variant:
                 "image/svg+xml": "svg", "image/webp": "webp"}.get(self.media_type, "bin")
 
     def read_bytes(self) -> bytes:
-        return self.path.read_bytes()
+        """The variant's bytes, if the cache file is still a regular file with its recorded hash
+        (OSError otherwise: a cache can be changed by anyone who can write to it)."""
+        data = read_regular_file(self.path)
+        if self.sha256 and hashlib.sha256(data).hexdigest() != self.sha256:
+            raise OSError(f"{self.path}: cached image changed since it was made")
+        return data
 
 
 @dataclass

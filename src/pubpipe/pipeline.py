@@ -12,15 +12,16 @@ is laid out once for all of them.
 from __future__ import annotations
 
 import importlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
 from . import config as config_mod
-from . import embeds
+from . import budget, embeds
 from .context import BuildContext, BuildOptions, cache_dir_for
 from .document import Book, Diagnostics
-from .errors import BuildError
+from .errors import BuildError, PubpipeError
 from .config import FORMATS
 from .progress import Progress
 from .readers import read_book
@@ -60,6 +61,7 @@ def needs_layout(ctx: BuildContext) -> bool:
 
 def prepare(cfg: config_mod.Config, opts: BuildOptions) -> tuple[Book, BuildContext]:
     """Read the sources and run every transform: the document the writers consume."""
+    budget.doing("reading the chapters")
     progress = Progress.of(opts.progress)
     with progress.stage("read", len(cfg.chapter_files), "chapters") as advance:
         book = read_book(cfg)
@@ -73,6 +75,7 @@ def prepare(cfg: config_mod.Config, opts: BuildOptions) -> tuple[Book, BuildCont
     profiles = {p for f in opts.formats for p in _writer(f).PROFILES}
     if needs_layout(ctx):
         profiles.update(LAYOUT_PROFILES)
+    budget.doing("transforming the chapters")
     with progress.stage("transform"):
         embeds.detect(book)  # before sanitizing: embed markup is mostly what the sanitizer removes
         sanitize.run(book)
@@ -80,6 +83,7 @@ def prepare(cfg: config_mod.Config, opts: BuildOptions) -> tuple[Book, BuildCont
         figures.run(book)
         citations.run(book)
         footnotes.run(book)
+    budget.doing("fetching and processing images and embeds")
     with progress.stage("embeds"):
         embeds.render(book, ctx.store)
     with progress.stage("images"):
@@ -110,7 +114,26 @@ def _check(ctx: BuildContext) -> None:
 
 
 def build(cfg: config_mod.Config, opts: BuildOptions) -> BuildResult:
-    """Build every requested format. Raises BuildError when the build fails (nothing written)."""
+    """Build every requested format. Raises BuildError when the build fails (nothing written),
+    also when it takes longer than opts.time_limit or meets a bug (named by what it was doing;
+    --debug, which sets PUBPIPE_DEBUG, lets the bug through with its traceback)."""
+    try:
+        with budget.limit(opts.time_limit):
+            return _build(cfg, opts)
+    except (PubpipeError, KeyboardInterrupt):
+        raise
+    except Exception as e:  # noqa: BLE001 - a bug in pubpipe, or MemoryError/RecursionError
+        if os.environ.get("PUBPIPE_DEBUG"):
+            raise
+        raise BuildError(f"internal error while {budget.activity()}: {type(e).__name__}: {e}"
+                         " (a bug in pubpipe; run again with --debug for details)") from None
+
+
+def _build(cfg: config_mod.Config, opts: BuildOptions) -> BuildResult:
+    out_dir = Path(opts.out_dir) if opts.out_dir else cfg.book_dir / "build"
+    for folder in {Path(opts.output).parent if opts.output else out_dir}:
+        output.check_target(folder / ".pubpipe-check")  # a file in the way fails before any work
+        output.remove_stale_temp_files(folder)
     book, ctx = prepare(cfg, opts)
     result = BuildResult(book=book, diagnostics=ctx.diagnostics, context=ctx,
                          timings=ctx.progress.timings)  # seconds per stage, as they run
@@ -120,8 +143,11 @@ def build(cfg: config_mod.Config, opts: BuildOptions) -> BuildResult:
     if needs_layout(ctx):
         from .layout.stage import lay_out
 
+        budget.doing("laying out the print edition")
         try:  # the front matter and the merge are wanted only by printed outputs
             edition = lay_out(book, ctx, pdf="pdf" in opts.formats or "cover" in opts.formats)
+        except budget.BuildTimeout:
+            raise
         except Exception as e:
             if "pdf" in opts.formats:
                 raise
@@ -130,6 +156,7 @@ def build(cfg: config_mod.Config, opts: BuildOptions) -> BuildResult:
                                  f" the print edition failed ({e})")
     rendered: dict[str, bytes] = {}
     for fmt in opts.formats:
+        budget.doing(f"writing the {fmt.upper()}")
         with ctx.progress.stage(f"write {fmt}"):
             if fmt == "epub":  # the EPUB reads only the page map of the print edition
                 page_map = edition.page_map if edition and ctx.wants_page_list else None
@@ -143,11 +170,11 @@ def build(cfg: config_mod.Config, opts: BuildOptions) -> BuildResult:
     # Writers may add diagnostics too (e.g. PDF preflight); --strict judges them all.
     _check(ctx)
 
-    out_dir = Path(opts.out_dir) if opts.out_dir else cfg.book_dir / "build"
     with ctx.progress.stage("write files"):
-        for fmt, data in rendered.items():
+        targets = {}
+        for fmt in rendered:
             name = f"{book.slug}-cover.pdf" if fmt == "cover" else f"{book.slug}.{fmt}"
-            target = Path(opts.output) if opts.output else out_dir / name
-            output.write_atomic(target, data)
-            result.outputs[fmt] = target
+            targets[fmt] = Path(opts.output) if opts.output else out_dir / name
+        output.write_all({targets[fmt]: data for fmt, data in rendered.items()})  # all or none
+        result.outputs.update(targets)
     return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from pathlib import Path
 
 
 def slugify(text: str, max_len: int = 60) -> str:
@@ -99,12 +100,25 @@ def atomic_write(path, data: bytes, mode: int | None = None, sync: bool = False)
     a killed build) never sees half a file. mode: permission bits (default: 0600 of mkstemp);
     sync: on disk before the rename (outputs). Raises OSError."""
     import os
+
+    tmp = write_temp(path, data, mode, sync)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_temp(path, data: bytes, mode: int | None = None, sync: bool = False) -> Path:
+    """data in a new temporary file beside path (named after it and this process, so that
+    remove_stale_temp_files can tell a killed build's leftovers); the caller renames it."""
+    import os
     import tempfile
-    from pathlib import Path
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp",
+                               dir=path.parent)
     try:
         if mode is not None:
             os.chmod(tmp, mode)
@@ -113,13 +127,53 @@ def atomic_write(path, data: bytes, mode: int | None = None, sync: bool = False)
             if sync:
                 f.flush()
                 os.fsync(f.fileno())
-        os.replace(tmp, path)
     except BaseException:
         try:
             os.unlink(tmp)
         except OSError:
             pass
         raise
+    return Path(tmp)
+
+
+def remove_stale_temp_files(folder) -> int:
+    """Delete temporary files a killed build left in folder (their process is gone); returns
+    how many. Files of a build still running are left alone."""
+    import os
+    import time
+
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(".") and name.endswith(".tmp")) or not entry.is_file(
+                follow_symlinks=False):
+            continue
+        parts = name[:-4].rsplit(".", 2)
+        pid = int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else 0
+        if pid:
+            try:
+                os.kill(pid, 0)
+                continue  # that build is still running
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                continue
+        else:
+            try:  # an older name without the process: only when surely abandoned
+                if time.time() - entry.stat(follow_symlinks=False).st_mtime < 3600:
+                    continue
+            except OSError:
+                continue
+        try:
+            os.unlink(entry.path)
+            removed += 1
+        except OSError:
+            pass
+    return removed
 
 
 def cache_write(path, data: bytes) -> None:
@@ -179,3 +233,16 @@ def valid_url(href: str) -> str | None:
         head, frag = href.split("#", 1)
         href = head + "#" + frag.replace("#", "%23")
     return quote(href, safe=_URL_SAFE + "%")
+
+
+def inside(root, path) -> Path | None:
+    """PATH with symlinks followed, if it stays inside ROOT (itself resolved); else None.
+
+    The one rule for what a build may read: chapters, images, covers and static folders are
+    opened only through a path this returns, so a symlink cannot lead out of the book folder."""
+    try:
+        real = Path(path).resolve()
+        base = Path(root).resolve()
+    except (OSError, RuntimeError, ValueError):  # symlink loops, NUL bytes, names too long
+        return None
+    return real if real == base or real.is_relative_to(base) else None

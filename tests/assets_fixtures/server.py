@@ -82,6 +82,8 @@ class ImageServer:
             return Response("busy", status=503)
         if path == "/redirect":
             return Response(status=302, headers={"Location": "/target.png"})
+        if path == "/redirect-to":  # anywhere: ?to=URL
+            return Response(status=302, headers={"Location": request.args.get("to", "/")})
         if path == "/loop-a":
             return Response(status=302, headers={"Location": "/loop-b"})
         if path == "/loop-b":

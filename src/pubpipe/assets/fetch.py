@@ -10,12 +10,24 @@ are streamed and cut off at ``max-bytes``, and only transient failures (connecti
 502, 503, 504) are retried, with exponential backoff that never outlives the budget. A cached copy
 is revalidated with ``If-None-Match`` / ``If-Modified-Since``. When a host times out or cannot be
 reached, the requests still queued for it fail at once, so one slow server costs one budget.
+That state is kept per host and port (``u1@host`` and ``u2@host`` are one host), and a failure after
+a redirect is charged to the host that failed, not to the one that redirected. All fetching of one
+call shares a total budget (``fetch-budget``); what has not started when it runs out is not tried.
+
+Only public addresses are fetched: every host, on the first request and on every redirect, is
+resolved here and refused if any of its addresses is loopback, private, link-local, multicast,
+reserved or unspecified (cloud metadata services live there). The request then goes to the
+address that was checked (the URL's host stays in ``Host`` and in TLS's SNI and certificate
+check), so a second DNS answer cannot point it elsewhere. ``allow_private_hosts`` lifts the rule
+(tests with loopback servers, intranet blogs).
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import ipaddress
+import socket
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -54,6 +66,77 @@ class FetchResult:
     host_down: bool = False  # the host timed out or could not be reached at all
     attempts: int = 0
     elapsed: float = 0.0
+    failed_host: str = ""  # the host that failed (after a redirect, not the one asked)
+
+
+@dataclass
+class _State:
+    """What the requests of one call share: hosts found down, and the total deadline."""
+
+    down: dict[str, str]
+    deadline: float
+
+
+def _host(url: str) -> str:
+    """'host:port' of url, without user name or password: the key of per-host state (so
+    ``u1@host`` and ``u2@host`` are one server, and a dead port is not the whole machine)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return f"{(parts.hostname or '').rstrip('.').lower()}:{port}"
+    except ValueError:
+        return ""
+
+
+def _refused_address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """Why an address may not be fetched from ("" if it may)."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    for what, flag in (("loopback", ip.is_loopback), ("link-local", ip.is_link_local),
+                       ("multicast", ip.is_multicast), ("unspecified", ip.is_unspecified),
+                       ("private", ip.is_private), ("reserved", ip.is_reserved)):
+        if flag:
+            return what
+    return "" if ip.is_global else "not public"
+
+
+async def _checked_address(url: httpx.URL, settings: FetchSettings) -> str:
+    """The address to connect to for url, after checking every address its host resolves to."""
+    host = url.raw_host.decode("ascii")
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        ip = ipaddress.ip_address(host)
+        addresses = [ip]
+    except ValueError:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port,
+                                                                type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError, OSError) as e:
+            raise _Failure(f"cannot connect: cannot resolve {host} ({e})",
+                           host_down=True) from None
+        addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+    if not addresses:
+        raise _Failure(f"cannot connect: {host} has no address", host_down=True)
+    for ip in addresses:
+        why = _refused_address(ip)
+        if why:
+            raise _Failure(f"refused: {host} is a {why} address ({ip}); pass"
+                           " --allow-private-hosts or set [assets] allow-private-hosts = true"
+                           " to fetch from it")
+    return str(addresses[0])
+
+
+async def _pinned(url: str, headers: dict, settings: FetchSettings) -> tuple[str, dict, dict]:
+    """url rewritten to the checked address, with Host and SNI naming the original host."""
+    u = httpx.URL(url)
+    ip = await _checked_address(u, settings)
+    host = u.raw_host.decode("ascii")
+    shown = f"[{host}]" if ":" in host else host
+    host_header = shown if u.port is None else f"{shown}:{u.port}"
+    pinned = {**headers, "Host": host_header}
+    if u.scheme == "https":  # a pooled TLS connection is for one name: never lend it to another
+        pinned["Connection"] = "close"
+    return str(u.copy_with(host=ip)), pinned, {"sni_hostname": host}
 
 
 @dataclass
@@ -66,6 +149,8 @@ class FetchSettings:
     retries: int = 2
     concurrency: int = 8
     backoff: float = 0.5  # first retry waits this long, then doubles
+    allow_private_hosts: bool = False  # fetch from loopback/private/link-local addresses too
+    budget: float = 300.0  # wall-clock seconds for the whole call (every request)
 
 
 class _Failure(Exception):
@@ -125,18 +210,23 @@ async def _fetch_all(requests, settings, on_done):
                                           "Accept": "image/*,*/*;q=0.5"}) as client:
         # A host that timed out or could not be reached fails the images still queued for it at
         # once: one slow server costs one budget, not one per image it serves.
-        down: dict[str, str] = {}
+        state = _State(down={}, deadline=time.monotonic() + settings.budget)
 
         async def one(req: FetchRequest):
-            host = urllib.parse.urlsplit(req.url).netloc
+            host = _host(req.url)
             async with sem:
-                if host in down:
-                    res = FetchResult(url=req.url, reason=f"not tried: {host} {down[host]}"
-                                      " for another image", transient=True)
+                if host in state.down:
+                    res = FetchResult(url=req.url, reason=f"not tried: {host}"
+                                      f" {state.down[host]} for another image", transient=True)
+                elif time.monotonic() >= state.deadline:
+                    res = FetchResult(url=req.url, reason=f"not tried: the build's fetch budget"
+                                      f" ({settings.budget:g} s, [assets] fetch-budget) ran out",
+                                      transient=True)
                 else:
-                    res = await _fetch_one(client, req, settings)
-                    if res.host_down and host not in down:
-                        down[host] = f"failed ({res.reason})"
+                    res = await _fetch_one(client, req, settings, state)
+                    failed = res.failed_host or host
+                    if res.host_down and failed not in state.down:
+                        state.down[failed] = f"failed ({res.reason})"
             results[req.url] = res
             if on_done:
                 on_done(res)
@@ -146,9 +236,11 @@ async def _fetch_all(requests, settings, on_done):
 
 
 async def _fetch_one(client: httpx.AsyncClient, req: FetchRequest,
-                     settings: FetchSettings) -> FetchResult:
+                     settings: FetchSettings, state: _State | None = None) -> FetchResult:
     start = time.monotonic()
     deadline = start + settings.total_timeout
+    if state is not None:
+        deadline = min(deadline, state.deadline)
     res = FetchResult(url=req.url)
     delay = settings.backoff
     while True:
@@ -158,13 +250,20 @@ async def _fetch_one(client: httpx.AsyncClient, req: FetchRequest,
         try:
             if remaining <= 0:
                 raise asyncio.TimeoutError
-            await asyncio.wait_for(_attempt(client, req, settings, res), timeout=remaining)
+            await asyncio.wait_for(_attempt(client, req, settings, res, state),
+                                   timeout=remaining)
             res.ok = not res.reason
             break
         except asyncio.TimeoutError:
-            res.reason = (f"gave up after {settings.total_timeout:g} s"
-                          f" (server too slow or not answering)")
-            res.transient = res.host_down = True
+            if state is not None and time.monotonic() >= state.deadline - 0.05 \
+                    and state.deadline < start + settings.total_timeout:
+                res.reason = (f"gave up: the build's fetch budget ({settings.budget:g} s,"
+                              " [assets] fetch-budget) ran out")
+                res.transient = True
+            else:
+                res.reason = (f"gave up after {settings.total_timeout:g} s"
+                              f" (server too slow or not answering)")
+                res.transient = res.host_down = True
             break
         except _Failure as f:
             res.reason, res.transient, res.status_code = f.reason, f.transient, f.status
@@ -183,7 +282,7 @@ async def _fetch_one(client: httpx.AsyncClient, req: FetchRequest,
 
 
 async def _attempt(client: httpx.AsyncClient, req: FetchRequest, settings: FetchSettings,
-                   res: FetchResult) -> None:
+                   res: FetchResult, state: _State | None = None) -> None:
     url = req.url
     seen: list[str] = []
     headers = {}
@@ -195,22 +294,30 @@ async def _attempt(client: httpx.AsyncClient, req: FetchRequest, settings: Fetch
         if url in seen:
             raise _Failure(f"redirect loop ({' -> '.join(seen + [url])})")
         seen.append(url)
+        host = _host(url)
+        res.failed_host = host  # a failure from here on is this host's
+        if state is not None and host in state.down and len(seen) > 1:
+            raise _Failure(f"redirected to {host}, which {state.down[host]} for another image")
         try:
-            async with client.stream("GET", url, headers=headers) as resp:
+            target, hop_headers, extensions = url, dict(headers), {}
+            if not settings.allow_private_hosts:
+                target, hop_headers, extensions = await _pinned(url, headers, settings)
+            async with client.stream("GET", target, headers=hop_headers,
+                                     extensions=extensions) as resp:
                 location = resp.headers.get("location", "")
                 # Not resp.is_redirect: httpx counts 304 Not Modified as a redirect.
                 if resp.status_code in REDIRECT_STATUS and location:
                     if len(seen) > settings.max_redirects:
                         raise _Failure(f"more than {settings.max_redirects} redirects")
                     try:
-                        nxt = resp.url.join(location)
+                        nxt = httpx.URL(url).join(location)
                     except Exception:
                         raise _Failure(f"bad redirect to {location!r}") from None
                     if nxt.scheme not in ("http", "https"):
                         raise _Failure(f"redirect to a refused scheme: {location}")
                     url = str(nxt)
                     continue
-                res.final_url = str(resp.url)
+                res.final_url = url
                 res.status_code = resp.status_code
                 res.headers = {k: resp.headers[k] for k in KEPT_HEADERS if k in resp.headers}
                 if resp.status_code == 304 and (req.etag or req.last_modified):

@@ -32,6 +32,12 @@ Cache layout (``cache_dir``), every file written atomically (temp file + rename)
     objects/ab/<sha256>           original bytes, content-addressed
     urls/<sha256 of url>.json     url, final_url, status, kept headers, fetched_at, sha256, type
     variants/<key>.<ext> + .json  processed variants, key = sha256(content, profile, settings)
+
+A cache is shared with whoever can write to it, so nothing in it is trusted: every file is read only
+if it is a regular file inside the cache (no symlink anywhere below the cache folder), and objects
+and variants only if their bytes still have the SHA-256 recorded for them. A bad entry is deleted,
+reported once (``cache-damaged`` warning), and made again: a local image is re-read, a remote one
+fetched again (offline: a placeholder), a variant re-processed.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ import hashlib
 import json
 import os
 import re
+import tempfile
 import threading
 import urllib.parse
 from contextlib import nullcontext
@@ -50,9 +57,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..config import AssetsSection
-from ..document import Asset, Diagnostics, Location, Variant
+from ..document import Asset, Diagnostics, Location, Variant, read_regular_file
+from ..errors import ConfigError
 from ..progress import Progress
-from ..util import atomic_write
+from ..util import atomic_write, inside, remove_stale_temp_files
 from . import fetch as fetch_mod
 from . import images, svg
 
@@ -69,6 +77,7 @@ class AssetStore:
                  revalidate: bool = True):
         self.root = Path(root).resolve()
         self.cache_dir = Path(cache_dir)
+        self._cache_real = _usable_cache(self.cache_dir)
         self.settings = settings
         self.offline = offline
         self.diagnostics = diagnostics if diagnostics is not None else Diagnostics()
@@ -85,6 +94,7 @@ class AssetStore:
         self._by_hash: dict[str, Asset] = {}  # sha256 -> canonical Asset
         self._kind: dict[str, str] = {}  # resolved reference -> remote | local | data | none
         self._svg_removed: dict[str, list[str]] = {}  # sha256 -> what sanitizing removed
+        self._damaged: set[Path] = set()  # cache files found bad this build (reported once)
         self._lock = threading.Lock()
 
     # ---- registering -------------------------------------------------------------------------
@@ -195,15 +205,23 @@ class AssetStore:
 
     def _load_local(self, asset: Asset) -> None:
         path = Path(urllib.parse.unquote(urllib.parse.urlsplit(asset.url).path))
+        rel = path.relative_to(self.root) if path.is_relative_to(self.root) else path
+        if inside(self.root, path) is None:  # changed into a link since it was resolved
+            self._fail(asset, "the path leads outside the book folder", refused=True)
+            return
         if not path.is_file():
-            rel = path.relative_to(self.root) if path.is_relative_to(self.root) else path
             self._fail(asset, f"file not found: {rel}")
             return
         size = path.stat().st_size
         if size > self.settings.max_bytes:
             self._fail(asset, f"too large ({size} bytes; [assets] max-bytes)")
             return
-        self._accept(asset, path.read_bytes())
+        try:
+            data = read_regular_file(path)
+        except (OSError, ValueError) as e:
+            self._fail(asset, f"cannot read {rel}: {getattr(e, 'strerror', None) or e}")
+            return
+        self._accept(asset, data)
 
     def _load_data(self, asset: Asset) -> None:
         header, sep, payload = asset.url[5:].partition(",")
@@ -236,24 +254,25 @@ class AssetStore:
         if self.offline:
             for a in assets:
                 rec = records[a.url]
-                if rec and self._object_path(rec["sha256"]).is_file():
-                    self._accept(a, self._object_path(rec["sha256"]).read_bytes(), rec)
+                data = self._read_object(rec["sha256"], a) if rec else None
+                if data is not None:
+                    self._accept(a, data, rec)
+                elif rec and self._object_path(rec["sha256"]) in self._damaged:
+                    self._fail(a, "the cached copy was damaged (removed), and --offline forbids"
+                               " fetching it again")
                 else:
                     self._fail(a, "not in the cache, and --offline forbids fetching it")
             return
         requests = []
         for a in assets:
             rec = records[a.url]
-            usable = rec and self._object_path(rec["sha256"]).is_file()
+            # Validators only for a copy that is still intact: a damaged one is fetched afresh.
+            usable = rec and self._object_ok(rec["sha256"], a)
             hdrs = rec.get("headers", {}) if usable else {}
             requests.append(fetch_mod.FetchRequest(a.url, etag=hdrs.get("etag", ""),
                                                    last_modified=hdrs.get("last-modified", "")))
         self.requests_made += len(requests)
-        s = self.settings
-        fs = fetch_mod.FetchSettings(
-            connect_timeout=s.connect_timeout, read_timeout=s.read_timeout,
-            total_timeout=s.total_timeout, max_bytes=s.max_bytes, max_redirects=s.max_redirects,
-            retries=s.retries, concurrency=s.concurrency)
+        fs = self.fetch_settings()
         by_url = {a.url: a for a in assets}
         with self._progress_bar("fetch images", len(requests)) as advance:
             def done(res: fetch_mod.FetchResult) -> None:
@@ -264,18 +283,28 @@ class AssetStore:
 
             fetch_mod.fetch_many(requests, fs, on_done=done)
 
+    def fetch_settings(self, max_bytes: int | None = None) -> fetch_mod.FetchSettings:
+        """The fetcher's settings from [assets] (every network request of a build uses them)."""
+        s = self.settings
+        return fetch_mod.FetchSettings(
+            connect_timeout=s.connect_timeout, read_timeout=s.read_timeout,
+            total_timeout=s.total_timeout, max_bytes=min(s.max_bytes, max_bytes or s.max_bytes),
+            max_redirects=s.max_redirects, retries=s.retries, concurrency=s.concurrency,
+            allow_private_hosts=s.allow_private_hosts, budget=s.fetch_budget)
+
     def _fetched(self, a: Asset, rec: dict | None, res: fetch_mod.FetchResult) -> None:
         url = a.url
-        cached = self._object_path(rec["sha256"]) if rec else None
-        if res.not_modified and cached and cached.is_file():
+        cached = (self._read_object(rec["sha256"], a) if rec and (res.not_modified or not res.ok)
+                  else None)
+        if res.not_modified and cached is not None:
             rec["fetched_at"] = _now()
             self._write_json(self._record_path(url), rec)
-            self._accept(a, cached.read_bytes(), rec)
+            self._accept(a, cached, rec)
         elif res.ok:
             self._accept(a, res.data, None, res)
-        elif cached and cached.is_file():
+        elif cached is not None:
             # The cache exists so that a vanished image doesn't vanish from the book.
-            self._accept(a, cached.read_bytes(), rec)
+            self._accept(a, cached, rec)
             self.diagnostics.info("asset-stale", f"image {url}: {res.reason}; using the"
                                   f" copy cached on {rec.get('fetched_at', '?')}",
                                   *self._where(a))
@@ -303,7 +332,7 @@ class AssetStore:
             return
         sha = hashlib.sha256(data).hexdigest()
         obj = self._object_path(sha)
-        if not obj.is_file():
+        if not self._object_ok(sha, asset):
             self._write_atomic(obj, data)
         if media == images.SVG and clean.removed:
             self._svg_removed[sha] = clean.removed
@@ -367,16 +396,7 @@ class AssetStore:
             return asset.variants[profile]
         key = self._variant_key(asset, profile)
         meta_path = self.cache_dir / "variants" / f"{key}.json"
-        variant = None
-        if meta_path.is_file():
-            try:
-                meta = json.loads(meta_path.read_text("utf-8"))
-                path = meta_path.with_name(meta["file"])
-                if path.is_file():
-                    variant = Variant(path, meta["media_type"], meta["width"], meta["height"],
-                                      meta["sha256"])
-            except (OSError, ValueError, KeyError):
-                variant = None
+        variant = self._cached_variant(meta_path, asset)
         if variant is None:
             try:
                 out = self._make_variant(asset, profile)
@@ -434,8 +454,36 @@ class AssetStore:
                            box.height, self._quality(profile)])
         return hashlib.sha256(spec.encode()).hexdigest()[:32]
 
+    def _cached_variant(self, meta_path: Path, asset: Asset) -> Variant | None:
+        """The variant recorded at meta_path if its file is intact; a bad one is removed."""
+        raw = self._read_cache_file(meta_path)
+        if raw is None:
+            return None
+        try:
+            meta = json.loads(raw.decode("utf-8"))
+            name, sha = meta["file"], meta["sha256"]
+            if not (isinstance(name, str) and re.fullmatch(r"[0-9a-f]{32}\.[a-z]{2,4}", name)
+                    and isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{64}", sha)):
+                raise ValueError("bad record")
+            variant = Variant(meta_path.with_name(name), str(meta["media_type"]),
+                              int(meta["width"]), int(meta["height"]), sha)
+        except (ValueError, KeyError, TypeError):
+            self._drop(meta_path, asset, "unreadable record")
+            return None
+        data = self._read_cache_file(variant.path, asset)
+        if data is None:
+            return None
+        if hashlib.sha256(data).hexdigest() != variant.sha256:
+            self._drop(variant.path, asset, "its bytes do not match their recorded hash")
+            self._drop(meta_path, asset, None)
+            return None
+        return variant
+
     def _make_variant(self, asset: Asset, profile: str) -> images.Output:
-        data = asset.source_path.read_bytes()
+        data = self._read_object(asset.sha256, asset)
+        if data is None:
+            raise images.ImageRefused("its cached original was damaged; build again to fetch it"
+                                      " anew")
         if asset.media_type == images.SVG:
             try:
                 clean = svg.sanitize(data, self.settings.max_bytes)
@@ -457,11 +505,94 @@ class AssetStore:
         return self.cache_dir / "urls" / (hashlib.sha256(url.encode()).hexdigest() + ".json")
 
     def _read_record(self, url: str) -> dict | None:
+        raw = self._read_cache_file(self._record_path(url))
         try:
-            rec = json.loads(self._record_path(url).read_text("utf-8"))
-            return rec if isinstance(rec, dict) and "sha256" in rec else None
-        except (OSError, ValueError):
+            rec = json.loads(raw.decode("utf-8")) if raw is not None else None
+        except ValueError:
+            rec = None
+        if not (isinstance(rec, dict) and isinstance(rec.get("sha256"), str)
+                and re.fullmatch(r"[0-9a-f]{64}", rec["sha256"])
+                and isinstance(rec.get("headers", {}), dict)):
             return None
+        return rec
+
+    # Every read of the cache goes through these: regular files inside the cache, objects and
+    # variants checked against their hash.
+
+    def read_cache_file(self, relative: str, sha256: str = "") -> bytes | None:
+        """Bytes of cache_dir/relative if it is a regular file inside the cache (else None) and,
+        when sha256 is given, still has that hash (a file that does not is removed)."""
+        path = self.cache_dir / relative
+        data = self._read_cache_file(path)
+        if data is not None and sha256 and hashlib.sha256(data).hexdigest() != sha256:
+            self._drop(path, None, "its bytes do not match their recorded hash")
+            return None
+        return data
+
+    def original_bytes(self, asset: Asset) -> bytes | None:
+        """The original bytes of an ok asset, checked against its hash (None if damaged)."""
+        asset = self.canonical(asset)
+        return self._read_object(asset.sha256, asset) if asset.ok else None
+
+    def write_cache_file(self, relative: str, data: bytes) -> None:
+        """Write cache_dir/relative atomically (a cache that cannot be written is no error)."""
+        try:
+            self._write_atomic(self.cache_dir / relative, data)
+        except OSError:
+            pass
+
+    def _read_cache_file(self, path: Path, asset: Asset | None = None) -> bytes | None:
+        try:
+            rel = path.relative_to(self.cache_dir)
+        except ValueError:
+            return None
+        try:
+            real = Path(os.path.realpath(path))
+        except (OSError, ValueError):
+            real = None
+        if not os.path.lexists(path):
+            return None
+        if real != self._cache_real / rel:  # a symlink somewhere below the cache folder
+            self._drop(path, asset, "a link, not a file of the cache")
+            return None
+        try:
+            return read_regular_file(path)
+        except ValueError as e:  # not a regular file
+            self._drop(path, asset, str(e))
+        except OSError:
+            pass
+        return None
+
+    def _read_object(self, sha: str, asset: Asset | None = None) -> bytes | None:
+        path = self._object_path(sha)
+        data = self._read_cache_file(path, asset)
+        if data is not None and hashlib.sha256(data).hexdigest() != sha:
+            self._drop(path, asset, "its bytes do not match their hash")
+            return None
+        return data
+
+    def _object_ok(self, sha: str, asset: Asset | None = None) -> bool:
+        return self._read_object(sha, asset) is not None
+
+    def _drop(self, path: Path, asset: Asset | None, why: str | None) -> None:
+        """Remove a bad cache entry and say so once; the caller makes it again."""
+        try:
+            if os.path.isdir(path) and not os.path.islink(path):
+                import shutil
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
+        except OSError:
+            pass
+        with self._lock:
+            if why is None or path in self._damaged:
+                self._damaged.add(path)
+                return
+            self._damaged.add(path)
+        file, line = self._where(asset) if asset is not None else (None, None)
+        what = f" (image {asset.ref})" if asset is not None and asset.ref else ""
+        self.diagnostics.warn("cache-damaged", f"cache entry {path} was bad: {why}{what};"
+                              " removed and made again", file, line)
 
     def _write_json(self, path: Path, data: dict) -> None:
         self._write_atomic(path, json.dumps(data, indent=1, sort_keys=True).encode())
@@ -477,6 +608,36 @@ class AssetStore:
         if not self.progress or total == 0:
             return nullcontext(lambda: None)
         return self.progress.stage(label, total, "images")
+
+
+def _remove_stale_temp_files(cache: Path) -> None:
+    """Temporary files of killed builds, in the cache's folders (two levels: objects/ab/)."""
+    remove_stale_temp_files(cache)
+    for sub in cache.iterdir():
+        if sub.is_dir() and not sub.is_symlink():
+            remove_stale_temp_files(sub)
+            if sub.name in ("objects", "epub"):
+                for inner in sub.iterdir():
+                    if inner.is_dir() and not inner.is_symlink():
+                        remove_stale_temp_files(inner)
+
+
+def _usable_cache(path: Path) -> Path:
+    """The cache folder, created if needed, resolved; a ConfigError (exit 2) if it can't be used."""
+    hint = "(--cache-dir or [assets] cache-dir)"
+    try:
+        if path.exists() and not path.is_dir():
+            raise ConfigError(f"cache folder {path} is not a folder {hint}")
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".tmp-probe-")
+        os.close(fd)
+        os.unlink(probe)
+        _remove_stale_temp_files(path)
+        return path.resolve()
+    except ConfigError:
+        raise
+    except OSError as e:
+        raise ConfigError(f"cache folder {path} cannot be used: {e.strerror or e} {hint}") from None
 
 
 def _now() -> str:

@@ -35,7 +35,7 @@ class Run:
 def build_once(ui: UI, cfg: config.Config, formats: tuple[str, ...], *, out_dir: Path | None = None,
                output: Path | None = None, cache_dir: Path | None = None, offline: bool = False,
                strict: bool = False, report: Path | None = None, quiet_outputs: bool = False,
-               notes: bool = True, show: bool = True) -> Run:
+               notes: bool = True, show: bool = True, time_limit: float = 600.0) -> Run:
     """Build cfg's book; print its diagnostics and what was written. Raises ConfigError only."""
     from ..pipeline import BuildOptions, build
 
@@ -43,7 +43,8 @@ def build_once(ui: UI, cfg: config.Config, formats: tuple[str, ...], *, out_dir:
     opts = BuildOptions(formats=formats, out_dir=out_dir, output=output, cache_dir=cache_dir,
                         offline=offline, strict=strict, report=report,
                         # bars on a terminal; a line per stage otherwise (not under --quiet)
-                        progress=True if ui.progress else ("off" if ui.quiet else "lines"))
+                        progress=True if ui.progress else ("off" if ui.quiet else "lines"),
+                        time_limit=time_limit)
     start = time.perf_counter()
     try:
         result = build(cfg, opts)
@@ -116,12 +117,13 @@ def write_report(ui: UI, path: Path, run: Run, extra: dict | None = None) -> Non
         "assets": entries,
         "timings": {k: round(v, 3) for k, v in run.timings.items()},
         "requests": run.requests,
+        "error": run.message or None,  # why a failed build failed, as printed
         **(extra or {}),
     }
     try:
         from ..write.output import write_atomic
         write_atomic(path, json.dumps(report, indent=2, ensure_ascii=False).encode())
-    except OSError as e:
+    except (OSError, PubpipeError) as e:
         ui.error(f"cannot write report {path}: {e}")
 
 

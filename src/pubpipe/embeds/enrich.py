@@ -13,12 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from pathlib import Path
 from urllib.parse import quote
 
 from ..document import Book, Embed
 from ..htmlmodel import parse_document
-from ..util import cache_write
 from . import registry
 from .base import plain_text
 
@@ -39,7 +37,7 @@ def enrich(book: Book, store) -> None:
     """Fill empty embed fields from cached (or, online, freshly fetched) oEmbed answers."""
     if store is None or not getattr(store, "cache_dir", None):
         return
-    folder = Path(store.cache_dir) / "oembed"
+
     wanted: dict[str, list[Embed]] = {}
     for e in book.embeds.values():
         url = endpoint(e) if _needs(e) else ""
@@ -50,13 +48,13 @@ def enrich(book: Book, store) -> None:
     answers: dict[str, dict] = {}
     missing = []
     for url in wanted:
-        data = _read(folder, url)
+        data = _read(store, url)
         if data is not None:
             answers[url] = data
         else:
             missing.append(url)
     if missing and not getattr(store, "offline", True):
-        answers.update(_fetch(missing, folder, store, book, wanted))
+        answers.update(_fetch(missing, store, book, wanted))
     for url, data in answers.items():
         for e in wanted[url]:
             apply(e, data)
@@ -95,14 +93,10 @@ def apply(e: Embed, data: dict) -> None:
     e.extra["enriched"] = True
 
 
-def _fetch(urls: list[str], folder: Path, store, book: Book, wanted) -> dict[str, dict]:
+def _fetch(urls: list[str], store, book: Book, wanted) -> dict[str, dict]:
     from ..assets import fetch as fetch_mod
 
-    s = store.settings
-    settings = fetch_mod.FetchSettings(
-        connect_timeout=s.connect_timeout, read_timeout=s.read_timeout,
-        total_timeout=s.total_timeout, max_bytes=min(s.max_bytes, MAX_BYTES),
-        max_redirects=s.max_redirects, retries=s.retries, concurrency=s.concurrency)
+    settings = store.fetch_settings(max_bytes=MAX_BYTES)
     if hasattr(store, "requests_made"):
         store.requests_made += len(urls)
     results = fetch_mod.fetch_many([fetch_mod.FetchRequest(u) for u in urls], settings)
@@ -115,7 +109,7 @@ def _fetch(urls: list[str], folder: Path, store, book: Book, wanted) -> dict[str
             except (ValueError, UnicodeDecodeError):
                 data = None
         if isinstance(data, dict):
-            _write(folder, url, data)
+            _write(store, url, data)
             out[url] = data
         else:
             e = wanted[url][0]
@@ -125,17 +119,19 @@ def _fetch(urls: list[str], folder: Path, store, book: Book, wanted) -> dict[str
     return out
 
 
-def _path(folder: Path, url: str) -> Path:
-    return folder / (hashlib.sha256(url.encode()).hexdigest() + ".json")
+def _name(url: str) -> str:
+    return "oembed/" + hashlib.sha256(url.encode()).hexdigest() + ".json"
 
 
-def _read(folder: Path, url: str) -> dict | None:
+def _read(store, url: str) -> dict | None:
+    """A cached answer, read through the store (only a regular file inside the cache)."""
+    raw = store.read_cache_file(_name(url))
     try:
-        data = json.loads(_path(folder, url).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(raw.decode("utf-8")) if raw is not None else None
+    except ValueError:
         return None
     return data if isinstance(data, dict) else None
 
 
-def _write(folder: Path, url: str, data: dict) -> None:
-    cache_write(_path(folder, url), json.dumps(data).encode())  # a failure costs a request
+def _write(store, url: str, data: dict) -> None:
+    store.write_cache_file(_name(url), json.dumps(data).encode("utf-8"))

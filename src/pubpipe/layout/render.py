@@ -2,7 +2,8 @@
 
 WeasyPrint does not give its memory back to the OS, so every render runs in a fresh child
 process (``max_tasks_per_child=1``) started by a forkserver that has WeasyPrint preloaded; the
-pool's processes exit with the parent. WeasyPrint may read nothing but the resolved asset files
+pool's processes exit with the parent, also when it is killed (a watchdog thread and Linux's
+parent-death signal), and at the build's time budget. WeasyPrint may read nothing but the resolved asset files
 and ``data:`` URIs (``_SandboxFetcher``). Set ``PUBPIPE_PDF_INPROCESS=1`` to render in this
 process (debugging, platforms without fork).
 """
@@ -16,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import budget
+from ..document import read_regular_file
 from .edition import BlockPath, Bookmark, Measures
 from .measure import read_layout
 from .settings import PrintSettings, icc_profile
@@ -33,6 +36,7 @@ class RenderJob:
     chapter_ids: list[str]
     block_ids: dict[str, tuple[str, BlockPath]]  # anchor -> (chapter slug, block path)
     block_seq: dict[str, int]  # anchor -> document order
+    deadline: float = 0.0  # time.time() after which the worker ends itself (the build's budget)
 
 
 @dataclass
@@ -62,7 +66,7 @@ class _SandboxFetcher:
             def fetch(self, url, headers=None):
                 if url in allowed:
                     path, media_type = allowed[url]
-                    data = Path(path).read_bytes()
+                    data = read_regular_file(Path(path))  # a cache file, never a link
                 elif url.startswith("data:"):
                     response = super().fetch(url, headers)
                     data, media_type = response.read(), response.content_type
@@ -144,7 +148,7 @@ def render(job: RenderJob) -> Rendered:
             # one task per worker: each render gets a fresh process, freed when it ends
             _POOL = concurrent.futures.ProcessPoolExecutor(
                 max_workers=1, mp_context=ctx, max_tasks_per_child=1,
-                initializer=_ignore_interrupt)
+                initializer=_worker_start, initargs=(os.getpid(),))
             # shut down before interpreter teardown, or the executor's callbacks fail noisily
             atexit.register(_POOL.shutdown, wait=True)
         future = _POOL.submit(render_here, job)
@@ -158,6 +162,18 @@ def render(job: RenderJob) -> Rendered:
         return render_here(job)
 
 
+def _worker_start(build_pid: int) -> None:
+    """In each render worker: Ctrl+C is the parent's to handle; die with the build (kill -9 of
+    it included), never outlive it."""
+    global _IN_WORKER
+    _IN_WORKER = True
+    _ignore_interrupt()
+    budget.watch_from_worker(build_pid)
+
+
+_IN_WORKER = False
+
+
 class _LogCapture(logging.Handler):
     def __init__(self):
         super().__init__(logging.WARNING)
@@ -169,6 +185,9 @@ class _LogCapture(logging.Handler):
 
 def render_here(job: RenderJob) -> Rendered:
     import weasyprint
+
+    if _IN_WORKER and job.deadline:
+        budget.watch_from_worker(os.getppid(), job.deadline)  # the budget holds here too
     from weasyprint.text.fonts import FontConfiguration
 
     s = job.settings
@@ -292,9 +311,12 @@ def _stylesheets(css: list[str], fetcher) -> tuple:
     return parsed
 
 
-def _worker_init() -> None:
+def _worker_init(build_pid: int = 0) -> None:
     """Workers die with the process that started them, and leave Ctrl-C to the parent."""
     import signal
+
+    if build_pid:  # the forkserver may outlive the build: watch the build itself too
+        budget.watch_from_worker(build_pid)
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
@@ -334,7 +356,8 @@ def render_pieces(jobs: list[PieceJob], done: Callable[[], None] = lambda: None
     batch = workers * PIECES_PER_WORKER
     for start in range(0, len(jobs), batch):
         pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                                                      initializer=_worker_init)
+                                                      initializer=_worker_init,
+                                                      initargs=(os.getpid(),))
         try:
             futures = {pool.submit(render_piece_here, jobs[i]): i
                        for i in range(start, min(start + batch, len(jobs)))}

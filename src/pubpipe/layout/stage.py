@@ -27,7 +27,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import __version__
+from .. import __version__, budget
 from ..document import Book
 from ..util import cache_write
 from . import notes, pagemap
@@ -75,8 +75,7 @@ def _whole(book: Book, ctx: BuildContext) -> PrintEdition:
         css.append(extra)
     job = _job(doc, css, ctx)
     key = _key(job)
-    folder = ctx.cache_dir / "layout"
-    cached = _load(folder, key)
+    cached = _load(ctx.store, key)
     if cached is not None:
         return cached
     rendered = render(job)
@@ -100,7 +99,7 @@ def _whole(book: Book, ctx: BuildContext) -> PrintEdition:
         color_profile_css(settings, doc.resources)
         rendered = render(_job(doc, css, ctx))
     edition = _edition(doc, rendered, ctx)
-    _save(folder, key, edition)
+    _save(ctx.store, key, edition)
     return edition
 
 
@@ -122,7 +121,7 @@ def _report_formulas(doc: PrintDocument, ctx: BuildContext) -> None:
 def _job(doc: PrintDocument, css: list[str], ctx: BuildContext) -> RenderJob:
     return RenderJob(html=doc.html, css=css, settings=ctx.print, resources=doc.resources,
                      chapter_ids=doc.chapter_ids, block_ids=doc.block_ids,
-                     block_seq=doc.block_seq)
+                     block_seq=doc.block_seq, deadline=budget.deadline())
 
 
 def _edition(doc: PrintDocument, r: Rendered, ctx: BuildContext) -> PrintEdition:
@@ -211,18 +210,24 @@ def _key(job: RenderJob) -> str:
     return h.hexdigest()[:32]
 
 
-def _load(folder: Path, key: str) -> PrintEdition | None:
+def _load(store, key: str) -> PrintEdition | None:
+    """A cached print edition, read through the store: regular files inside the cache, the PDF
+    only with the hash recorded beside it (a swapped file is dropped and laid out again)."""
+    raw = store.read_cache_file(f"layout/{key}.json")
+    if raw is None:
+        return None
     try:
-        data = json.loads((folder / f"{key}.json").read_text("utf-8"))
-        pdf = (folder / f"{key}.pdf").read_bytes()
-        return PrintEdition.from_json(data, pdf)
-    except (OSError, ValueError, KeyError, TypeError):
+        data = json.loads(raw.decode("utf-8"))
+        pdf = store.read_cache_file(f"layout/{key}.pdf", str(data["pdf_sha256"]))
+        return PrintEdition.from_json(data, pdf) if pdf is not None else None
+    except (ValueError, KeyError, TypeError):
         return None
 
 
-def _save(folder: Path, key: str, edition: PrintEdition) -> None:
-    cache_write(folder / f"{key}.pdf", edition.pdf)
-    cache_write(folder / f"{key}.json", json.dumps(edition.to_json()).encode())
+def _save(store, key: str, edition: PrintEdition) -> None:
+    store.write_cache_file(f"layout/{key}.pdf", edition.pdf)
+    store.write_cache_file(f"layout/{key}.json", json.dumps(
+        {**edition.to_json(), "pdf_sha256": hashlib.sha256(edition.pdf).hexdigest()}).encode())
 
 
 # --------------------------------------------------------------------------------------------

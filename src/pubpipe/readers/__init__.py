@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .. import i18n
+from .. import budget, i18n
 from ..config import Config
 from ..document import Book, BookMeta, Chapter, Diagnostics, SiteInfo
 from ..util import normalize_lang, remove_keep_tail, slugify, text_of
 from ..htmlmodel import parse_fragment
 from . import frontmatter, math, opening, shortcodes
-from .markdown import annotate_lines, pair_quotes, pairs_quotes, render_html
+from .markdown import (MAX_DEPTH, MAX_SOURCELINE, annotate_lines, flatten_depth, pair_quotes,
+                       pairs_quotes, render_html)
 
 
 def read_book(cfg: Config) -> Book:
@@ -25,6 +26,7 @@ def read_book(cfg: Config) -> Book:
     unhonoured: dict[str, list[tuple[Path, int, str]]] = {}
     chapters = []
     for path in cfg.chapter_files:
+        budget.doing(f"reading {path}")
         ch = read_chapter(path, diags, site=site, default_lang=default_lang,
                           unhonoured=unhonoured, labels=cfg.labels, dollars=dollars)
         ch.post = posts.get(path)
@@ -79,12 +81,20 @@ def _read_text(path: Path, diags: Diagnostics) -> str:
         diags.error("not-text", "not a text file (it contains NUL bytes)", path,
                     data[:data.index(b"\x00")].count(b"\n") + 1)
         return ""
+    kind = _binary_kind(data)
+    if kind:
+        diags.error("not-text", f"not a text file ({kind})", path, 1)
+        return ""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         line = data[:e.start].count(b"\n") + 1
         diags.warn("encoding", "not valid UTF-8; read as Windows-1252", path, line)
         text = data.decode("cp1252", errors="replace")
+        if _garbled(text):
+            diags.error("not-text", "not a text file (binary data: it is neither UTF-8 nor"
+                        " Windows-1252 text)", path, line)
+            return ""
     m = _CONTROL.search(text)
     if m:  # XML (so EPUB) cannot carry these characters at all
         diags.warn("control-characters", "control characters removed (they cannot appear in an"
@@ -99,6 +109,29 @@ def _paragraphs(text: str) -> str:
     """White space collapsed within each paragraph; paragraphs (blank lines) kept, for the cover's
     back and the title page."""
     return "\n\n".join(" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip())
+
+
+_MAGIC = {b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image", b"GIF8": "a GIF image",
+          b"%PDF": "a PDF", b"PK\x03\x04": "a ZIP archive (an EPUB, DOCX...)",
+          b"\x1f\x8b": "gzip data", b"\x7fELF": "a program", b"RIFF": "a RIFF file (WebP, WAV...)",
+          b"BZh": "bzip2 data", b"\xfd7zXZ": "xz data", b"7z\xbc\xaf": "a 7-Zip archive"}
+
+
+def _binary_kind(data: bytes) -> str:
+    for magic, kind in _MAGIC.items():
+        if data.startswith(magic):
+            return kind
+    return ""
+
+
+def _garbled(text: str) -> bool:
+    """Mostly characters no text has (C0/C1 controls, U+FFFD): binary read as Windows-1252."""
+    sample = text[:65536]
+    if not sample:
+        return False
+    odd = sum(1 for c in sample if (c < " " and c not in "\t\n\r") or c == "\ufffd"
+              or "\x7f" <= c <= "\x9f")
+    return odd > len(sample) * 0.05
 
 
 def _as_list(value) -> list[str]:
@@ -147,13 +180,22 @@ def read_chapter(path: Path, diags: Diagnostics, *, site: SiteInfo | None = None
         dollars = math.enabled_by_post(meta, fm.body)
     # Formulas are set aside before Markdown runs (it would eat their underscores and backslashes)
     protected, formulas = math.protect(fm.body, dollars=dollars, first_line=fm.lines + 1)
-    body = parse_fragment(render_html(protected, text_lang, ctx, tags))
+    notes: list[tuple[int, str]] = []
+    body = parse_fragment(render_html(protected, text_lang, ctx, tags, notes))
+    for line, message in notes:
+        diags.warn("markdown-bounded", message, path, line + fm.lines)
     if pairs_quotes(text_lang):
         pair_quotes(body, text_lang)
     if unhonoured is not None:
         for kind, line, raw in tags:
             unhonoured.setdefault(kind, []).append((path, line, raw))
     annotate_lines(body, text)
+    for line in flatten_depth(body):
+        diags.warn("nesting-flattened", f"markup nested deeper than {MAX_DEPTH} levels was"
+                   " flattened (its words and links are kept)", path, line)
+    if text.count("\n") >= MAX_SOURCELINE:
+        diags.info("long-chapter", f"more than {MAX_SOURCELINE:,} lines: problems past that line"
+                   f" are reported at line {MAX_SOURCELINE}", path, MAX_SOURCELINE)
     math.restore(body, formulas)
 
     title = str(meta.get("title") or "").strip()

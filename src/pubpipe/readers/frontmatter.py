@@ -48,19 +48,61 @@ def split(text: str) -> FrontMatter:
     return _pelican(text)
 
 
+MAX_YAML_NODES = 10_000  # front matter is a few dozen keys; aliases must not multiply it
+
+
 def _yaml(src: str) -> dict:
     try:
-        data = yaml.safe_load(src) if src.strip() else {}
+        data = _safe_load_bounded(src) if src.strip() else {}
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 2 if mark else None  # +1 for 1-based, +1 for the opening fence
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise FrontMatterError(f"invalid YAML front matter: {problem}", line) from None
+    except RecursionError:
+        raise FrontMatterError("YAML front matter nested too deeply", 2) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise FrontMatterError("YAML front matter is not a mapping of keys to values", 2)
     return data
+
+
+def _safe_load_bounded(src: str):
+    """yaml.safe_load, refusing a document whose aliases expand past MAX_YAML_NODES nodes.
+
+    PyYAML builds an alias as a shared reference, so a 600-byte "billion laughs" loads at once,
+    but everything that walks or prints the value afterwards (titles, tags, authors) expands it.
+    The expanded size is counted on the composed node graph (memoized, so linear)."""
+    loader = yaml.SafeLoader(src)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        sizes: dict[int, int] = {}
+        stack: list = [(node, False)]
+        while stack:  # iterative post-order: deep nesting cannot overflow Python's stack
+            n, done = stack.pop()
+            if id(n) in sizes:
+                continue
+            children = []
+            if isinstance(n, yaml.SequenceNode):
+                children = n.value
+            elif isinstance(n, yaml.MappingNode):
+                children = [x for pair in n.value for x in pair]
+            if not done:
+                stack.append((n, True))
+                stack.extend((c, False) for c in children if id(c) not in sizes)
+                continue
+            total = 1 + sum(sizes.get(id(c), 1) for c in children)
+            if total > MAX_YAML_NODES:
+                raise FrontMatterError(f"YAML front matter too large once its aliases (*name)"
+                                       f" are expanded (more than {MAX_YAML_NODES} values)",
+                                       n.start_mark.line + 2)
+            sizes[id(n)] = total
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def _toml(src: str) -> dict:
@@ -70,6 +112,8 @@ def _toml(src: str) -> dict:
         m = re.search(r"line (\d+)", str(e))
         raise FrontMatterError(f"invalid TOML front matter: {e}",
                                int(m.group(1)) + 1 if m else None) from None
+    except RecursionError:
+        raise FrontMatterError("TOML front matter nested too deeply", 2) from None
 
 
 def _pelican(text: str) -> FrontMatter:

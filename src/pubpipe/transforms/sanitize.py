@@ -116,6 +116,7 @@ def run(book: Book) -> None:
     _report_unclaimed_shortcodes(book)
     _drop_invalid_links(book)
     for chapter in book.chapters:
+        _report_refused_images(chapter, book.diagnostics)
         sanitize_chapter(chapter)
 
 
@@ -153,6 +154,27 @@ def _report_unclaimed_shortcodes(book: Book) -> None:
         book.diagnostics.warn("template-tag", f"shortcode '{name}' cannot be honoured in a book;"
                               f" kept as written: {raw[:60]}{more}", chapter.source,
                               chapter.find_line(raw, el.sourceline))
+
+
+_WINDOWS_PATH = re.compile(r"^[A-Za-z]:[\\/]|^\\\\")
+
+
+def _report_refused_images(chapter: Chapter, diags) -> None:
+    """An image source the allowlist will drop (javascript:, C:/...) is said so, not lost."""
+    for img in chapter.body.iter("img"):
+        src = (img.get("src") or "").strip()
+        if not src:
+            continue
+        if _WINDOWS_PATH.match(src):
+            why = ("absolute paths are not allowed: put the file in the book folder and refer"
+                   " to it relative to the post")
+        elif _clean_url(src, "img") is None:
+            why = f"unsupported URL scheme '{urlsplit(src).scheme}:'"
+        else:
+            continue
+        shown = src if len(src) <= 80 else src[:77] + "..."
+        diags.warn("asset-refused", f"image {shown} refused: {why}; its alt text stands in its"
+                   " place", chapter.source, img.sourceline or chapter.find_line(src[:200]))
 
 
 def sanitize_chapter(chapter: Chapter) -> None:

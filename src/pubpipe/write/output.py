@@ -6,7 +6,9 @@ import os
 from pathlib import Path
 
 from ..errors import BuildError
-from ..util import atomic_write
+from ..util import atomic_write, remove_stale_temp_files, write_temp
+
+__all__ = ["write_atomic", "write_all", "check_target", "remove_stale_temp_files"]
 
 
 def write_atomic(target: Path, data: bytes) -> None:
@@ -14,7 +16,44 @@ def write_atomic(target: Path, data: bytes) -> None:
     target = Path(target)
     umask = os.umask(0)
     os.umask(umask)
+    check_target(target)
     try:
         atomic_write(target, data, mode=0o666 & ~umask, sync=True)  # outputs are ordinary files
     except OSError as e:
         raise BuildError(f"cannot write {target}: {e.strerror or e}") from None
+
+
+def check_target(target: Path) -> None:
+    """Fail early, and in plain words, when an output cannot go where it is asked to."""
+    target = Path(target).absolute()
+    if target.is_dir():
+        raise BuildError(f"cannot write {target}: a folder of that name is in the way")
+    for folder in target.parents:
+        if folder.exists():
+            if not folder.is_dir():
+                raise BuildError(f"cannot write {target}: {folder} is a file, not a folder")
+            break
+
+
+def write_all(files: dict[Path, bytes]) -> None:
+    """Write several outputs all or none: every file goes to a temporary file first (on disk),
+    and only when all are written are they renamed into place, one right after the other."""
+    umask = os.umask(0)
+    os.umask(umask)
+    temps: list[tuple[Path, Path]] = []
+    try:
+        for target, data in files.items():
+            check_target(target)
+            try:
+                temps.append((write_temp(target, data, mode=0o666 & ~umask, sync=True),
+                              Path(target)))
+            except OSError as e:
+                raise BuildError(f"cannot write {target}: {e.strerror or e}") from None
+        for tmp, target in temps:
+            try:
+                os.replace(tmp, target)
+            except OSError as e:
+                raise BuildError(f"cannot write {target}: {e.strerror or e}") from None
+    finally:
+        for tmp, _ in temps:
+            tmp.unlink(missing_ok=True)

@@ -19,11 +19,22 @@ MODULE_IN = 0.026  # smallest module width we accept (~0.66 mm)
 MAX_SIZE_IN = 1.4
 
 
+# The largest code printed: version 12 (65 modules, about 290 bytes of URL at level L) has
+# modules of 0.5 mm at MAX_SIZE_IN, about the least a phone reads from paper. A longer URL gets
+# a note instead (segno cannot encode more than 2,953 bytes at all).
+MAX_VERSION = 12
+
+
 @lru_cache(maxsize=512)
-def _code(url: str) -> tuple[str, float]:
+def _code(url: str) -> tuple[str, float] | None:
     # Error level L: the fewest modules for a URL, so the biggest ones; print is clean, and a
     # boosted level would only shrink the modules again.
-    qr = segno.make(url, error="l", micro=False, boost_error=False)
+    try:
+        qr = segno.make(url, error="l", micro=False, boost_error=False)
+    except segno.DataOverflowError:
+        return None
+    if qr.version > MAX_VERSION:
+        return None
     border = 2  # quiet zone in modules; the card's white background adds to it
     modules = qr.symbol_size(scale=1, border=border)[0]
     size = min(MAX_SIZE_IN, max(MIN_SIZE_IN, modules * MODULE_IN))
@@ -33,8 +44,17 @@ def _code(url: str) -> tuple[str, float]:
 
 
 def qr_element(url: str) -> etree._Element:
-    """An un-namespaced ``<img>`` holding the QR code of url, 0.9-1.4 in wide, alt text naming url."""
-    uri, size = _code(url)
+    """An un-namespaced ``<img>`` holding the QR code of url, 0.9-1.4 in wide, alt text naming url.
+
+    A URL too long for a code that a phone can read from paper gets a short note instead (the
+    URL itself is printed beside it anyway)."""
+    code = _code(url)
+    if code is None:
+        note = etree.Element("span")
+        note.set("class", "pp-qr-omitted")
+        note.text = f"(no QR code: the address is {len(url)} characters long)"
+        return note
+    uri, size = code
     img = etree.Element("img")
     img.set("src", uri)
     img.set("alt", f"QR code: {url}")

@@ -18,7 +18,6 @@ from lxml import etree
 
 from ...assets import cover as cover_mod
 from ...document import EPUB_TYPE, Asset, Chapter, Variant
-from ...util import cache_write
 from .package import Doc
 from .xhtml import host, is_remote, names, rel
 
@@ -79,18 +78,25 @@ def author_cover(b: EpubBuilder, path: Path) -> cover_mod.Cover | None:
         b.diagnostics.warn("epub-cover", f"cover image {shown}: {reason}; a generated cover is"
                            " used", where)
         return None
-    data = asset.source_path.read_bytes()
+    data = store.original_bytes(asset)
+    if data is None:
+        b.diagnostics.warn("epub-cover", f"cover image {shown}: its cached copy was damaged; a"
+                           " generated cover is used (build again to fetch it anew)", where)
+        return None
     key = hashlib.sha256(data + json.dumps(
         [cover_mod.VERSION, b.title, meta.subtitle, meta.authors, path.name]).encode()
     ).hexdigest()[:32]
-    cached = b.ctx.cache_dir / "epub" / "covers" / f"{key}.json"
+    cached = f"epub/covers/{key}"
     made = None
-    if cached.is_file():
+    raw = store.read_cache_file(cached + ".json")
+    if raw is not None:  # the cache is read only through the store: files inside it, hash checked
         try:
-            info = json.loads(cached.read_text("utf-8"))
-            made = cover_mod.Cover(cached.with_suffix(".jpg").read_bytes(), info["width"],
-                                   info["height"], False, info["notes"])
-        except (OSError, ValueError, KeyError):
+            info = json.loads(raw.decode("utf-8"))
+            jpeg = store.read_cache_file(cached + ".jpg", str(info["sha256"]))
+            if jpeg is not None:
+                made = cover_mod.Cover(jpeg, int(info["width"]), int(info["height"]), False,
+                                       [str(n) for n in info["notes"]])
+        except (ValueError, KeyError, TypeError):
             made = None
     if made is None:
         try:
@@ -100,9 +106,10 @@ def author_cover(b: EpubBuilder, path: Path) -> cover_mod.Cover | None:
             b.diagnostics.warn("epub-cover", f"cover image {shown} cannot be used"
                                        f" ({e}); a generated cover is used", where)
             return None
-        cache_write(cached.with_suffix(".jpg"), made.data)
-        cache_write(cached, json.dumps({"width": made.width, "height": made.height,
-                                        "notes": made.notes}).encode())
+        store.write_cache_file(cached + ".jpg", made.data)
+        store.write_cache_file(cached + ".json", json.dumps(
+            {"width": made.width, "height": made.height, "notes": made.notes,
+             "sha256": hashlib.sha256(made.data).hexdigest()}).encode())
     for note in made.notes:
         b.diagnostics.warn("epub-cover", note, where)
     return made
