@@ -62,7 +62,7 @@ font-size = "10.5pt"             # body text size, with a unit: "10pt", "11pt", 
 css = "styles/print.css"         # your own CSS for the printed book, added after pubpipe's
 {pdf_extra}
 [assets]
-# cache-dir = ".pubpipe-cache"   # where downloaded images are kept
+# cache-dir = ".pubpipe-cache"   # where downloaded images are kept (default: ~/.cache/pubpipe)
 # static-dir = "static"          # where /images/x.png paths from a blog are found
 # site-url = "https://blog.example.com"   # where /images/x.png paths are downloaded from
 # epub-max-size = 1600           # longest side of images in the e-book, in pixels
@@ -78,6 +78,8 @@ css = "styles/print.css"         # your own CSS for the printed book, added afte
 # max-redirects = 5
 # retries = 2                    # extra attempts after a failed download
 # concurrency = 8                # downloads at once
+# fetch-budget = 300             # seconds all downloads of a build may take
+# allow-private-hosts = false    # true: images may come from localhost and private networks
 {assets_extra}
 [math]
 # dollars = true                 # $…$ marks math; default: found out for each post
