@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,15 +24,7 @@ def corpus_files() -> list[Path]:
 needs_shared = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus is not present")
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _private_cache_home(tmp_path_factory):
-    """Builds that name no cache use the user's cache folder: keep the tests' apart from it."""
-    import os
-
-    old = os.environ.get("XDG_CACHE_HOME")
-    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
-    yield
-    if old is None:
-        os.environ.pop("XDG_CACHE_HOME", None)
-    else:
-        os.environ["XDG_CACHE_HOME"] = old
+# Builds that name no cache use the user's cache folder: the tests' (and the pubpipe processes
+# they start, whose environment is copied from this one) get a folder of their own.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="pubpipe-test-cache-")
+atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], True)

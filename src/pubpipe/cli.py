@@ -65,6 +65,8 @@ def _book_options(p: argparse.ArgumentParser, out_dir: bool = True) -> None:
     if out_dir:
         p.add_argument("--out-dir", type=Path, metavar="DIR",
                        help="where the books are written (default: SOURCE/build/)")
+    p.add_argument("--allow-private-hosts", action="store_true",
+                   help="let images be fetched from loopback and private network addresses")
     p.add_argument("--cache-dir", type=Path, metavar="DIR",
                    help="where downloaded images are kept (default: ~/.cache/pubpipe, or"
                    " $XDG_CACHE_HOME/pubpipe)")
@@ -97,8 +99,6 @@ def parser() -> argparse.ArgumentParser:
                    help="fail on any warning (and write nothing)")
     b.add_argument("--report", type=Path, metavar="FILE",
                    help="also write a JSON report: outputs, warnings, images, timings")
-    b.add_argument("--allow-private-hosts", action="store_true",
-                   help="let images be fetched from loopback and private network addresses")
     b.add_argument("--time-limit", type=float, default=600.0, metavar="SECONDS",
                    help="fail a build that takes longer (default: 600; 0: no limit)")
 

@@ -17,6 +17,7 @@ def run(args, ui: UI) -> int:
     from ..pipeline import BuildOptions, cache_dir_for, prepare
 
     cfg = config.load(config.find_book(args.source))
+    cfg.assets.allow_private_hosts |= getattr(args, "allow_private_hosts", False)
     opts = BuildOptions(formats=("epub", "pdf"), cache_dir=args.cache_dir, offline=False,
                         progress=ui.progress, revalidate=bool(args.refresh))
     cache = cache_dir_for(cfg, opts)
