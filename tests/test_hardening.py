@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from assets_fixtures import images as fx
 from assets_fixtures.server import ImageServer
 from pubpipe import config
 from pubpipe.assets import fetch, svg
