@@ -37,6 +37,7 @@ def secret(tmp_path) -> Path:
 
 def _cli(*args, cwd=None) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    args = [*args[:1], "-q", *args[1:]]  # -q: no progress lines, only warnings and errors
     return subprocess.run([sys.executable, "-m", "pubpipe", *map(str, args)], capture_output=True,
                           text=True, env=env, cwd=cwd, timeout=300)
 

@@ -647,9 +647,12 @@ def _read_site(cfg: Config) -> None:
     for post in chosen:
         real = inside(cfg.root, post.source)
         if real is None:  # a symlink out of the book would put any file into the outputs
-            raise ConfigError(f"{post.source}: a link to a file outside the book folder;"
-                              " refused (copy the file into the book instead)")
-        cfg.chapter_files.append(real)
+            links = [q for q in cfg.root.rglob("*") if q.is_symlink()
+                     and inside(q.resolve(), post.source) is not None]
+            raise ConfigError(f"{links[0] if links else post.source}: a link to a file outside"
+                              " the book folder; refused (copy the file into the book instead)")
+        if real not in cfg.chapter_files:  # a link to a post inside the book: once
+            cfg.chapter_files.append(real)
     if not cfg.assets.static_dir and site.static_dir and (cfg.root / site.static_dir).is_dir():
         cfg.assets.static_dir = site.static_dir
     if not cfg.assets.site_url and site.base_url.startswith(("http://", "https://")):

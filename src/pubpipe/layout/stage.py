@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING
 
 from .. import __version__, budget
 from ..document import Book
-from ..util import cache_write
 from . import notes, pagemap
 from .edition import (Bookmark, ImageFacts, Measures, Piece, PageStart, PlacedImage,
                       PrintEdition)
@@ -246,7 +245,6 @@ def first_folios(pages: list[int]) -> list[int]:
 
 def _by_pieces(book: Book, ctx: BuildContext, want_pdf: bool, advance) -> PrintEdition:
     s = ctx.print
-    folder = ctx.cache_dir / "layout"
     base = stylesheets(s)
     area = pagemap.text_area(s)
     n = len(book.chapters)
@@ -263,10 +261,11 @@ def _by_pieces(book: Book, ctx: BuildContext, want_pdf: bool, advance) -> PrintE
     for d in docs:
         _report_formulas(d, ctx)
     cids = [chapter_id(k + 1, ch) for k, ch in enumerate(book.chapters)]
-    index_path = folder / "folios.json"
+    raw = ctx.store.read_cache_file("layout/folios.json")
     try:  # where chapters that print page numbers opened last time: usually still right
-        known = json.loads(index_path.read_text("utf-8"))
-    except (OSError, ValueError):
+        known = json.loads(raw.decode("utf-8")) if raw is not None else {}
+        known = known if isinstance(known, dict) else {}
+    except ValueError:
         known = {}
 
     def job(k: int, folio: int | None) -> PieceJob:
@@ -276,7 +275,7 @@ def _by_pieces(book: Book, ctx: BuildContext, want_pdf: bool, advance) -> PrintE
 
     used: list[int | None] = [known.get(cids[k], 1) if docs[k].has_pagerefs else None
                               for k in range(n)]
-    pieces = _render_cached(folder, [job(k, used[k]) for k in range(n)], advance)
+    pieces = _render_cached(ctx.store, [job(k, used[k]) for k in range(n)], advance)
     redone: set[int] = set()
     breaks: list[set[str]] = [set() for _ in range(n)]
     passes = [0] * n
@@ -303,12 +302,12 @@ def _by_pieces(book: Book, ctx: BuildContext, want_pdf: bool, advance) -> PrintE
             break
         for k in todo:
             used[k] = folios[k] if docs[k].has_pagerefs else None
-        again = _render_cached(folder, [job(k, used[k]) for k in todo], lambda: None)
+        again = _render_cached(ctx.store, [job(k, used[k]) for k in todo], lambda: None)
         for k, piece in zip(todo, again):
             pieces[k] = piece
     folios = first_folios([p.pages for p in pieces])
-    cache_write(index_path, json.dumps({cids[k]: folios[k] for k in range(n)
-                                        if docs[k].has_pagerefs}, sort_keys=True).encode())
+    ctx.store.write_cache_file("layout/folios.json", json.dumps(
+        {cids[k]: folios[k] for k in range(n) if docs[k].has_pagerefs}, sort_keys=True).encode())
 
     extra: list[RenderedPiece] = []
     if want_pdf:
@@ -318,7 +317,7 @@ def _by_pieces(book: Book, ctx: BuildContext, want_pdf: bool, advance) -> PrintE
         if color:
             front_css.append(color)
         overlay = overlay_html(book, s, [p.pages for p in pieces])
-        extra = _render_cached(folder, [
+        extra = _render_cached(ctx.store, [
             PieceJob("front", front.html, front_css, s, front.resources),
             PieceJob("overlay", overlay, [*base, piece_css("overlay")], s, {})], advance)
     return _assemble(book, ctx, docs, cids, pieces, folios, extra)
@@ -389,24 +388,31 @@ def _piece_key(job: PieceJob) -> str:
     return "p-" + h.hexdigest()[:32]
 
 
-def _render_cached(folder: Path, jobs: list[PieceJob], advance) -> list[RenderedPiece]:
+def _render_cached(store, jobs: list[PieceJob], advance) -> list[RenderedPiece]:
     """The pieces, from the cache where they are there, the rest laid out in parallel."""
     keys = [_piece_key(j) for j in jobs]
-    out: list[RenderedPiece | None] = [_load_piece(folder, key) for key in keys]
+    out: list[RenderedPiece | None] = [_load_piece(store, key) for key in keys]
     for piece in out:
         if piece is not None:
             advance()
     todo = [i for i, piece in enumerate(out) if piece is None]
     for i, piece in zip(todo, render_pieces([jobs[i] for i in todo], advance)):
         out[i] = piece
-        _save_piece(folder, keys[i], piece)
+        _save_piece(store, keys[i], piece)
     return [p for p in out if p is not None]
 
 
-def _load_piece(folder: Path, key: str) -> RenderedPiece | None:
+def _load_piece(store, key: str) -> RenderedPiece | None:
+    """A cached piece, read through the store: regular files inside the cache, the PDF only with
+    the hash recorded beside it (a swapped file is dropped and laid out again)."""
+    raw = store.read_cache_file(f"layout/{key}.json")
+    if raw is None:
+        return None
     try:
-        d = json.loads((folder / f"{key}.json").read_text("utf-8"))
-        pdf = (folder / f"{key}.pdf").read_bytes()
+        d = json.loads(raw.decode("utf-8"))
+        pdf = store.read_cache_file(f"layout/{key}.pdf", str(d["pdf_sha256"]))
+        if pdf is None:
+            return None
         m = d["measures"]
         return RenderedPiece(
             d["kind"], d["chapter"], pdf, d["pages"],
@@ -421,7 +427,7 @@ def _load_piece(folder: Path, key: str) -> RenderedPiece | None:
         return None
 
 
-def _save_piece(folder: Path, key: str, p: RenderedPiece) -> None:
+def _save_piece(store, key: str, p: RenderedPiece) -> None:
     data = {"kind": p.kind, "chapter": p.chapter, "pages": p.pages,
             "starts": {k: [[list(path), j] for path, j in v] for k, v in p.starts.items()},
             "anchors": p.anchors,
@@ -430,6 +436,6 @@ def _save_piece(folder: Path, key: str, p: RenderedPiece) -> None:
                          "past_margin": p.measures.past_margin},
             "bookmarks": [asdict(b) for b in p.bookmarks],
             "words": [[list(w), list(lw)] for w, lw in p.words], "warnings": p.warnings,
-            "note_pos": p.note_pos}
-    cache_write(folder / f"{key}.pdf", p.pdf)
-    cache_write(folder / f"{key}.json", json.dumps(data).encode())
+            "note_pos": p.note_pos, "pdf_sha256": hashlib.sha256(p.pdf).hexdigest()}
+    store.write_cache_file(f"layout/{key}.pdf", p.pdf)
+    store.write_cache_file(f"layout/{key}.json", json.dumps(data).encode())
