@@ -24,6 +24,7 @@ from lxml import etree
 
 from ...document import Book
 from ...util import is_rtl
+from .accessibility import SUMMARY
 from .accessibility import metadata as accessibility_metadata
 from .xhtml import file_as, item_id
 
@@ -125,8 +126,14 @@ def package(b: EpubBuilder, order: list[Doc], ncx: bytes) -> bytes:
     for kw in meta.keywords:
         if kw.strip():
             eb.add_metadata("DC", "subject", kw.strip())
+    # a language without the summary in its catalogue gets it in English, and says so
+    english = (b.lang.split("-")[0].lower() != "en"
+               and b.words.gettext(SUMMARY["structure"]) == SUMMARY["structure"])
     for prop, value in accessibility_metadata(b.facts, b.toc, b.pages, b.words):
-        eb.add_metadata(None, "meta", value, {"property": prop})
+        attrs = {"property": prop}
+        if prop == "schema:accessibilitySummary" and english:
+            attrs[f"{{{XML_NS}}}lang"] = "en"
+        eb.add_metadata(None, "meta", value, attrs)
     eb.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
     eb.add_metadata(None, "meta", "", {"name": "generator", "content": "pubpipe"})
 
