@@ -187,6 +187,18 @@ def test_bombs_and_damaged_images_are_refused():
         images.probe(buf.getvalue())
 
 
+def test_damaged_images_are_refused_after_weasyprint_was_imported():
+    import weasyprint  # noqa: F401 - sets Pillow's LOAD_TRUNCATED_IMAGES for the whole process
+    from PIL import ImageFile
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = True
+    try:
+        with pytest.raises(images.ImageRefused, match="damaged"):
+            images.process(fx.truncated_jpeg(), images.Box(longest=100), 85)
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
 def test_cmyk_without_profile_uses_a_real_profile():
     out = images.process(fx.cmyk_jpeg(), images.Box(longest=100), 90)
     im = Image.open(__import__("io").BytesIO(out.data))

@@ -20,7 +20,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageCms, ImageFile, ImageOps
 
 # Pillow format name -> media type, for the decoders we allow.
 RASTER_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif",
@@ -90,6 +90,9 @@ def describe(data: bytes) -> str:
 
 
 def _open(data: bytes, warnings_as_errors: bool = False) -> Image.Image:
+    # WeasyPrint turns this process-wide switch on when it is imported (the cover is drawn in this
+    # process): a damaged image must still be refused here, not embedded half-grey.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         if warnings_as_errors:
             # Pillow's bomb *warning* becomes an error (the filter is process-global, so this is
