@@ -667,3 +667,29 @@ def test_every_epub_built_here_passes_epubcheck():
     if not _EPUBS:
         pytest.skip("no EPUB was built by the tests selected")
     assert_epubcheck_clean(*_EPUBS)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="process groups and ps as on Linux")
+def test_time_budget_during_layout_ends_the_build_at_once(tmp_path):
+    """The budget running out while a piece is laid out: the worker is ended, not waited for
+    (the interpreter's exit used to wait, a minute and more, after the error was printed)."""
+    post = tmp_path / "slow.md"
+    post.write_text("# Slow\n\n" + "[x" * 25600 + "\n")  # one huge paragraph: a slow layout
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    env.pop("PUBPIPE_PDF_INPROCESS", None)
+    t0 = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "pubpipe", "build", "-q", str(post),
+                             "--format", "pdf", "--offline", "--cache-dir", str(tmp_path / "c"),
+                             "--out-dir", str(tmp_path / "out"), "--time-limit", "4"],
+                            env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        _, err = proc.communicate(timeout=120)
+        assert time.monotonic() - t0 < 40, err
+        assert proc.returncode == 1 and "time budget (4 s" in err, err
+        end = time.monotonic() + 10
+        while _group(proc.pid) and time.monotonic() < end:
+            time.sleep(0.3)
+        assert not _group(proc.pid), _group(proc.pid)
+    finally:
+        subprocess.run(["pkill", "-9", "-g", str(proc.pid)], capture_output=True)

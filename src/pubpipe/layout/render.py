@@ -365,6 +365,10 @@ def render_pieces(jobs: list[PieceJob], done: Callable[[], None] = lambda: None
                 results[futures[future]] = future.result()
                 done()
         except BaseException:
+            # the budget ran out, Ctrl-C, an error: end the pieces still being laid out now, or
+            # the interpreter's exit waits for them (minutes) after the error was reported
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                proc.kill()
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
