@@ -242,6 +242,7 @@ class SiteInfo:
     includes_dir: str = ""  # Jekyll/Eleventy includes, relative to root
     variables: dict[str, Any] = field(default_factory=dict)  # site.* (Liquid) / .Site.Params
     posts: list[SitePost] = field(default_factory=list)  # every post found, in the book or not
+    refused: list[Path] = field(default_factory=list)  # links to files outside the folder
 
 
 @dataclass

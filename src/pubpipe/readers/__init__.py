@@ -21,6 +21,9 @@ def read_book(cfg: Config) -> Book:
     if dollars is None and math.site_math(cfg.root).loads_math:
         dollars = True
     site = cfg.site
+    for link in (site.refused if site else []):
+        diags.warn("chapter-refused", "a link to a file outside the book folder: not a chapter"
+                   " (copy the file into the book to use it)", link)
     posts = {p.source: p for p in site.posts} if site else {}
     default_lang = cfg.book.language or (site.language if site else "")
     unhonoured: dict[str, list[tuple[Path, int, str]]] = {}

@@ -33,7 +33,7 @@ def detect(root: Path):
 def load(root: Path) -> SiteInfo:
     gen = detect(root)
     site = gen.load(root)
-    for path in common.markdown_files(site.content_dir, gen.SKIP_DIRS):
+    for path in common.markdown_files(site.content_dir, gen.SKIP_DIRS, site.refused):
         meta = common.read_meta(path)
         site.posts.append(gen.post(site, path, meta))
     return site

@@ -17,7 +17,8 @@ ALWAYS_SKIP = {"node_modules", "build", "_site", "public", "output", "dist", "ve
 NOT_POSTS = {"readme", "license", "licence", "changelog", "contributing", "code_of_conduct"}
 
 
-def markdown_files(top: Path, skip_dirs: set[str] = frozenset()) -> list[Path]:
+def markdown_files(top: Path, skip_dirs: set[str] = frozenset(),
+                   refused: list[Path] | None = None) -> list[Path]:
     """Markdown files under top, subfolders walked (hidden, output and skipped folders aside).
 
     A symlink that leads outside top is not a post: a book never takes in a file from outside
@@ -37,6 +38,8 @@ def markdown_files(top: Path, skip_dirs: set[str] = frozenset()) -> list[Path]:
             continue
         real = path.resolve()
         if not real.is_relative_to(real_top):
+            if refused is not None:
+                refused.append(path)  # named by the reader (a warning), never read
             continue
         out.append(real)
     return out
