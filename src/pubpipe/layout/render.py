@@ -10,9 +10,11 @@ process (debugging, platforms without fork).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,9 +125,26 @@ _POOL = None
 
 def _ignore_interrupt() -> None:
     """Ctrl+C is the parent's to handle (it says so in one line); a worker just ends with it."""
-    import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def _budget_held():
+    """Hold the build's time-budget signal while worker processes are being started.
+
+    Starting one is a handshake with the forkserver; the budget's exception in the middle of it
+    leaves the forkserver with half a request, and it prints a traceback after the build ended.
+    The signal is delivered as soon as the workers exist, and the caller then kills them.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
 
 
 def render(job: RenderJob) -> Rendered:
@@ -151,7 +170,8 @@ def render(job: RenderJob) -> Rendered:
                 initializer=_worker_start, initargs=(os.getpid(),))
             # shut down before interpreter teardown, or the executor's callbacks fail noisily
             atexit.register(_POOL.shutdown, wait=True)
-        future = _POOL.submit(render_here, job)
+        with _budget_held():
+            future = _POOL.submit(render_here, job)
     except (OSError, RuntimeError, ValueError):
         _POOL = None
         return render_here(job)
@@ -313,7 +333,6 @@ def _stylesheets(css: list[str], fetcher) -> tuple:
 
 def _worker_init(build_pid: int = 0) -> None:
     """Workers die with the process that started them, and leave Ctrl-C to the parent."""
-    import signal
 
     if build_pid:  # the forkserver may outlive the build: watch the build itself too
         budget.watch_from_worker(build_pid)
@@ -359,8 +378,9 @@ def render_pieces(jobs: list[PieceJob], done: Callable[[], None] = lambda: None
                                                       initializer=_worker_init,
                                                       initargs=(os.getpid(),))
         try:
-            futures = {pool.submit(render_piece_here, jobs[i]): i
-                       for i in range(start, min(start + batch, len(jobs)))}
+            with _budget_held():
+                futures = {pool.submit(render_piece_here, jobs[i]): i
+                           for i in range(start, min(start + batch, len(jobs)))}
             for future in concurrent.futures.as_completed(futures):
                 results[futures[future]] = future.result()
                 done()
