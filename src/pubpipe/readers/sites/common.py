@@ -17,6 +17,11 @@ ALWAYS_SKIP = {"node_modules", "build", "_site", "public", "output", "dist", "ve
 NOT_POSTS = {"readme", "license", "licence", "changelog", "contributing", "code_of_conduct"}
 
 
+def config_file(root: Path, names) -> Path | None:
+    """The first of a generator's config file names present in the site root."""
+    return next((root / name for name in names if (root / name).is_file()), None)
+
+
 def markdown_files(top: Path, skip_dirs: set[str] = frozenset(),
                    refused: list[Path] | None = None) -> list[Path]:
     """Markdown files under top, subfolders walked (hidden, output and skipped folders aside).

@@ -17,10 +17,7 @@ SKIP_DIRS = {"_includes", "_data", "_layouts"}
 
 
 def _config_file(root: Path) -> Path | None:
-    for name in CONFIG_NAMES:
-        if (root / name).is_file():
-            return root / name
-    return None
+    return common.config_file(root, CONFIG_NAMES)
 
 
 def detect(root: Path) -> bool:

@@ -19,10 +19,7 @@ SKIP_DIRS: set[str] = set()
 
 
 def _config_file(root: Path) -> Path | None:
-    for name in CONFIG_NAMES:
-        if (root / name).is_file():
-            return root / name
-    return None
+    return common.config_file(root, CONFIG_NAMES)
 
 
 def detect(root: Path) -> bool:

@@ -21,10 +21,7 @@ STYLES = {"date": "/:categories/:year/:month/:day/:title:output_ext",
 
 
 def _config_file(root: Path) -> Path | None:
-    for name in ("_config.yml", "_config.yaml", "_config.toml"):
-        if (root / name).is_file():
-            return root / name
-    return None
+    return common.config_file(root, ("_config.yml", "_config.yaml", "_config.toml"))
 
 
 def detect(root: Path) -> bool:
