@@ -18,10 +18,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
-import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -31,18 +29,10 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from measure import measure
+
 REPO = Path(__file__).resolve().parents[1]
 
-# Runs one build in a child process and reports its wall time and the peak RSS of the build.
-_MEASURE = r"""
-import json, resource, subprocess, sys, time
-t0 = time.monotonic()
-r = subprocess.run(sys.argv[1:], capture_output=True, text=True)
-elapsed = time.monotonic() - t0
-peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"rc": r.returncode, "seconds": elapsed, "peak_mb": peak_kb / 1024,
-                  "stderr": r.stderr[-2000:]}))
-"""
 
 
 def make_images(n: int, size: tuple[int, int]) -> dict[str, tuple[str, bytes]]:
@@ -130,10 +120,6 @@ def write_book(folder: Path, server: _Server) -> None:
     (folder / "post.md").write_text("\n".join(lines), encoding="utf-8")
 
 
-def measure(cmd: list[str]) -> dict:
-    r = subprocess.run([sys.executable, "-c", _MEASURE, *cmd], capture_output=True, text=True,
-                       check=True)
-    return json.loads(r.stdout)
 
 
 def main() -> int:
@@ -161,7 +147,8 @@ def main() -> int:
                        args.format, "--cache-dir", str(work / "cache")]
             for name, extra in (("cold", []), ("warm (304)", []), ("offline", ["--offline"])):
                 before = server.requests
-                res = measure(pubpipe + ["--out-dir", str(work / name.split()[0])] + extra)
+                res = measure(pubpipe + ["--out-dir", str(work / name.split()[0])] + extra,
+                              stderr_tail=2000)
                 if res["rc"] != 0:
                     print(f"{name}: build failed (exit {res['rc']}):\n{res['stderr']}")
                     return 1

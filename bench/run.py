@@ -19,7 +19,6 @@ are met. Not a test: timings depend on the machine and its load.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -33,23 +32,12 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from book import make_book, touch_chapter  # noqa: E402
+from measure import measure as measured  # noqa: E402
 
-# Runs one command in a child process: wall time and the peak RSS of its largest process.
-_MEASURE = r"""
-import json, resource, subprocess, sys, time
-t0 = time.monotonic()
-r = subprocess.run(sys.argv[1:], capture_output=True, text=True)
-elapsed = time.monotonic() - t0
-peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"rc": r.returncode, "seconds": elapsed, "peak_mb": peak_kb / 1024,
-                  "stderr": r.stderr[-3000:]}))
-"""
 
 
 def measure(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> dict:
-    r = subprocess.run([sys.executable, "-c", _MEASURE, *cmd], capture_output=True, text=True,
-                       check=True, env=env, cwd=cwd)
-    res = json.loads(r.stdout)
+    res = measured(cmd, env=env, cwd=cwd)
     if res["rc"] != 0:
         raise SystemExit(f"failed (exit {res['rc']}): {' '.join(cmd)}\n{res['stderr']}")
     return res
