@@ -135,20 +135,122 @@ def test_pieces_merge_into_the_book_and_rebuild_alone(tmp_path, monkeypatch):
     assert r3.outputs["pdf"].read_bytes() == cold.outputs["pdf"].read_bytes()
 
 
-@pytest.mark.slow
-def test_links_that_print_pages_across_chapters_lay_out_whole(tmp_path, monkeypatch):
+def _linked_book(folder: Path, paragraphs: int = 5) -> Path:
+    """Four chapters that link into each other (forwards, backwards, to a chapter, to a
+    section) and within one chapter; paragraphs: the second chapter's length."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "book.toml").write_text(
+        '[book]\ntitle = "Links"\nauthors = ["A. Writer"]\nlanguage = "en"\n'
+        'chapters = ["one.md", "two.md", "three.md", "four.md"]\n\n[pdf]\npage-size = "A6"\n',
+        encoding="utf-8")
+    (folder / "one.md").write_text(
+        "# First chapter\n\n" + "\n\n".join([LOREM * 3] * 6) +
+        "\n\nSee [the far section](three.md#far-section) and [the last one](four.md).\n",
+        encoding="utf-8")
+    (folder / "two.md").write_text(
+        "# Second chapter\n\nAs one study shows [1], and another [2]. Below, [the method]"
+        "(#method).\n\n" + "\n\n".join([LOREM * 2] * paragraphs) + "\n\n## Method {#method}"
+        "\n\n" + LOREM + "\n\n## Sources\n\n1. First source, 2019.\n2. Second source, 2020.\n",
+        encoding="utf-8")
+    (folder / "three.md").write_text(
+        "# Third chapter\n\nBack to [the first](one.md).\n\n" +
+        "\n\n".join([LOREM * 2] * 12) + "\n\n## Far section\n\nHere.\n", encoding="utf-8")
+    (folder / "four.md").write_text(
+        "# Fourth chapter\n\nAs [the method](two.md#method) says; [more](#closing).\n\n" +
+        "\n\n".join([LOREM * 2] * 3) + "\n\n## Closing {#closing}\n\nDone.\n",
+        encoding="utf-8")
+    return folder
+
+
+def _page_refs(pdf: Path) -> list[str]:
+    """Every "(see p. N)" printed, in order (pdftotext)."""
+    import re
+
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    return re.findall(r"\(see p\.\s(\d+)\)", " ".join(text.split()))
+
+
+def _internal_links(pdf: Path) -> list[tuple[str, str, str]]:
+    """(label of the page, destination, label of the page it lands on) of every link inside."""
     from pypdf import PdfReader
 
+    reader = PdfReader(pdf)
+    names, labels = reader.named_destinations, reader.page_labels
+    out = []
+    for i, page in enumerate(reader.pages):
+        for a in page.get("/Annots") or []:
+            a = a.get_object()
+            if "/Dest" in a:
+                dest = str(a["/Dest"])
+                out.append((labels[i], dest,
+                            labels[reader.get_destination_page_number(names[dest])]))
+    return out
+
+
+@pytest.mark.slow
+def test_links_that_print_pages_across_chapters_lay_out_piece_by_piece(tmp_path, monkeypatch):
     from pubpipe.layout import render
 
-    src = _book(tmp_path / "book", link=True)
+    if not __import__("shutil").which("pdftotext"):
+        pytest.skip("poppler not installed")
+    src = _linked_book(tmp_path / "book")
     calls: list[str] = []
-    monkeypatch.setattr(render, "render_piece_here", lambda job: calls.append(job.kind))
-    pdf = _build(src, tmp_path / "cache", tmp_path / "out").outputs["pdf"]
-    assert calls == []  # "see p. N" into another chapter: the book as one document
-    reader = PdfReader(pdf)
-    text = "".join(p.extract_text() for p in reader.pages)
-    assert "Far section" in text
+    real = render.render_piece_here
+
+    def counting(job):
+        calls.append(f"{job.kind}{job.chapter}")
+        return real(job)
+
+    monkeypatch.setenv("PUBPIPE_PDF_INPROCESS", "1")  # so the counter sees every piece
+    monkeypatch.setattr(render, "render_piece_here", counting)
+    pieces = _build(src, tmp_path / "cache", tmp_path / "pieces").outputs["pdf"]
+    # piece by piece: chapters 1, 3 and 4 link into other chapters, laid out first with a
+    # placeholder, then with the pages it leads to; chapter 2 prints its own pages (a source's
+    # back-links, "see p." within it): laid out again with its first folio
+    assert sorted(calls) == ["chapter0", "chapter0", "chapter1", "chapter1", "chapter2",
+                             "chapter2", "chapter3", "chapter3", "front-1", "overlay-1"]
+    calls.clear()
+    monkeypatch.setenv("PUBPIPE_LAYOUT", "whole")
+    whole = _build(src, tmp_path / "whole-cache", tmp_path / "whole").outputs["pdf"]
+    assert calls == []
+    monkeypatch.delenv("PUBPIPE_LAYOUT")
+    # the same numbers as the book laid out as one document, and the links land where they say
+    refs = _page_refs(pieces)
+    assert len(refs) == 6 and refs == _page_refs(whole)
+    links = _internal_links(pieces)
+    assert links == _internal_links(whole)
+    by_target = {dest.split("--")[-1]: to for _, dest, to in links}
+    assert refs == [by_target["far-section"], by_target["fourth-chapter"], by_target["method"],
+                    "1", by_target["method"], by_target["closing"]]
+    assert int(by_target["closing"]) > int(by_target["fourth-chapter"])
+
+    # nothing changed: nothing laid out; the EPUB's page-list comes from the same pieces
+    calls.clear()
+    _build(src, tmp_path / "cache", tmp_path / "again")
+    epub = _build(src, tmp_path / "cache", tmp_path / "epub", fmt="epub").outputs["epub"]
+    assert calls == []
+    import zipfile
+
+    from epubcheck_runner import assert_epubcheck_clean
+
+    nav = zipfile.ZipFile(epub).read("EPUB/nav.xhtml").decode()
+    assert 'epub:type="page-list"' in nav
+    assert_epubcheck_clean(epub)
+
+    # the second chapter grows by a leaf or more: it is laid out again, and so are the chapters
+    # whose references now lead to other pages (1 and 4); chapter 3 (to p. 1) is not
+    _linked_book(src, paragraphs=9)
+    calls.clear()
+    incremental = _build(src, tmp_path / "cache", tmp_path / "inc").outputs["pdf"]
+    assert "chapter2" not in calls and {"chapter0", "chapter1", "chapter3"} <= set(calls)
+    moved = _page_refs(incremental)
+    assert int(moved[0]) >= int(refs[0]) + 2 and moved[3] == "1"
+    cold = _build(src, tmp_path / "cold-cache", tmp_path / "cold").outputs["pdf"]
+    assert incremental.read_bytes() == cold.read_bytes()
+    monkeypatch.setenv("PUBPIPE_LAYOUT", "whole")
+    assert moved == _page_refs(_build(src, tmp_path / "whole-cache", tmp_path / "w2")
+                               .outputs["pdf"])
 
 
 @pytest.mark.slow
@@ -169,3 +271,22 @@ def test_pieces_look_like_the_book_laid_out_whole(tmp_path, monkeypatch):
     for x, y in zip(a, b):
         diff = ImageChops.difference(Image.open(x).convert("RGB"), Image.open(y).convert("RGB"))
         assert diff.getbbox() is None, x.name
+
+
+@pytest.mark.slow
+def test_page_numbers_that_do_not_settle_lay_the_book_out_whole(tmp_path, monkeypatch):
+    from pubpipe.layout import render, stage
+
+    # no pass allowed after the first layout: the placeholders printed never become the pages
+    monkeypatch.setattr(stage, "SETTLE_PASSES", -stage.NOTE_PASSES)
+    calls: list[str] = []
+    monkeypatch.setenv("PUBPIPE_PDF_INPROCESS", "1")
+    real = render.render_piece_here
+    monkeypatch.setattr(render, "render_piece_here",
+                        lambda job: calls.append(job.kind) or real(job))
+    src = _linked_book(tmp_path / "book")
+    r = _build(src, tmp_path / "cache", tmp_path / "out")
+    assert calls == ["chapter"] * 4  # tried piece by piece, then whole
+    assert any(d.code == "pdf-layout-whole" for d in r.diagnostics)
+    refs = _page_refs(r.outputs["pdf"])
+    assert len(refs) == 6 and "000" not in refs and refs[3] == "1"

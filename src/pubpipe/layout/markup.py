@@ -50,7 +50,13 @@ class PrintDocument:
     formulas: list[tuple[Path, FormulaNote]] = field(default_factory=list)
     note_ids: set[str] = field(default_factory=set)  # ids of the footnotes
     has_pagerefs: bool = False  # prints page numbers of its own pages ("p. 7" back-links)
-    has_xrefs: bool = False  # prints page numbers of pages in other pieces ("see p. 42")
+    # links that print the page of a place in another piece ("see p. 42"): target anchor ->
+    # the label printed, given by the caller (a piece cannot count another piece's pages)
+    xrefs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def has_xrefs(self) -> bool:
+        return bool(self.xrefs)
 
 
 def _file_size(path) -> int:
@@ -65,6 +71,9 @@ def chapter_id(i: int, ch: Chapter) -> str:
 
 
 XREF = "pp-xref:"  # a link to an anchor in another piece of the book (resolved when merging)
+# printed for a page not known yet (a cold build): as wide as a typical folio, so the first layout
+# is usually the right length
+XREF_PLACEHOLDER = "000"
 
 
 def chapter_index(section_id: str) -> int | None:
@@ -78,7 +87,8 @@ def build_print_html(book: Book, settings: PrintSettings,
                      breaks: frozenset[str] = frozenset(),
                      math_cache: Path | None = None, *,
                      front: bool = True, chapters: list[int] | None = None,
-                     folios: list[int] | None = None) -> PrintDocument:
+                     folios: list[int] | None = None,
+                     xref_labels: dict[str, str] | None = None) -> PrintDocument:
     """The book, or a piece of it, as one HTML document for WeasyPrint.
 
     By default the whole book. A piece: the front matter only (``chapters=[]``) or one chapter
@@ -88,7 +98,9 @@ def build_print_html(book: Book, settings: PrintSettings,
     (from a first layout), a source's back-links that lead to a page already linked from the
     same entry are left out: "p. 7" once, not "p. 7 p. 7". breaks: anchors at which a block is
     split so that a note's call goes to the page of its note (see notes.anchor_note_calls).
-    math_cache: where formula drawings are kept between builds.
+    math_cache: where formula drawings are kept between builds. xref_labels: in a piece, the
+    page label a link into another piece prints ("see p. 42"), by target anchor
+    (``XREF_PLACEHOLDER`` where not given); what was printed is in ``PrintDocument.xrefs``.
     """
     whole = front and chapters is None
     wanted = range(len(book.chapters)) if chapters is None else chapters
@@ -146,10 +158,15 @@ def build_print_html(book: Book, settings: PrintSettings,
             href = a.get("href") or ""
             if href.startswith("#") and href[1:] not in ids:
                 a.set("href", XREF + href[1:])
-    doc.has_pagerefs = any(a.get("data-ppw") == "pageref" for a in root.iter("a"))
-    # links printing the page of a place in another piece: only the whole book can number them
-    doc.has_xrefs = any(a.get("data-ppw-xref") is not None and
-                        (a.get("href") or "").startswith(XREF) for a in root.iter("a"))
+                if a.get("data-ppw-xref") is not None:  # its page as text: see styles.piece_css
+                    label = (xref_labels or {}).get(href[1:], XREF_PLACEHOLDER)
+                    a.set("data-ppw-page", label)
+                    doc.xrefs[href[1:]] = label
+    # pages of its own that a piece prints (target-counter): source back-links "p. 7", and
+    # "see p. 7" into the same chapter; their numbers depend on the piece's first folio
+    doc.has_pagerefs = any(a.get("data-ppw") == "pageref" or (
+        a.get("data-ppw-xref") is not None and (a.get("href") or "").startswith("#"))
+        for a in root.iter("a"))
     doc.html = "<!DOCTYPE html>\n" + lxml_html.tostring(root, encoding="unicode", method="html")
     return doc
 

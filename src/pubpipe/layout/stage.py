@@ -7,14 +7,19 @@ Two ways, one result (a ``PrintEdition``):
   folios) and an overlay of the body pages that draws the folios and running heads. The PDF
   writer merges them (``write/pdf/merge.py``). Each piece is cached under a hash of its markup,
   styles, settings, images and the layout code, so a rebuild lays out only what changed.
-  A chapter opens on a recto, so its layout depends on the other chapters only through its first
-  folio, and only when it prints page numbers itself (source back-links "p. 7"): such a chapter
-  is laid out again when its first folio moves, i.e. when an earlier chapter changes length
-  by a page or more (an even number of pages, since every chapter fills whole leaves).
+  A chapter opens on a recto, so its layout depends on the other chapters only through the
+  page numbers it prints: its own pages (source back-links "p. 7", "see p. 7" within the
+  chapter) from its first folio, and the pages of places in other chapters ("see p. 42"), from
+  their chapter's first folio and the page of the piece they are on. A chapter is laid out
+  first with the numbers of the last build (a cold build: folio 1 and a placeholder), then
+  again, from the start, whenever the numbers it printed differ from those the pieces now
+  give, until nothing moves; since every chapter fills whole leaves, a chapter's folios move
+  only when an earlier chapter gains or loses a leaf. Numbers that never settle (a label one
+  digit longer pushing its chapter onto another leaf, and back) make the book go whole.
   Folios and running heads are in the overlay, which is cheap to redo.
 * **as one document** (PDF/A, PDF/UA and PDF/X variants, whose tags, metadata and output intents
-  belong to one document; a book with links that print the page of a place in another chapter,
-  "see p. 42"; or ``PUBPIPE_LAYOUT=whole``): the whole book in one worker, cached whole.
+  belong to one document, or ``PUBPIPE_LAYOUT=whole``): the whole book in one worker, cached
+  whole.
 """
 
 from __future__ import annotations
@@ -249,43 +254,58 @@ def _by_pieces(book: Book, ctx: BuildContext, want_pdf: bool, advance) -> PrintE
     area = pagemap.text_area(s)
     n = len(book.chapters)
     math_cache = ctx.cache_dir / "math"
-    docs = [build_print_html(book, s, front=False, chapters=[k], math_cache=math_cache)
-            for k in range(n)]
-    if any(d.has_xrefs for d in docs):
-        # a link that prints the page of a place in another chapter ("see p. 42"): its number
-        # depends on the other chapters' layout, so the book is laid out as one document
-        edition = _whole(book, ctx)
-        for _ in range(n + (2 if want_pdf else 0)):
-            advance()
-        return edition
+    cids = [chapter_id(k + 1, ch) for k, ch in enumerate(book.chapters)]
+    # what the last build printed: usually still right, so a rebuild lays out nothing more
+    known_folios = _cached_dict(ctx.store, FOLIOS)  # first folio of chapters printing their own
+    known_labels = {t: v for t, v in _cached_dict(ctx.store, XREF_LABELS).items()
+                    if isinstance(v, str) and v.isdigit()}  # target anchor -> its page label
+
+    def markup(k: int, labels, anchor_pages=None, breaks=frozenset()) -> PrintDocument:
+        return build_print_html(book, s, anchor_pages, breaks, front=False, chapters=[k],
+                                math_cache=math_cache, xref_labels=labels)
+
+    docs = [markup(k, known_labels) for k in range(n)]
     for d in docs:
         _report_formulas(d, ctx)
-    cids = [chapter_id(k + 1, ch) for k, ch in enumerate(book.chapters)]
-    raw = ctx.store.read_cache_file("layout/folios.json")
-    try:  # where chapters that print page numbers opened last time: usually still right
-        known = json.loads(raw.decode("utf-8")) if raw is not None else {}
-        known = known if isinstance(known, dict) else {}
-    except ValueError:
-        known = {}
 
     def job(k: int, folio: int | None) -> PieceJob:
         d = docs[k]
-        css = [*base, piece_css("chapter", folio if d.has_pagerefs else None)]
+        css = [*base, piece_css("chapter", folio)]
         return PieceJob("chapter", d.html, css, s, d.resources, k, d.block_ids, d.block_seq, area)
 
-    used: list[int | None] = [known.get(cids[k], 1) if docs[k].has_pagerefs else None
-                              for k in range(n)]
+    used: list[int | None] = [_int(known_folios.get(cids[k]), 1) if docs[k].has_pagerefs
+                              else None for k in range(n)]
     pieces = _render_cached(ctx.store, [job(k, used[k]) for k in range(n)], advance)
+    owner = {cid: k for k, cid in enumerate(cids)}
+
+    def numbers(k: int, folios: list[int]) -> tuple[int | None, dict[str, str]]:
+        """The first folio chapter k must print its own pages from, and the labels of the
+        pages its links into other chapters lead to, as the pieces now stand."""
+        labels = {}
+        for target in docs[k].xrefs:
+            j = owner.get(target.split("--", 1)[0])
+            if j is None:  # not a chapter's anchor (cannot happen): the placeholder stays
+                labels[target] = docs[k].xrefs[target]
+                continue
+            labels[target] = str(folios[j] + pieces[j].anchors.get(target, 0))
+        return (folios[k] if docs[k].has_pagerefs else None), labels
+
     redone: set[int] = set()
     breaks: list[set[str]] = [set() for _ in range(n)]
     passes = [0] * n
     anchors: list[dict[str, int] | None] = [None] * n
-    for _ in range(NOTE_PASSES + 4):  # what follows settles each chapter in a pass or a few
+    for _ in range(NOTE_PASSES + SETTLE_PASSES):
         folios = first_folios([p.pages for p in pieces])
         todo = []
         for k in range(n):
-            more = note_breaks(pieces[k].note_pos) - breaks[k]
-            if more and passes[k] < NOTE_PASSES:
+            folio, labels = numbers(k, folios)
+            if folio != used[k] or labels != docs[k].xrefs:
+                # the page numbers it prints moved: laid out again from the start (notes too),
+                # so the result depends only on those numbers, never on the guess before them
+                breaks[k], passes[k], anchors[k] = set(), 0, None
+                redone.discard(k)
+            elif (more := note_breaks(pieces[k].note_pos) - breaks[k]) and \
+                    passes[k] < NOTE_PASSES:
                 # a note carried past its call's page: the call's line moves on too (see _whole)
                 breaks[k] |= more
                 passes[k] += 1
@@ -293,21 +313,32 @@ def _by_pieces(book: Book, ctx: BuildContext, want_pdf: bool, advance) -> PrintE
                 # a source cited twice on one page: without the repeated back-links
                 anchors[k] = pieces[k].anchors
                 redone.add(k)
-            elif not (docs[k].has_pagerefs and used[k] != folios[k]):
+            else:
                 continue
-            docs[k] = build_print_html(book, s, anchors[k], frozenset(breaks[k]), front=False,
-                                       chapters=[k], math_cache=math_cache)
+            docs[k] = markup(k, labels, anchors[k], frozenset(breaks[k]))
+            used[k] = folio
             todo.append(k)
         if not todo:
             break
-        for k in todo:
-            used[k] = folios[k] if docs[k].has_pagerefs else None
         again = _render_cached(ctx.store, [job(k, used[k]) for k in todo], lambda: None)
         for k, piece in zip(todo, again):
             pieces[k] = piece
     folios = first_folios([p.pages for p in pieces])
-    ctx.store.write_cache_file("layout/folios.json", json.dumps(
+    if any(numbers(k, folios) != (used[k], docs[k].xrefs) for k in range(n)):
+        # page numbers that keep moving each other (a label one digit longer that pushes its
+        # chapter onto another leaf, and back): the book as one document numbers them right
+        ctx.diagnostics.info("pdf-layout-whole", "page references between chapters did not"
+                             " settle piece by piece; the book was laid out as one document",
+                             None, None)
+        edition = _whole(book, ctx)
+        if want_pdf:
+            advance()
+            advance()
+        return edition
+    ctx.store.write_cache_file(FOLIOS, json.dumps(
         {cids[k]: folios[k] for k in range(n) if docs[k].has_pagerefs}, sort_keys=True).encode())
+    ctx.store.write_cache_file(XREF_LABELS, json.dumps(
+        {t: label for d in docs for t, label in d.xrefs.items()}, sort_keys=True).encode())
 
     extra: list[RenderedPiece] = []
     if want_pdf:
@@ -321,6 +352,26 @@ def _by_pieces(book: Book, ctx: BuildContext, want_pdf: bool, advance) -> PrintE
             PieceJob("front", front.html, front_css, s, front.resources),
             PieceJob("overlay", overlay, [*base, piece_css("overlay")], s, {})], advance)
     return _assemble(book, ctx, docs, cids, pieces, folios, extra)
+
+
+FOLIOS = "layout/folios.json"
+XREF_LABELS = "layout/xref-labels.json"
+# passes beyond the note passes in which the page numbers printed across pieces settle: a
+# number moves a chapter only when it pushes the chapter onto another leaf, which is rare
+SETTLE_PASSES = 6
+
+
+def _cached_dict(store, relative: str) -> dict:
+    raw = store.read_cache_file(relative)
+    try:
+        data = json.loads(raw.decode("utf-8")) if raw is not None else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _int(value, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
 def _assemble(book: Book, ctx: BuildContext, docs: list[PrintDocument], cids: list[str],

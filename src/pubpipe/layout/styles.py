@@ -75,7 +75,8 @@ def piece_css(kind: str, first_folio: int | None = None) -> str:
     """What a piece of the book adds to the print stylesheets.
 
     chapter: no margin boxes (the overlay draws folios and running heads on the merged pages),
-    and, when the chapter prints its own page numbers ("p. 7"), its first folio. front: contents
+    links into other chapters print the page label they carry, and, when the chapter prints
+    its own page numbers ("p. 7"), its first folio. front: contents
     entries print the page number they are given, and a last marker page makes the front matter
     end on a verso (that page is left out). overlay: its pages are empty; its hidden headings
     only set the running heads.
@@ -84,6 +85,10 @@ def piece_css(kind: str, first_folio: int | None = None) -> str:
         css = [f"@page{sel} {{{_MARGIN_BOXES} }}" for sel in (
             "", " :left", " :right", " :first", " :blank", " :nth(1 of pp-chapter)",
             " :nth(1 of pp-chapter-first)")]
+        # a link into another chapter prints the label it was given (see markup.XREF)
+        css.append("a[data-ppw-xref][data-ppw-page]::after { content: attr(data-ppw-open)"
+                   " attr(data-ppw-before) attr(data-ppw-page) attr(data-ppw-after)"
+                   " attr(data-ppw-close); }")
         if first_folio is not None:
             css.append(f"@page :nth(1 of pp-chapter), :nth(1 of pp-chapter-first)"
                        f" {{ counter-reset: page {first_folio}; }}")
