@@ -8,10 +8,11 @@ from pubpipe.context import BuildContext, BuildOptions
 from pubpipe.document import Book
 
 
-def context_for(book: Book, store: AssetStore | None = None, cache_dir=None) -> BuildContext:
-    """The context a build of book would have (its config, or the defaults); diagnostics go to
+def context_for(book: Book, store: AssetStore | None = None, cache_dir=None,
+                cfg: Config | None = None) -> BuildContext:
+    """The context a build of book would have (cfg, or the defaults); diagnostics go to
     book.diagnostics. store: use this asset store instead of a new one."""
-    cfg = book.config if isinstance(book.config, Config) else Config(root=book.root)
+    cfg = cfg or Config(root=book.root, labels=dict(book.labels))
     opts = BuildOptions(formats=("epub",), cache_dir=cache_dir or (store.cache_dir if store else None))
     ctx = BuildContext.create(cfg, opts, book.meta.language, book.diagnostics)
     if store is not None:
@@ -19,7 +20,8 @@ def context_for(book: Book, store: AssetStore | None = None, cache_dir=None) -> 
     return ctx
 
 
-def epub_of(book: Book, store: AssetStore | None = None, page_map=None) -> bytes:
+def epub_of(book: Book, store: AssetStore | None = None, page_map=None,
+            cfg: Config | None = None) -> bytes:
     from pubpipe.write.epub import write_epub
 
-    return write_epub(book, context_for(book, store), page_map)
+    return write_epub(book, context_for(book, store, cfg=cfg), page_map)

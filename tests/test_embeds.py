@@ -198,7 +198,7 @@ def test_card_inside_figure_is_a_div():
 
 
 def test_qr_element_is_an_img_with_data_uri():
-    from pubpipe.write.qr import qr_element
+    from pubpipe.qr import qr_element
 
     img = qr_element("https://www.youtube.com/watch?v=YrpK90bHO2U")
     assert img.tag == "img" and img.get("src").startswith("data:image/svg+xml")

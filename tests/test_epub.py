@@ -289,8 +289,8 @@ def test_toc_depth_setting():
     from pubpipe.config import Config, EpubSection
 
     book = _simple_book()
-    book.config = Config(root=Path("/book"), epub=EpubSection(toc_depth=1))
-    nav = _xml(_zip(epub_of(book)), "EPUB/nav.xhtml")
+    cfg = Config(root=Path("/book"), epub=EpubSection(toc_depth=1))
+    nav = _xml(_zip(epub_of(book, cfg=cfg)), "EPUB/nav.xhtml")
     labels = nav.xpath("//x:nav[@epub:type='toc']//x:a/text()", namespaces=NS)
     assert labels == ["Cover", "A Book", "Contents", "One", "Two"]
 
@@ -319,10 +319,10 @@ def test_cover_from_url_through_the_asset_store(tmp_path, httpserver):
     book = _simple_book()
     book.root = tmp_path
     book.meta.cover = tmp_path / url  # what the reader makes of a URL; the writer uses the raw one
-    book.config = Config(root=tmp_path, book=BookSection(cover=url))
+    cfg = Config(root=tmp_path, book=BookSection(cover=url))
     store = AssetStore(tmp_path, tmp_path / "cache", AssetsSection(allow_private_hosts=True),
                        diagnostics=book.diagnostics)
-    z = _zip(epub_of(book, store))
+    z = _zip(epub_of(book, store, cfg=cfg))
     im = Image.open(io.BytesIO(z.read("EPUB/images/cover.jpg")))
     assert im.size == (1600, 2560) and im.getpixel((800, 1280))[2] > 150  # the blue original
     assert not book.diagnostics
@@ -341,12 +341,12 @@ def test_page_markers_from_a_layout(monkeypatch, tmp_path):
                          " mu</p>")
     figure.addprevious(p)
     figure.addnext(etree.fromstring("<p>sigma tau upsilon phi chi psi</p>"))
-    book.config = Config(root=Path("/book"), has_pdf_section=True)
+    cfg = Config(root=Path("/book"), has_pdf_section=True)
     words = {"1": ["pics", "alpha", "beta", "gamma", "delta"],
              "2": ["running", "head", "theta", "iota", "kappa", "lambda", "mu"],
              "3": ["nu", "xi", "omicron", "pi", "rho", "sigma"], "4": []}
     page_map = {"c": [PageStart((), k, tuple(v), tuple(v)) for k, v in words.items()]}
-    z = _zip(epub_of(book, page_map=page_map))
+    z = _zip(epub_of(book, page_map=page_map, cfg=cfg))
     doc = _xml(z, "EPUB/text/c.xhtml")
     section = doc.xpath("//x:section[@epub:type='chapter']", namespaces=NS)[0]
     first = section[0]

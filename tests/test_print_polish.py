@@ -22,7 +22,7 @@ from PIL import Image
 from pubpipe import config, pipeline
 from pubpipe.document import Book, BookMeta, Chapter
 from pubpipe.transforms import sanitize
-from pubpipe.write import common
+from pubpipe import prepare
 from pubpipe.layout import polish as pp
 
 needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler missing")
@@ -134,11 +134,11 @@ def _chapter(authors, byline="By Riley Ambrose"):
 
 def test_byline_only_where_the_chapter_author_is_not_the_books():
     book = Book(meta=BookMeta(title="B", authors=["Riley Ambrose"]), chapters=[], root=Path("."))
-    one = common.prepare_body(_chapter(["Riley Ambrose"]), book, profile="epub",
+    one = prepare.prepare_body(_chapter(["Riley Ambrose"]), book, profile="epub",
                               asset_src=lambda a, v: "")
     assert not [p for p in one.iter("p") if p.get("class") == "byline"]
     anthology = Book(meta=BookMeta(title="B", authors=["Riley Ambrose", "Sam Lee"]), chapters=[], root=Path("."))
-    two = common.prepare_body(_chapter(["Sam Lee"], "By Sam Lee"), anthology, profile="print",
+    two = prepare.prepare_body(_chapter(["Sam Lee"], "By Sam Lee"), anthology, profile="print",
                               asset_src=lambda a, v: "")
     assert [p.text for p in two.iter("p") if p.get("class") == "byline"] == ["By Sam Lee"]
 
@@ -372,7 +372,7 @@ def test_epub_image_keeps_the_authors_width():
                                      height=400)
     book.assets["a"] = asset
     ch = Chapter(source=Path("c.md"), body=body)
-    out = common.prepare_body(ch, book, profile="epub", asset_src=lambda a, v: "x.png")
+    out = prepare.prepare_body(ch, book, profile="epub", asset_src=lambda a, v: "x.png")
     one, two = out.iter("img")
     assert (one.get("width"), one.get("height")) == ("300", "200")
     assert two.get("width") is None and "pp-w50" in two.get("class")

@@ -292,7 +292,7 @@ class Book:
     assets: dict[str, Asset] = field(default_factory=dict)
     embeds: dict[str, Embed] = field(default_factory=dict)
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
-    config: Any = None  # pubpipe.config.Config
+    labels: dict[str, str] = field(default_factory=dict)  # [labels]: the words pubpipe writes
     site: SiteInfo | None = None  # the site or folder of posts the chapters come from
 
     @property

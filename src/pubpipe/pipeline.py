@@ -36,12 +36,16 @@ LAYOUT_PROFILES = ("print",)  # the image variants the print layout needs
 COVER_PRESETS = ("kdp", "lulu", "ingramspark")
 
 
+# the cover is the PDF writer's second output: write/pdf/cover.py
+_WRITER_MODULES = {"cover": "pdf.cover"}
+
+
 def _writer(fmt: str) -> ModuleType:
     """The writer module of a format: ``write_<fmt>`` and ``PROFILES`` (the image variants it
     needs). Imported when asked for, so an EPUB build never loads the PDF writer."""
     if fmt not in FORMATS:
         raise BuildError(f"unknown format {fmt!r}")
-    return importlib.import_module(f".write.{fmt}", __package__)
+    return importlib.import_module(f".write.{_WRITER_MODULES.get(fmt, fmt)}", __package__)
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Print markup: the whole book as one HTML document for WeasyPrint.
 
 Title page, its verso (rights), a contents page (page numbers through ``target-counter`` with
-dotted leaders) and every chapter (via ``write.common.prepare_body(profile="print")``, blocks
+dotted leaders) and every chapter (via ``prepare.prepare_body(profile="print")``, blocks
 marked for the page map), with the adjustments paper needs (``printfixes``). Styled by
 ``styles.stylesheets``. The writer's own styling hooks are ``data-ppw`` attributes: the sanitizer
 lets no author markup carry data-* attributes, so no post can restyle the book by borrowing a class.
@@ -19,7 +19,8 @@ from lxml import html as lxml_html
 from ..document import Book, Chapter
 from ..i18n import Labels, labels_for
 from ..util import ids_in, is_rtl, long_date, slugify, text_of
-from ..write.common import prepare_body
+from ..prepare import prepare_body
+from ..qr import qr_element
 from .edition import ImageFacts
 from .mathsvg import Note as FormulaNote
 from .mathsvg import place_all as place_formulas
@@ -28,12 +29,6 @@ from . import notes
 from .printfixes import footnotes, print_fixes
 from .settings import PrintSettings, parse_length, text_height, text_width
 from .styles import ASSET_URL
-
-
-try:  # the QR renderer of the embeds stage; the PDF still builds without it
-    from ..write.qr import qr_element as _qr_element
-except Exception:  # pragma: no cover - segno missing
-    _qr_element = None
 
 
 @dataclass
@@ -106,7 +101,7 @@ def build_print_html(book: Book, settings: PrintSettings,
     wanted = range(len(book.chapters)) if chapters is None else chapters
     meta = book.meta
     lang = meta.language or "en"
-    words = labels_for(lang, getattr(book.config, "labels", None))
+    words = labels_for(lang, book.labels)
     res: dict[str, tuple[Path, str]] = {}
     images: dict[str, ImageFacts] = {}
 
@@ -248,7 +243,7 @@ def _chapters(body, book: Book, settings: PrintSettings, doc: PrintDocument, wan
     for n in wanted:
         cid, ch = chapter_ids[n], book.chapters[n]
         marked = mark_blocks(ch)
-        cbody = prepare_body(marked, book, profile="print", asset_src=asset_src, qr=_qr_element)
+        cbody = prepare_body(marked, book, profile="print", asset_src=asset_src, qr=qr_element)
         # WeasyPrint lays out no MathML: formulas become vector drawings fitted to the measure
         measure_em = text_width(settings) / (parse_length(settings.font_size) or 10.5)
         doc.formulas.extend((ch.source, n)
@@ -274,7 +269,7 @@ def _chapters(body, book: Book, settings: PrintSettings, doc: PrintDocument, wan
         doc.pageref_groups.extend(print_fixes(cbody, settings, anchor_pages))
         # references sit in the chapter's text: its language's words
         _page_references(cbody, words if not ch.lang or ch.lang == lang else
-                         labels_for(ch.lang, getattr(book.config, "labels", None)))
+                         labels_for(ch.lang, book.labels))
         # block ids: one anchor per block so the layout tells where each page begins
         doc.block_ids[cid] = (ch.slug or cid, ())
         doc.block_seq[cid] = len(doc.block_seq)  # before its blocks: it wins ties on a page

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import budget, i18n
-from ..config import Config
 from ..document import Book, BookMeta, Chapter, Diagnostics, SiteInfo
 from ..util import normalize_lang, remove_keep_tail, slugify, text_of
 from ..htmlmodel import parse_fragment
 from . import frontmatter, math, opening, shortcodes
 from .markdown import (MAX_DEPTH, MAX_SOURCELINE, annotate_lines, flatten_depth, pair_quotes,
                        pairs_quotes, render_html)
+
+if TYPE_CHECKING:  # readers sit below config: the reader is handed one, never imports it
+    from ..config import Config
 
 
 def read_book(cfg: Config) -> Book:
@@ -38,7 +41,7 @@ def read_book(cfg: Config) -> Book:
         chapters.append(ch)
     _unique_slugs(chapters)
     book = Book(meta=_book_meta(cfg, chapters), root=cfg.root, chapters=chapters,
-                diagnostics=diags, config=cfg, site=site)
+                diagnostics=diags, labels=cfg.labels, site=site)
     for ch in chapters:
         ch.lang = ch.lang or book.meta.language
     _report_template_tags(unhonoured, diags)

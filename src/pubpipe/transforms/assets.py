@@ -65,8 +65,7 @@ def run(book: Book, store: AssetStore, profiles: tuple[str, ...]) -> None:
                               f"image {_show(asset.ref)} {'refused' if refused else 'not available'}:"
                               f" {reason}; a placeholder stands in its place",
                               chapter.source, line)
-        words = labels_for(chapter.lang or book.meta.language or "en",
-                           getattr(book.config, "labels", None))
+        words = labels_for(chapter.lang or book.meta.language or "en", book.labels)
         _replace_with_placeholder(img, asset, words("image-not-available"))
 
 

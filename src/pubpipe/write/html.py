@@ -14,7 +14,8 @@ from lxml import etree
 from .. import resources
 from ..context import BuildContext
 from ..document import ALT_SOURCE, Book
-from .common import XHTML_NS, prepare_body, to_xhtml
+from ..prepare import prepare_body
+from .common import XHTML_NS, to_xhtml
 
 PROFILES = ("epub",)  # the image variants this writer needs (screen)
 

@@ -1,7 +1,7 @@
 """The EPUB 3 writer's core: the book's documents in reading order.
 
 Reading order: cover page, title page, contents (the nav document, visible), one XHTML file per
-chapter. Chapter bodies come from ``write.common.prepare_body(profile="epub")`` (a copy: the Book
+chapter. Chapter bodies come from ``prepare.prepare_body(profile="epub")`` (a copy: the Book
 is never changed) and are then made EPUB-ready on that copy: a safety net against anything
 executable or remote, a heading id for every contents entry, alt text for every image, links into
 other chapters pointed at their files, and the print edition's page markers when a page map is
@@ -25,7 +25,8 @@ from ...i18n import labels_for
 from ...layout.edition import PageMap, PageStart
 from ...layout.pagemap import mark_blocks
 from ...util import ids_in, is_rtl, long_date, remove_keep_tail, slugify, unique_name, valid_url
-from ..common import prepare_body, xhtml_document
+from ...prepare import prepare_body
+from ..common import xhtml_document
 from . import accessibility, images, nav, pagelist
 from .accessibility import Facts
 from .nav import TocEntry

@@ -38,6 +38,8 @@ from . import preflight
 from .postprocess import _convert_page_images, _recolor, padded_page_count
 from .preflight import SPINE_TEXT_MIN as SPINE_TEXT_MIN_PAGES  # fewest pages with spine text
 
+PROFILES = ("print",)  # the ``cover`` format: the same image variants as the PDF
+
 if TYPE_CHECKING:
     from ...context import BuildContext
 

@@ -1,10 +1,11 @@
 """QR codes for paper: ``qr_element(url)`` draws a segno QR code as an ``<img>`` with an SVG data URI.
 
-The PDF writer calls it for every ``<span class="pp-qr" data-pp-qr="URL"/>`` marker. Vector SVG keeps
-the modules sharp at any resolution; the printed size grows with the code's module count so that a
-module never gets smaller than ~0.66 mm. Measured with zbarimg on pages rasterized by pdftoppm:
-at 0.8 in and level M, a 60-character URL decodes at 150 dpi but fails at 72-100 dpi half the
-time; at 0.9-1.0 in and level L every code decodes at 72, 100 and 150 dpi.
+The print layout has ``prepare.prepare_body`` call it for every ``<span class="pp-qr"
+data-pp-qr="URL"/>`` marker. Vector SVG keeps the modules sharp at any resolution; the printed size
+grows with the code's module count so that a module never gets smaller than ~0.66 mm. Measured
+with zbarimg on pages rasterized by pdftoppm: at 0.8 in and level M, a 60-character URL decodes at
+150 dpi but fails at 72-100 dpi half the time; at 0.9-1.0 in and level L every code decodes at 72,
+100 and 150 dpi.
 """
 
 from __future__ import annotations

@@ -1,0 +1,153 @@
+"""The floors of the code (docs/architecture.md, "Floors"), checked on every module's imports.
+
+A module may import only from its own floor or a lower one; no stage imports another stage
+(transforms/embeds, the print layout and the writers talk through the Book and the print
+edition, except that writers read the layout's edition); no writer imports another writer.
+Imports are read with ``ast`` (at module level and inside functions alike); a name imported
+under ``if TYPE_CHECKING:`` only types an annotation and is not a dependency at run time.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parent.parent / "src" / "pubpipe"
+
+# top to bottom; a module belongs to the floor of its longest matching prefix
+FLOORS: list[tuple[str, tuple[str, ...]]] = [
+    ("cli", ("pubpipe.cli", "pubpipe.__main__", "pubpipe.commands")),
+    ("pipeline", ("pubpipe.pipeline",)),
+    ("writers", ("pubpipe.write",)),
+    ("layout", ("pubpipe.layout",)),
+    ("transforms", ("pubpipe.transforms", "pubpipe.embeds")),
+    ("context", ("pubpipe.context", "pubpipe.layout.settings")),
+    ("assets", ("pubpipe.assets",)),
+    ("config", ("pubpipe.config",)),
+    ("readers", ("pubpipe.readers",)),
+    ("document", ("pubpipe", "pubpipe.document", "pubpipe.util", "pubpipe.htmlmodel",
+                  "pubpipe.i18n", "pubpipe.errors", "pubpipe.resources", "pubpipe.progress",
+                  "pubpipe.budget", "pubpipe.prepare", "pubpipe.qr")),
+]
+RANK = {name: len(FLOORS) - i for i, (name, _) in enumerate(FLOORS)}
+STAGES = {"transforms", "layout", "writers"}
+READS = {("writers", "layout")}  # the writers read the print edition the layout stage made
+WRITER_SHARED = {"common", "output"}  # write/ modules every writer may use: not writers
+
+
+def floor_of(module: str) -> str:
+    best, floor = -1, ""
+    for name, prefixes in FLOORS:
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > best:
+                best, floor = len(prefix), name
+    if not floor:
+        raise AssertionError(f"{module} is on no floor: add it to FLOORS and to the docs")
+    return floor
+
+
+def writer_of(module: str) -> str | None:
+    """The writer a module of write/ belongs to (epub, pdf, html), None for shared modules."""
+    parts = module.split(".")
+    if len(parts) < 3 or parts[1] != "write" or parts[2] in WRITER_SHARED:
+        return None
+    return parts[2]
+
+
+def _runtime_nodes(tree: ast.AST):
+    """Every node except those under ``if TYPE_CHECKING:``."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            stack.extend(node.orelse)
+            continue
+        yield node
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def imports_of(module: str, source: str, is_package: bool) -> set[str]:
+    """The pubpipe modules (or names in them) that a module's source imports at run time."""
+    package = module.split(".") if is_package else module.split(".")[:-1]
+    found: set[str] = set()
+    for node in _runtime_nodes(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.split(".")[0] == "pubpipe")
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if target.split(".")[0] != "pubpipe":
+                continue
+            if node.module:
+                found.add(target)
+            else:  # from . import x: x is a module of that package
+                found.update(f"{target}.{a.name}" for a in node.names)
+    return found
+
+
+def violations(modules: dict[str, tuple[str, bool]]) -> list[str]:
+    """module -> (source, is_package): every import that breaks a rule, as a sentence."""
+    bad = []
+    for module, (source, is_package) in sorted(modules.items()):
+        mine = floor_of(module)
+        for target in sorted(imports_of(module, source, is_package)):
+            theirs = floor_of(target)
+            if RANK[theirs] > RANK[mine]:
+                bad.append(f"{module} ({mine}) imports {target}, a higher floor ({theirs})")
+            elif (mine != theirs and mine in STAGES and theirs in STAGES
+                  and (mine, theirs) not in READS):
+                bad.append(f"{module} ({mine}) imports {target}: a stage importing another"
+                           f" stage ({theirs})")
+            elif writer_of(module) and writer_of(target) and writer_of(module) != writer_of(target):
+                bad.append(f"{module} imports {target}: a writer importing another writer")
+    return bad
+
+
+def _package_modules() -> dict[str, tuple[str, bool]]:
+    out = {}
+    for path in sorted(SRC.rglob("*.py")):
+        parts = list(path.relative_to(SRC.parent).with_suffix("").parts)
+        is_package = parts[-1] == "__init__"
+        if is_package:
+            parts = parts[:-1]
+        out[".".join(parts)] = (path.read_text(encoding="utf-8"), is_package)
+    return out
+
+
+def test_every_module_keeps_to_its_floor():
+    modules = _package_modules()
+    assert len(modules) > 50  # the whole package was read
+    assert violations(modules) == []
+
+
+@pytest.mark.parametrize("module,source,why", [
+    ("pubpipe.layout.markup", "from ..write.common import prepare_body\n", "higher floor"),
+    ("pubpipe.layout.markup", "def f():\n    from ..write.qr import qr_element\n", "higher floor"),
+    ("pubpipe.transforms.assets", "from pubpipe.write import html\n", "higher floor"),
+    ("pubpipe.write.epub.builder", "from ...transforms import ids\n", "another stage"),
+    ("pubpipe.write.epub.builder", "from ..pdf import merge\n", "another writer"),
+    ("pubpipe.write.html", "from . import epub\n", "another writer"),
+    ("pubpipe.config", "import pubpipe.assets.store\n", "higher floor"),
+    ("pubpipe.document", "from .readers import read_book\n", "higher floor"),
+])
+def test_the_checker_finds_each_kind_of_violation(module, source, why):
+    found = violations({module: (source, False)})
+    assert len(found) == 1 and why in found[0], found
+
+
+def test_the_checker_allows_what_the_floors_allow():
+    allowed = {
+        "pubpipe.write.pdf.merge": ("from ...layout.edition import PrintEdition\n"
+                                    "from ..common import to_xhtml\nfrom ...prepare import x\n",
+                                    False),
+        "pubpipe.readers": ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                            "    from ..config import Config\n", True),
+        "pubpipe.layout.stage": "from ..context import BuildContext\n",
+    }
+    allowed["pubpipe.layout.stage"] = (allowed["pubpipe.layout.stage"], False)
+    assert violations(allowed) == []
