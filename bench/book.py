@@ -2,7 +2,9 @@
 
 ``make_book(folder, chapters=40, words=2500, photos=2)`` writes ``book.toml``, ``chNN.md`` and
 ``img/`` (JPEG photos, distinct per chapter) deterministically: the same arguments give the same
-bytes. ``touch_chapter(folder, n)`` changes one word of chapter n (the one-chapter-changed build).
+bytes. ``links=True``: every chapter but the last ends with a link to the next one, as blogs
+link their own posts (each link prints that chapter's page, "see p. 42"). ``touch_chapter(folder,
+n)`` changes one word of chapter n (the one-chapter-changed build).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def _photo(rng: random.Random, size: tuple[int, int]) -> Image.Image:
 
 
 def make_book(folder: Path, chapters: int = 40, words: int = 2500, photos: int = 2,
-              size: tuple[int, int] = (3000, 2000)) -> Path:
+              size: tuple[int, int] = (3000, 2000), links: bool = False) -> Path:
     folder = Path(folder)
     (folder / "img").mkdir(parents=True, exist_ok=True)
     rng = random.Random(20240501)
@@ -79,8 +81,9 @@ def make_book(folder: Path, chapters: int = 40, words: int = 2500, photos: int =
                 else:
                     rng.random()
                 lines += [f"![Photo {k} of chapter {c}]({name})", ""]
-        if c < chapters:  # the next chapter named, not linked: a link into another chapter
-            # prints that page's number, and such a book is laid out as one document
+        if c < chapters and links:
+            lines += [f"Read on in [chapter {c + 1}, {titles[c]}](ch{c + 1:02d}.md).", ""]
+        elif c < chapters:
             lines += [f"Read on in chapter {c + 1}, {titles[c]}.", ""]
         (folder / f"ch{c:02d}.md").write_text("\n".join(lines), encoding="utf-8")
     return folder

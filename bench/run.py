@@ -1,6 +1,6 @@
 """`make bench`: the speed targets, measured side by side with pandoc in one run.
 
-    python bench/run.py [--chapters 40] [--words 2500] [--keep]
+    python bench/run.py [--chapters 40] [--words 2500] [--keep] [--links]
 
 Generates the synthetic book (bench/book.py: 40 chapters of 2,500 words, two 3000 x 2000 photos
 each; kept in bench/.book between runs), then builds it with pubpipe, each build in a fresh
@@ -13,7 +13,9 @@ process so its peak memory is its own (the largest of the build's processes):
 
 and runs pandoc on the same Markdown (EPUB, and PDF with ``--pdf-engine=weasyprint``). Prints
 times, ratios against pandoc and against our cold PDF, peak memory and sizes, and which targets
-are met. Not a test: timings depend on the machine and its load.
+are met. ``--links``: the same book with every chapter linking to the next (each link prints the
+page it leads to), kept apart in bench/.book. Not a test: timings depend on the machine and its
+load.
 """
 
 from __future__ import annotations
@@ -50,17 +52,19 @@ def main() -> int:
     ap.add_argument("--photos", type=int, default=2)
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     ap.add_argument("--changed", type=int, default=0, help="chapter to change (default: middle)")
+    ap.add_argument("--links", action="store_true",
+                    help="every chapter links to the next (\"see p. 42\" across chapters)")
     args = ap.parse_args()
     pandoc = shutil.which("pandoc")
     if not pandoc:
         print("bench: pandoc is not installed (apt-get install pandoc); it is needed for the"
               " comparison", file=sys.stderr)
         return 2
-    spec = f"{args.chapters}x{args.words}x{args.photos}"
+    spec = f"{args.chapters}x{args.words}x{args.photos}" + ("-links" if args.links else "")
     source = HERE / ".book" / spec
     if not (source / "book.toml").is_file():
         t0 = time.monotonic()
-        make_book(source, args.chapters, args.words, args.photos)
+        make_book(source, args.chapters, args.words, args.photos, links=args.links)
         print(f"generated the book in {time.monotonic() - t0:.0f} s: {source}")
     work = Path(tempfile.mkdtemp(prefix="pubpipe-bench-"))
     env = dict(os.environ)
@@ -146,7 +150,8 @@ def main() -> int:
     for label, ok in targets:
         print(f"{'met    ' if ok else 'NOT met'}  {label}")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"\n{args.chapters} chapters x {args.words} words, {args.photos} photos each;"
+    print(f"\n{args.chapters} chapters x {args.words} words, {args.photos} photos each"
+          f"{', each linked to the next' if args.links else ''};"
           f" python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {load:.1f};"
           f" {subprocess.run([pandoc, '--version'], capture_output=True, text=True).stdout.split(chr(10))[0]}")
     if args.keep:
