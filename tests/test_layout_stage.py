@@ -254,8 +254,16 @@ def test_links_that_print_pages_across_chapters_lay_out_piece_by_piece(tmp_path,
 
 
 @pytest.mark.slow
-def test_pieces_look_like_the_book_laid_out_whole(tmp_path, monkeypatch):
+@pytest.mark.parametrize("part_pages", [120, 1])
+def test_pieces_look_like_the_book_laid_out_whole(tmp_path, monkeypatch, part_pages):
+    from pubpipe.layout import stage
+
+    # part_pages=1: the overlay (folios, running heads) in one part per chapter, blank versos
+    # after odd chapters included
+    monkeypatch.setattr(stage, "OVERLAY_PART_PAGES", part_pages)
     src = _book(tmp_path / "book")
+    with (src / "one.md").open("a") as f:  # 7 pages: a blank verso before chapter two
+        f.write("\n" + LOREM * 4 + "\n")
     pieces = _build(src, tmp_path / "cache", tmp_path / "pieces").outputs["pdf"]
     monkeypatch.setenv("PUBPIPE_LAYOUT", "whole")
     whole = _build(src, tmp_path / "cache", tmp_path / "whole").outputs["pdf"]
@@ -290,3 +298,12 @@ def test_page_numbers_that_do_not_settle_lay_the_book_out_whole(tmp_path, monkey
     assert any(d.code == "pdf-layout-whole" for d in r.diagnostics)
     refs = _page_refs(r.outputs["pdf"])
     assert len(refs) == 6 and "000" not in refs and refs[3] == "1"
+
+
+def test_overlay_parts_are_whole_chapters_of_about_the_part_size():
+    from pubpipe.layout.stage import overlay_parts
+
+    assert overlay_parts([12] * 40) == [(0, 10), (10, 20), (20, 30), (30, 40)]
+    assert overlay_parts([3, 1, 2]) == [(0, 3)]
+    assert overlay_parts([300, 5, 7]) == [(0, 1), (1, 3)]
+    assert overlay_parts([]) == []

@@ -79,6 +79,9 @@ def prepare(cfg: config_mod.Config, opts: BuildOptions) -> tuple[Book, BuildCont
     profiles = {p for f in opts.formats for p in _writer(f).PROFILES}
     if needs_layout(ctx):
         profiles.update(LAYOUT_PROFILES)
+        from .layout.workers import prestart
+
+        prestart()  # the layout's workers get WeasyPrint ready while the chapters are transformed
     budget.doing("transforming the chapters")
     with progress.stage("transform"):
         embeds.detect(book)  # before sanitizing: embed markup is mostly what the sanitizer removes

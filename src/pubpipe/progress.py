@@ -2,7 +2,8 @@
 
 Three modes: ``tty`` (transient rich bars on stderr, for a terminal), ``lines`` (one line per
 finished stage on stderr, for logs and pipes), ``off`` (tests, library use). Whatever the mode,
-``timings`` records each stage's wall time for the JSON report.
+``timings`` records each stage's wall time for the JSON report (and ``count`` other seconds,
+such as the layout workers' CPU time).
 """
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ class Progress:
             if self.mode == "lines" or (self.mode == "tty" and seconds >= 1.0):
                 count = f" ({done[0]} {unit})" if unit and done[0] else ""
                 print(f"pubpipe: {name}{count}: {seconds:.1f} s", file=self.stream, flush=True)
+
+    def count(self, name: str, seconds: float) -> None:
+        """Add to a timing that is not a stage's wall time (the CPU time of the layout's
+        worker processes: "layout cpu")."""
+        self.timings[name] = round(self.timings.get(name, 0.0) + seconds, 3)
 
     def _bar(self, name: str, total: int) -> Advance:
         from rich.console import Console

@@ -80,13 +80,15 @@ class Bookmark:
 
 @dataclass
 class Piece:
-    """A part of the book laid out on its own: the front matter, a chapter, or the overlay that
-    draws folios and running heads on the body pages. Page numbers in it are its own (0-based)."""
+    """A part of the book laid out on its own: the front matter, a chapter, or a part of the
+    overlay that draws folios and running heads on the body pages. Page numbers in it are its
+    own (0-based)."""
 
     kind: str  # front | chapter | overlay
     pdf: bytes
-    pages: int  # pages to use (the front matter's last page, the recto marker, is left out)
-    first: int = 0  # index of its first page in the book (the overlay: of the first body page)
+    pages: int  # pages to use (a last marker page on a recto, of the front matter or an overlay
+    # part, is left out)
+    first: int = 0  # index of its first page in the book
     chapter: int = -1  # the chapter's index, for kind "chapter"
     bookmarks: list[Bookmark] = field(default_factory=list)
 

@@ -392,10 +392,12 @@ _REF_BLOCKS = {"p", "li", "td", "th", "dd", "dt", "figcaption", "blockquote", "h
                "h4", "h5", "h6"}
 
 
-def overlay_html(book: Book, settings: PrintSettings, pages: list[int]) -> str:
-    """The body pages of the book with nothing on them but what the page rules draw: folios and
-    running heads. pages: how many pages each chapter has; each chapter opens on a recto, as in
-    the book, so the blank versos between chapters fall where they fall there."""
+def overlay_html(book: Book, settings: PrintSettings, pages: list[int], first: int = 0) -> str:
+    """Body pages of the book with nothing on them but what the page rules draw: folios and
+    running heads, for the chapters first, first + 1, ... (pages: how many pages each has). Each
+    chapter opens on a recto, as in the book, so the blank versos between chapters fall where
+    they fall there. Unless it ends the book, a part ends with a marker page on the next recto
+    (left out: see styles.piece_css), so the blank verso after an odd chapter is in it."""
     meta = book.meta
     root = etree.Element("html", lang=meta.language or "en")
     if settings.rtl:
@@ -408,9 +410,10 @@ def overlay_html(book: Book, settings: PrintSettings, pages: list[int]) -> str:
     matter = etree.SubElement(body, "div", {"class": "pp-bodymatter", "data-ppw": "bodymatter"})
     chars = running_head_chars(settings)
     hidden = {"data-ppw": "overlay-hidden"}
-    for n, (ch, count) in enumerate(zip(book.chapters, pages)):
+    chapters = book.chapters[first:first + len(pages)]
+    for n, (ch, count) in enumerate(zip(chapters, pages)):
         sec = etree.SubElement(matter, "section", {"class": "pp-chapter", "data-ppw": "chapter"})
-        if n == 0:
+        if n == 0:  # the part's folios start here (see styles.piece_css)
             sec.set("data-ppw-first", "")
             book_title = meta.title or "Untitled"
             etree.SubElement(sec, "p", {**hidden, "data-pp-running": _shorten(book_title, chars),
@@ -420,4 +423,6 @@ def overlay_html(book: Book, settings: PrintSettings, pages: list[int]) -> str:
                                      "class": "pp-chapter-title-string"})
         for _ in range(max(count, 1) - 1):
             etree.SubElement(sec, "div", {"data-ppw": "page"})
+    if first + len(pages) < len(book.chapters):
+        etree.SubElement(body, "div", {"data-ppw": "end"})
     return "<!DOCTYPE html>\n" + lxml_html.tostring(root, encoding="unicode", method="html")

@@ -1,26 +1,21 @@
-"""Rendering print markup with WeasyPrint, in a worker process.
+"""Rendering print markup with WeasyPrint: the whole book, or one piece of it (a chapter, the
+front matter, the overlay), with what the page map and preflight need read from the layout.
 
-WeasyPrint does not give its memory back to the OS, so every render runs in a fresh child
-process (``max_tasks_per_child=1``) started by a forkserver that has WeasyPrint preloaded; the
-pool's processes exit with the parent, also when it is killed (a watchdog thread and Linux's
-parent-death signal), and at the build's time budget. WeasyPrint may read nothing but the resolved asset files
-and ``data:`` URIs (``_SandboxFetcher``). Set ``PUBPIPE_PDF_INPROCESS=1`` to render in this
-process (debugging, platforms without fork).
+Runs in the layout's worker processes (``workers.py``: forked from a forkserver with WeasyPrint
+warmed, one per core, ended with the build). WeasyPrint may read nothing but the resolved asset
+files and ``data:`` URIs (``_SandboxFetcher``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
 import logging
-import os
-import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import budget
 from ..document import read_regular_file
+from . import workers
 from .edition import BlockPath, Bookmark, Measures
 from .measure import read_layout
 from .settings import PrintSettings, icc_profile
@@ -38,7 +33,6 @@ class RenderJob:
     chapter_ids: list[str]
     block_ids: dict[str, tuple[str, BlockPath]]  # anchor -> (chapter slug, block path)
     block_seq: dict[str, int]  # anchor -> document order
-    deadline: float = 0.0  # time.time() after which the worker ends itself (the build's budget)
 
 
 @dataclass
@@ -52,6 +46,7 @@ class Rendered:
     warnings: list[str] = field(default_factory=list)
     # footnotes, their calls and the words before them -> (page, y): see stage.note_breaks
     note_pos: dict[str, tuple[int, float]] = field(default_factory=dict)
+    cpu: float = 0.0  # seconds of CPU it took to lay out
 
 
 class _SandboxFetcher:
@@ -120,78 +115,10 @@ def convert_image(data: bytes, media_type: str, s: PrintSettings) -> tuple[bytes
 
 
 
-_POOL = None
-
-
-def _ignore_interrupt() -> None:
-    """Ctrl+C is the parent's to handle (it says so in one line); a worker just ends with it."""
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-@contextlib.contextmanager
-def _budget_held():
-    """Hold the build's time-budget signal while worker processes are being started.
-
-    Starting one is a handshake with the forkserver; the budget's exception in the middle of it
-    leaves the forkserver with half a request, and it prints a traceback after the build ended.
-    The signal is delivered as soon as the workers exist, and the caller then kills them.
-    """
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
-
-
 def render(job: RenderJob) -> Rendered:
-    """Render in a child process: WeasyPrint's memory is not given back to the OS otherwise.
-
-    A forkserver (with WeasyPrint preloaded) starts each render from a clean, small process; set
-    PUBPIPE_PDF_INPROCESS=1 to render in this process (debugging, platforms without fork).
-    """
-    if os.environ.get("PUBPIPE_PDF_INPROCESS") or os.name != "posix":
-        return render_here(job)
-    import atexit
-    import concurrent.futures
-    import multiprocessing
-
-    global _POOL
-    try:
-        if _POOL is None:
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["weasyprint", "pubpipe.layout.render"])
-            # one task per worker: each render gets a fresh process, freed when it ends
-            _POOL = concurrent.futures.ProcessPoolExecutor(
-                max_workers=1, mp_context=ctx, max_tasks_per_child=1,
-                initializer=_worker_start, initargs=(os.getpid(),))
-            # shut down before interpreter teardown, or the executor's callbacks fail noisily
-            atexit.register(_POOL.shutdown, wait=True)
-        with _budget_held():
-            future = _POOL.submit(render_here, job)
-    except (OSError, RuntimeError, ValueError):
-        _POOL = None
-        return render_here(job)
-    try:
-        return future.result()
-    except concurrent.futures.process.BrokenProcessPool:
-        _POOL = None  # the child died (out of memory, a crash in a C library): try here once
-        return render_here(job)
-
-
-def _worker_start(build_pid: int) -> None:
-    """In each render worker: Ctrl+C is the parent's to handle; die with the build (kill -9 of
-    it included), never outlive it."""
-    global _IN_WORKER
-    _IN_WORKER = True
-    _ignore_interrupt()
-    budget.watch_from_worker(build_pid)
-
-
-_IN_WORKER = False
+    """The whole book laid out in a fresh worker process (see ``workers``), which then ends: a
+    whole book is large, and WeasyPrint does not give its memory back to the OS."""
+    return workers.run(render_here, [job], fresh=True)[0]
 
 
 class _LogCapture(logging.Handler):
@@ -205,11 +132,9 @@ class _LogCapture(logging.Handler):
 
 def render_here(job: RenderJob) -> Rendered:
     import weasyprint
-
-    if _IN_WORKER and job.deadline:
-        budget.watch_from_worker(os.getppid(), job.deadline)  # the budget holds here too
     from weasyprint.text.fonts import FontConfiguration
 
+    started = _cpu_seconds()
     s = job.settings
     fetcher = _SandboxFetcher(job.resources, s)
     fonts = FontConfiguration()
@@ -236,7 +161,7 @@ def render_here(job: RenderJob) -> Rendered:
         logger.removeHandler(cap)
     return Rendered(pdf=pdf, page_labels=labels, chapter_pages=chapter_pages, starts=starts,
                     measures=measures, anchor_pages=anchor_pages, warnings=cap.messages,
-                    note_pos=note_pos)
+                    note_pos=note_pos, cpu=_cpu_seconds() - started)
 
 
 
@@ -271,6 +196,7 @@ class RenderedPiece:
     warnings: list[str] = field(default_factory=list)
     # footnotes, their calls and the words before them -> (page, y): see stage.note_breaks
     note_pos: dict[str, tuple[int, float]] = field(default_factory=dict)
+    cpu: float = 0.0  # seconds of CPU it took to lay out (0 when it came from the cache)
 
 
 def render_piece_here(job: PieceJob) -> RenderedPiece:
@@ -280,6 +206,7 @@ def render_piece_here(job: PieceJob) -> RenderedPiece:
     from .measure import anchor_pages, bookmarks, measure, note_positions, page_starts
     from .pagemap import first_words
 
+    started = _cpu_seconds()
     s = job.settings
     fetcher = _SandboxFetcher(job.resources, s)
     logger = logging.getLogger("weasyprint")
@@ -303,7 +230,16 @@ def render_piece_here(job: PieceJob) -> RenderedPiece:
         logger.removeHandler(cap)
     words = first_words(pdf, pages, job.text_area) if job.kind == "chapter" else []
     return RenderedPiece(job.kind, job.chapter, pdf, pages, starts, anchors, measures, marks,
-                         words, cap.messages, notes)
+                         words, cap.messages, notes, _cpu_seconds() - started)
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and the programs it ran (pdftotext), for the report."""
+    import resource
+
+    own, kids = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                      resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 _SHEETS: dict[str, tuple] = {}  # stylesheets' hash -> (font configuration, parsed, profiles)
@@ -331,68 +267,8 @@ def _stylesheets(css: list[str], fetcher) -> tuple:
     return parsed
 
 
-def _worker_init(build_pid: int = 0) -> None:
-    """Workers die with the process that started them, and leave Ctrl-C to the parent."""
-
-    if build_pid:  # the forkserver may outlive the build: watch the build itself too
-        budget.watch_from_worker(build_pid)
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: killed when the parent dies
-    except (OSError, AttributeError):
-        pass
-
-
 def render_pieces(jobs: list[PieceJob], done: Callable[[], None] = lambda: None
                   ) -> list[RenderedPiece]:
-    """Every job laid out, in parallel worker processes (one per core), in the jobs' order.
-
-    A forkserver with WeasyPrint preloaded starts the workers; a pool of workers lays out a
-    batch of a few pieces each and is then shut down, so memory WeasyPrint keeps is given back
-    (one pool per batch: CPython 3.11's max_tasks_per_child can hang with many tasks queued).
-    Workers are killed when this process dies (PR_SET_PDEATHSIG) and ignore Ctrl-C, which the
-    parent handles.
-    """
-    if not jobs:
-        return []
-    workers = min(len(jobs), os.cpu_count() or 1)
-    if os.environ.get("PUBPIPE_PDF_INPROCESS") or os.name != "posix":
-        out = []
-        for job in jobs:
-            out.append(render_piece_here(job))
-            done()
-        return out
-    import concurrent.futures
-    import multiprocessing
-
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["weasyprint", "pubpipe.layout.render", "pubpipe.layout.warm"])
-    results: list[RenderedPiece | None] = [None] * len(jobs)
-    batch = workers * PIECES_PER_WORKER
-    for start in range(0, len(jobs), batch):
-        pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                                                      initializer=_worker_init,
-                                                      initargs=(os.getpid(),))
-        try:
-            with _budget_held():
-                futures = {pool.submit(render_piece_here, jobs[i]): i
-                           for i in range(start, min(start + batch, len(jobs)))}
-            for future in concurrent.futures.as_completed(futures):
-                results[futures[future]] = future.result()
-                done()
-        except BaseException:
-            # the budget ran out, Ctrl-C, an error: end the pieces still being laid out now, or
-            # the interpreter's exit waits for them (minutes) after the error was reported
-            for proc in list((getattr(pool, "_processes", None) or {}).values()):
-                proc.kill()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown(wait=True)
-    return [r for r in results if r is not None]
-
-
-PIECES_PER_WORKER = 8  # then a fresh process: WeasyPrint does not give memory back
+    """Every job laid out in the layout's worker processes (one per core, the biggest pieces
+    first), the results in the jobs' order."""
+    return workers.run(render_piece_here, jobs, done, cost=lambda job: len(job.html))

@@ -32,9 +32,9 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import __version__, budget
+from .. import __version__
 from ..document import Book
-from . import notes, pagemap
+from . import notes, pagemap, workers
 from .edition import (Bookmark, ImageFacts, Measures, Piece, PageStart, PlacedImage,
                       PrintEdition)
 from .markup import PrintDocument, build_print_html, chapter_id, overlay_html
@@ -58,14 +58,17 @@ def lay_out(book: Book, ctx: BuildContext, pdf: bool = True) -> PrintEdition:
     """The book laid out for print (from the cache when nothing that shapes it changed).
     pdf=False: only the page map is wanted (an EPUB's page-list), so the front matter and the
     overlay are not made."""
-    with ctx.progress.stage("layout", len(book.chapters) + (2 if pdf else 0),
-                            "pieces") as advance:
-        if by_pieces(ctx):
-            return _by_pieces(book, ctx, pdf, advance)
-        edition = _whole(book, ctx)
-        for _ in range(len(book.chapters) + (2 if pdf else 0)):
-            advance()
-        return edition
+    steps = len(book.chapters) + (2 if pdf else 0)
+    with ctx.progress.stage("layout", steps, "pieces") as advance:
+        try:
+            if by_pieces(ctx):
+                return _by_pieces(book, ctx, pdf, advance)
+            edition = _whole(book, ctx)
+            for _ in range(steps):
+                advance()
+            return edition
+        finally:
+            workers.stop()  # their memory goes back to the OS
 
 
 def _whole(book: Book, ctx: BuildContext) -> PrintEdition:
@@ -83,6 +86,7 @@ def _whole(book: Book, ctx: BuildContext) -> PrintEdition:
     if cached is not None:
         return cached
     rendered = render(job)
+    ctx.progress.count("layout cpu", rendered.cpu)
     # A note WeasyPrint carried to a later page than its call: the call's line moves to the
     # next page too (its block is split where that line begins), one note per chapter and pass,
     # since every move shifts what follows.
@@ -95,6 +99,7 @@ def _whole(book: Book, ctx: BuildContext) -> PrintEdition:
         doc = build_print_html(book, settings, breaks=frozenset(breaks), math_cache=math_cache)
         color_profile_css(settings, doc.resources)  # the output intent's profile, served again
         rendered = render(_job(doc, css, ctx))
+        ctx.progress.count("layout cpu", rendered.cpu)
     if _repeated_pages(doc.pageref_groups, rendered.anchor_pages):
         # a source cited twice on one page: lay out again without the repeated back-links
         # (removing them only shortens source entries, so the cited pages stay where they are)
@@ -102,6 +107,7 @@ def _whole(book: Book, ctx: BuildContext) -> PrintEdition:
                                math_cache=math_cache)
         color_profile_css(settings, doc.resources)
         rendered = render(_job(doc, css, ctx))
+        ctx.progress.count("layout cpu", rendered.cpu)
     edition = _edition(doc, rendered, ctx)
     _save(ctx.store, key, edition)
     return edition
@@ -125,7 +131,7 @@ def _report_formulas(doc: PrintDocument, ctx: BuildContext) -> None:
 def _job(doc: PrintDocument, css: list[str], ctx: BuildContext) -> RenderJob:
     return RenderJob(html=doc.html, css=css, settings=ctx.print, resources=doc.resources,
                      chapter_ids=doc.chapter_ids, block_ids=doc.block_ids,
-                     block_seq=doc.block_seq, deadline=budget.deadline())
+                     block_seq=doc.block_seq)
 
 
 def _edition(doc: PrintDocument, r: Rendered, ctx: BuildContext) -> PrintEdition:
@@ -276,6 +282,7 @@ def _by_pieces(book: Book, ctx: BuildContext, want_pdf: bool, advance) -> PrintE
     used: list[int | None] = [_int(known_folios.get(cids[k]), 1) if docs[k].has_pagerefs
                               else None for k in range(n)]
     pieces = _render_cached(ctx.store, [job(k, used[k]) for k in range(n)], advance)
+    _count_cpu(ctx, pieces)
     owner = {cid: k for k, cid in enumerate(cids)}
 
     def numbers(k: int, folios: list[int]) -> tuple[int | None, dict[str, str]]:
@@ -321,6 +328,7 @@ def _by_pieces(book: Book, ctx: BuildContext, want_pdf: bool, advance) -> PrintE
         if not todo:
             break
         again = _render_cached(ctx.store, [job(k, used[k]) for k in todo], lambda: None)
+        _count_cpu(ctx, again)
         for k, piece in zip(todo, again):
             pieces[k] = piece
     folios = first_folios([p.pages for p in pieces])
@@ -347,10 +355,17 @@ def _by_pieces(book: Book, ctx: BuildContext, want_pdf: bool, advance) -> PrintE
         color = color_profile_css(s, front.resources)
         if color:
             front_css.append(color)
-        overlay = overlay_html(book, s, [p.pages for p in pieces])
+        counts = [p.pages for p in pieces]
+        parts = overlay_parts(counts)
+        overlays = [PieceJob("overlay", overlay_html(book, s, counts[a:b], a),
+                             [*base, piece_css("overlay", folios[a])], s, {})
+                    for a, b in parts]
         extra = _render_cached(ctx.store, [
-            PieceJob("front", front.html, front_css, s, front.resources),
-            PieceJob("overlay", overlay, [*base, piece_css("overlay")], s, {})], advance)
+            PieceJob("front", front.html, front_css, s, front.resources), *overlays],
+            lambda: None)
+        _count_cpu(ctx, extra)
+        advance()  # the front matter and the overlay are a step each
+        advance()
     return _assemble(book, ctx, docs, cids, pieces, folios, extra)
 
 
@@ -372,6 +387,27 @@ def _cached_dict(store, relative: str) -> dict:
 
 def _int(value, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _count_cpu(ctx: BuildContext, pieces: list[RenderedPiece]) -> None:
+    """The CPU time the workers spent on these pieces, in the report's timings ("layout cpu")."""
+    ctx.progress.count("layout cpu", sum(p.cpu for p in pieces))
+
+
+OVERLAY_PART_PAGES = 120  # the overlay is laid out in parts of about this many pages
+
+
+def overlay_parts(pages: list[int]) -> list[tuple[int, int]]:
+    """The chapters (a, b) of each part of the overlay, laid out in parallel: whole chapters,
+    about OVERLAY_PART_PAGES pages each. A part depends only on its own chapters' lengths and
+    first folio, so a chapter that changes length lays out again only the parts from its own on."""
+    parts, start, count = [], 0, 0
+    for k, n in enumerate(pages):
+        count += n + n % 2
+        if count >= OVERLAY_PART_PAGES or k == len(pages) - 1:
+            parts.append((start, k + 1))
+            start, count = k + 1, 0
+    return parts
 
 
 def _assemble(book: Book, ctx: BuildContext, docs: list[PrintDocument], cids: list[str],
@@ -411,8 +447,12 @@ def _assemble(book: Book, ctx: BuildContext, docs: list[PrintDocument], cids: li
         warnings += piece.warnings
         pieces.append(Piece("chapter", piece.pdf, piece.pages, starts_at[k], k, piece.bookmarks))
     if len(extra) > 1:
-        overlay = extra[1]
-        pieces.append(Piece("overlay", overlay.pdf, overlay.pages, front_pages))
+        n = len(chapters)
+        end = front_pages + folios[-1] - 1 + chapters[-1].pages
+        for overlay, (a, b) in zip(extra[1:], overlay_parts([p.pages for p in chapters])):
+            first = front_pages + folios[a] - 1
+            last = front_pages + folios[b] - 1 if b < n else end  # its marker page left out
+            pieces.append(Piece("overlay", overlay.pdf, last - first, first))
     return PrintEdition(pdf=None, settings=ctx.print, page_labels=labels,
                         chapter_pages={cid: starts_at[k] for k, cid in enumerate(cids)},
                         page_map=page_map, measures=measures, images=images, warnings=warnings,

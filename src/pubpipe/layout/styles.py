@@ -78,8 +78,9 @@ def piece_css(kind: str, first_folio: int | None = None) -> str:
     links into other chapters print the page label they carry, and, when the chapter prints
     its own page numbers ("p. 7"), its first folio. front: contents
     entries print the page number they are given, and a last marker page makes the front matter
-    end on a verso (that page is left out). overlay: its pages are empty; its hidden headings
-    only set the running heads.
+    end on a verso (that page is left out). overlay (in parts of a few chapters, laid out in
+    parallel): its pages are empty; its hidden headings only set the running heads; its folios
+    start at first_folio; a marker page after the last recto is left out, as in the front.
     """
     if kind == "chapter":
         css = [f"@page{sel} {{{_MARGIN_BOXES} }}" for sel in (
@@ -98,7 +99,10 @@ def piece_css(kind: str, first_folio: int | None = None) -> str:
                 ' content: "\\2002" leader(". ") "\\2002" attr(data-ppw-page); }\n'
                 "div[data-ppw=end] { break-before: recto; page: pp-title; }")
     if kind == "overlay":
-        return ("[data-ppw=overlay-hidden] { visibility: hidden; height: 0; margin: 0;"
+        reset = (f"@page :nth(1 of pp-chapter-first) {{ counter-reset: page {first_folio}; }}\n"
+                 if first_folio is not None else "")
+        return reset + ("div[data-ppw=end] { break-before: recto; page: pp-chapter; }\n"
+                "[data-ppw=overlay-hidden] { visibility: hidden; height: 0; margin: 0;"
                 " padding: 0; border: 0; font-size: 0; line-height: 0;"
                 " bookmark-level: none; break-after: auto; }\n"
                 "div[data-ppw=page] { break-before: page; height: 0; }\n"

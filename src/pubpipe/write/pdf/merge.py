@@ -1,7 +1,7 @@
 """Merging a print edition laid out piece by piece into one PDF (pypdf).
 
 The front matter's pages, then every body page: the chapter's page with the overlay's page (its
-folio and running head) drawn over it, or, for a blank verso, the overlay's page alone. Named
+folio and running head; the overlay comes in parts of a few chapters) drawn over it, or, for a blank verso, the overlay's page alone. Named
 destinations of all pieces are gathered into one name tree (anchors are unique in the book), a
 link into another piece (``pp-xref:anchor``) becomes a link to that destination, and the outline
 is written from every piece's bookmarks. Identical objects (fonts embedded in full, images used
@@ -27,7 +27,7 @@ def merge(edition: PrintEdition) -> bytes:
                                NullObject, TextStringObject)
 
     front = next(p for p in edition.pieces if p.kind == "front")
-    overlay = next(p for p in edition.pieces if p.kind == "overlay")
+    overlays = [p for p in edition.pieces if p.kind == "overlay"]  # in parts, in page order
     chapters = [p for p in edition.pieces if p.kind == "chapter"]
     readers = {id(p): PdfReader(io.BytesIO(p.pdf)) for p in edition.pieces}
     writer = PdfWriter()
@@ -40,15 +40,17 @@ def merge(edition: PrintEdition) -> bytes:
         placed[id(piece)] = piece.first
         for j in range(piece.pages):
             owner[piece.first + j] = (piece, j)
-    over = readers[id(overlay)]
-    for i, ov_page in enumerate(over.pages):
-        book_index = overlay.first + i
-        if book_index in owner:
-            piece, j = owner[book_index]
-            page = writer.add_page(readers[id(piece)].pages[j])
-            page.merge_page(ov_page)
-        else:  # a blank verso before a chapter
-            writer.add_page(ov_page)
+    for overlay in overlays:
+        over = readers[id(overlay)]
+        for i in range(overlay.pages):
+            ov_page = over.pages[i]
+            book_index = overlay.first + i
+            if book_index in owner:
+                piece, j = owner[book_index]
+                page = writer.add_page(readers[id(piece)].pages[j])
+                page.merge_page(ov_page)
+            else:  # a blank verso before a chapter
+                writer.add_page(ov_page)
 
     # one name tree of every piece's anchors
     names: dict[str, ArrayObject] = {}

@@ -1,0 +1,261 @@
+"""The layout's worker processes: one per core, kept for the whole layout stage.
+
+WeasyPrint runs in worker processes forked from a forkserver that has WeasyPrint imported and its
+fonts, hyphenation and PDF writing readied (``warm.py``); ``prestart()`` starts that forkserver
+early, while the build still reads the chapters and processes images. A worker lays out piece
+after piece (the biggest first, so no core waits for a long chapter at the end) and is replaced
+once it has grown past ``RETIRE_MIB``, since WeasyPrint does not give memory back to the OS. Workers
+die with the build (the parent-death signal and a watchdog, ``budget.watch_from_worker``), end
+themselves at the build's time budget, leave Ctrl-C to the parent, and are killed at once when
+the build fails. ``PUBPIPE_PDF_INPROCESS=1`` lays out in this process (debugging, platforms
+without fork).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .. import budget
+
+PRELOAD = ["weasyprint", "pubpipe.layout.render", "pubpipe.layout.warm"]
+RETIRE_MIB = 320  # a worker this large ends after its piece and a fresh one takes its place
+
+
+def in_process() -> bool:
+    return bool(os.environ.get("PUBPIPE_PDF_INPROCESS")) or os.name != "posix"
+
+
+def _context():
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    return ctx
+
+
+def prestart() -> None:
+    """Start the forkserver now, so WeasyPrint is imported and warmed (about a second of one core)
+    while this process goes on with other work; the workers are forked from it when needed."""
+    if in_process():
+        return
+    try:
+        import multiprocessing.forkserver
+
+        _context()
+        multiprocessing.forkserver.ensure_running()
+    except (OSError, RuntimeError, ValueError):
+        pass  # the workers start it themselves, or the layout runs in this process
+
+
+@contextlib.contextmanager
+def _budget_held():
+    """Hold the build's time-budget signal while a worker process is being started.
+
+    Starting one is a handshake with the forkserver; the budget's exception in the middle of it
+    leaves the forkserver with half a request, and it prints a traceback after the build ended.
+    The signal is delivered as soon as the worker exists, and the caller then kills it.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
+
+
+def _resident_mib() -> float:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _serve(conn, build_pid: int, deadline: float) -> None:
+    """A worker: lay out what the parent sends until told to stop or grown too large."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    budget.watch_from_worker(build_pid, deadline)
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        fn, arg, last = message
+        try:
+            reply: tuple = ("ok", fn(arg))
+        except Exception as e:  # noqa: BLE001 - handed to the parent, which raises it
+            reply = ("error", _portable(e))
+        retire = last or _resident_mib() > RETIRE_MIB
+        try:
+            conn.send((*reply, retire))
+        except Exception as e:  # noqa: BLE001 - a result that cannot be pickled
+            conn.send(("error", RuntimeError(f"layout result not sent: {e}"), True))
+            return
+        if retire:
+            return
+
+
+def _portable(e: Exception) -> Exception:
+    """The exception as the parent can unpickle it (else a RuntimeError with its text)."""
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(e))
+        return e
+    except Exception:  # noqa: BLE001
+        text = "".join(traceback.format_exception_only(type(e), e)).strip()
+        return RuntimeError(text)
+
+
+class WorkerDied(RuntimeError):
+    """A worker ended without an answer (killed, out of memory, a crash in a C library)."""
+
+
+class _NoWorker(Exception):
+    """No worker process could be started here."""
+
+
+class _Worker:
+    def __init__(self, ctx, deadline: float):
+        try:
+            parent, child = ctx.Pipe()
+            self.conn = parent
+            self.proc = ctx.Process(target=_serve, args=(child, os.getpid(), deadline),
+                                    daemon=True, name="pubpipe-layout")
+            with _budget_held():
+                self.proc.start()
+        except (OSError, RuntimeError, ValueError) as e:
+            raise _NoWorker(str(e)) from e
+        child.close()
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            self.proc.kill()
+        self.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.conn.close()
+        self.proc.join(timeout=5)
+
+
+class Pool:
+    """Worker processes that lay out jobs in parallel, fed as they finish."""
+
+    def __init__(self, size: int):
+        self.size = max(1, size)
+        self.deadline = budget.deadline()
+        self.ctx = _context()
+        self.idle: list[_Worker] = []
+
+    def _worker(self) -> _Worker:
+        return self.idle.pop() if self.idle else _Worker(self.ctx, self.deadline)
+
+    def run(self, fn: Callable[[Any], Any], jobs: Sequence[Any],
+            done: Callable[[], None] = lambda: None, cost: Callable[[Any], float] | None = None,
+            fresh: bool = False) -> list[Any]:
+        """fn(job) for every job, in worker processes; the results in the jobs' order.
+
+        cost: the bigger, the earlier a job is started. fresh: every job in a fresh worker (which
+        ends after it). A worker that dies is replaced and its job tried once more.
+        """
+        from multiprocessing.connection import wait
+
+        order = sorted(range(len(jobs)), key=lambda i: -(cost(jobs[i]) if cost else 0))
+        results: list[Any] = [None] * len(jobs)
+        busy: dict[_Worker, int] = {}
+        tries = [0] * len(jobs)
+        try:
+            while order or busy:
+                while order and len(busy) < self.size:
+                    i = order.pop(0)
+                    w = self._worker()
+                    try:
+                        w.conn.send((fn, jobs[i], fresh))
+                    except (OSError, ValueError):  # it has just died: start another
+                        w.kill()
+                        order.insert(0, i)
+                        continue
+                    busy[w] = i
+                ready = set(wait([w.conn for w in busy] + [w.proc.sentinel for w in busy]))
+                for w in [w for w in busy if w.conn in ready or w.proc.sentinel in ready]:
+                    i = busy.pop(w)
+                    try:
+                        if not w.conn.poll():
+                            raise EOFError
+                        status, value, retire = w.conn.recv()
+                    except (EOFError, OSError):
+                        w.kill()
+                        tries[i] += 1
+                        if tries[i] > 1:
+                            raise WorkerDied(f"a layout worker died (exit code"
+                                             f" {w.proc.exitcode})") from None
+                        order.insert(0, i)
+                        continue
+                    if retire:
+                        w.close()
+                    else:
+                        self.idle.append(w)
+                    if status == "error":
+                        raise value
+                    results[i] = value
+                    done()
+        except BaseException:
+            # the budget ran out, Ctrl-C, an error: end the pieces being laid out now, or the
+            # interpreter's exit waits for them (minutes) after the error was reported
+            for w in busy:
+                w.kill()
+            self.stop()
+            raise
+        return results
+
+    def stop(self) -> None:
+        """Idle workers told to end, and waited for."""
+        workers, self.idle = self.idle, []
+        for w in workers:
+            with contextlib.suppress(OSError, ValueError):
+                w.conn.send(None)
+        for w in workers:
+            w.close()
+
+
+_POOL: Pool | None = None
+
+
+def run(fn: Callable[[Any], Any], jobs: Sequence[Any], done: Callable[[], None] = lambda: None,
+        cost: Callable[[Any], float] | None = None, fresh: bool = False) -> list[Any]:
+    """fn(job) for every job: in the layout's worker processes (kept until ``stop()``), or in
+    this process (PUBPIPE_PDF_INPROCESS, or when no worker can be started)."""
+    global _POOL
+    if not in_process() and jobs:
+        try:
+            if _POOL is None:
+                _POOL = Pool(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                             else os.cpu_count() or 1)
+            return _POOL.run(fn, jobs, done, cost, fresh)
+        except _NoWorker:
+            _POOL = None  # no process can be started here: lay out in this process
+    out = []
+    for job in jobs:
+        out.append(fn(job))
+        done()
+    return out
+
+
+def stop() -> None:
+    """End the workers (at the end of the layout stage: their memory goes back to the OS)."""
+    global _POOL
+    if _POOL is not None:
+        pool, _POOL = _POOL, None
+        pool.stop()
