@@ -125,6 +125,29 @@ def test_every_module_keeps_to_its_floor():
     assert violations(modules) == []
 
 
+def test_every_import_names_a_module_that_exists():
+    """Imports inside functions run late: one naming a module that moved fails only then."""
+    modules = _package_modules()
+    missing = []
+    for module, (source, is_package) in sorted(modules.items()):
+        package = module.split(".") if is_package else module.split(".")[:-1]
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = package[: len(package) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pubpipe"):
+                target = node.module
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names if a.name.split(".")[0] == "pubpipe"]
+                missing += [f"{module} imports {n}" for n in names if n not in modules]
+                continue
+            else:
+                continue
+            if target not in modules:  # from X import y: X is a module or package
+                missing.append(f"{module} imports from {target}, which does not exist")
+    assert missing == []
+
+
 @pytest.mark.parametrize("module,source,why", [
     ("pubpipe.layout.markup", "from ..write.common import prepare_body\n", "higher floor"),
     ("pubpipe.layout.markup", "def f():\n    from ..write.qr import qr_element\n", "higher floor"),

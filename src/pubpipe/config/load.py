@@ -133,7 +133,7 @@ def load(source: Path) -> Config:
 
 def _labels(data: Any, file: Path, lines: dict) -> dict[str, str]:
     """[labels]: any word pubpipe writes, by its i18n key; placeholders kept."""
-    from .i18n import LABELS
+    from ..i18n import LABELS
 
     if not isinstance(data, dict):
         raise ConfigError(f"{file}:{lines.get(('labels', ''), '?')}: [labels] must be a table")
