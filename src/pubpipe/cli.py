@@ -20,6 +20,7 @@ Build it:            pubpipe build mybook          (EPUB, PDF and HTML in mybook
 Check it for print:  pubpipe check mybook
 Rebuild on save:     pubpipe watch mybook
 Look at the pages:   pubpipe preview mybook
+Empty its cache:     pubpipe clean mybook
 
 SOURCE is a book folder (with book.toml), its book.toml, or a single .md file. Without SOURCE,
 pubpipe uses the current folder when it has a book.toml. 'pubpipe COMMAND --help' says more."""
@@ -156,6 +157,21 @@ def parser() -> argparse.ArgumentParser:
                    help="which pages, such as 1-4 or 1,3,10-12 (default: all)")
     v.add_argument("--dpi", type=int, default=60, help="resolution of the pictures (default: 60)")
     v.add_argument("--offline", action="store_true", help="don't use the network for the build")
+
+    k = sub.add_parser(
+        "clean", parents=[common], help="empty the cache of downloaded images and laid-out pages",
+        description="Remove everything pubpipe keeps in the book's cache: downloaded images,"
+        " processed images, laid-out pages, finished PDFs. The next build makes them again (and"
+        " downloads the images again). With --prune, remove only what the pruning rules of"
+        " [assets] say (what recent builds did not use), as every build does after it succeeds."
+        " Nothing outside the cache folder is touched.")
+    k.add_argument("source", nargs="?", type=Path, metavar="SOURCE",
+                   help=_SOURCE_HELP + "; not needed with --cache-dir")
+    k.add_argument("--cache-dir", type=Path, metavar="DIR",
+                   help="the cache folder to empty (default: the book's, as build uses it)")
+    k.add_argument("--prune", action="store_true",
+                   help="remove only what [assets] cache-keep-builds, cache-max-age and"
+                   " cache-max-mb say")
     return p
 
 
@@ -268,5 +284,10 @@ def _preview(args, ui, p) -> int:
     return run(args, ui)
 
 
+def _clean(args, ui, p) -> int:
+    from .commands.clean import run
+    return run(args, ui)
+
+
 _COMMANDS = {"build": _build, "new": _new, "check": _check, "fetch": _fetch, "watch": _watch,
-             "preview": _preview}
+             "preview": _preview, "clean": _clean}

@@ -202,7 +202,7 @@ class Embed:
     handle: str = ""
     date: str = ""
     text: str = ""  # plain text of a post, kept in full
-    body: Any = None  # optional lxml element: the post's text with its links, already safe
+    body: etree._Element | None = None  # the post's text with its links, already safe
     thumbnail: str = ""  # URL of a poster image, fetched through the asset store
     width: int = 0
     height: int = 0

@@ -62,6 +62,7 @@ from ..errors import ConfigError
 from ..progress import Progress
 from ..util import atomic_write, inside, remove_stale_temp_files
 from . import fetch as fetch_mod
+from .cache import mark_used
 from . import images, svg
 
 PROFILES = ("epub", "print")
@@ -556,12 +557,14 @@ class AssetStore:
             self._drop(path, asset, "a link, not a file of the cache")
             return None
         try:
-            return read_regular_file(path)
+            data = read_regular_file(path)
         except ValueError as e:  # not a regular file
             self._drop(path, asset, str(e))
+            return None
         except OSError:
-            pass
-        return None
+            return None
+        mark_used(path)  # its last use, for pruning (assets/cache.py)
+        return data
 
     def _read_object(self, sha: str, asset: Asset | None = None) -> bytes | None:
         path = self._object_path(sha)

@@ -30,6 +30,7 @@ class Run:
     requests: int = 0
     message: str = ""
     assets: list = field(default_factory=list)  # every image the build asked for
+    cache: dict = field(default_factory=dict)  # what pruning the cache did (assets/cache.py)
 
 
 def build_once(ui: UI, cfg: config.Config, formats: tuple[str, ...], *, out_dir: Path | None = None,
@@ -45,7 +46,7 @@ def build_once(ui: UI, cfg: config.Config, formats: tuple[str, ...], *, out_dir:
                         # bars on a terminal; a line per stage otherwise (not under --quiet)
                         progress=True if ui.progress else ("off" if ui.quiet else "lines"),
                         time_limit=time_limit)
-    start = time.perf_counter()
+    start, started = time.perf_counter(), time.time()
     try:
         result = build(cfg, opts)
     except config.ConfigError:
@@ -60,6 +61,7 @@ def build_once(ui: UI, cfg: config.Config, formats: tuple[str, ...], *, out_dir:
         if result.context is not None:
             run.requests = result.context.store.requests_made
             run.assets = result.context.store.registered()
+            run.cache = _prune(result.context.cache_dir, started, cfg.assets, run.timings)
     run.seconds = time.perf_counter() - start
     run.timings.setdefault("total", run.seconds)
     if show or run.code:
@@ -77,6 +79,22 @@ def build_once(ui: UI, cfg: config.Config, formats: tuple[str, ...], *, out_dir:
         state_dir = Path(out_dir) if out_dir else cfg.book_dir / "build"
         write_report(ui, state_dir / STATE, run, {"version": __version__})
     return run
+
+
+def _prune(cache: Path, started: float, settings: config.AssetsSection,
+           timings: dict[str, float]) -> dict:
+    """After a successful build: the cache loses what recent builds did not use."""
+    from ..assets.cache import Policy, prune
+
+    t = time.perf_counter()
+    policy = Policy(keep_builds=settings.cache_keep_builds, max_age_days=settings.cache_max_age,
+                    max_bytes=settings.cache_max_mb * 1024 * 1024)
+    try:
+        done = prune(cache, started, policy).as_dict()
+    except OSError:  # a cache that cannot be tidied costs space, not the build
+        return {}
+    timings["prune cache"] = time.perf_counter() - t
+    return done
 
 
 def print_diagnostics(ui: UI, diags, notes: bool = True) -> None:
@@ -117,6 +135,7 @@ def write_report(ui: UI, path: Path, run: Run, extra: dict | None = None) -> Non
         "assets": entries,
         "timings": {k: round(v, 3) for k, v in run.timings.items()},
         "requests": run.requests,
+        "cache": run.cache or None,  # what pruning removed and kept
         "error": run.message or None,  # why a failed build failed, as printed
         **(extra or {}),
     }

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import config
+from ..assets.cache import mark_used
 from .buildrun import STATE, Run, build_once, fresh_state, write_report
 from .ui import UI
 
@@ -157,6 +158,7 @@ def epubcheck_row(epub: Path, ui: UI, cache: Path | None = None) -> Row:
     if saved is not None and saved.is_file():
         try:
             data = json.loads(saved.read_text(encoding="utf-8"))
+            mark_used(saved)  # its last use, for pruning the cache
         except ValueError:
             data = None
     if data is None:

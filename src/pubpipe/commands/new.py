@@ -80,6 +80,9 @@ css = "styles/print.css"         # your own CSS for the printed book, added afte
 # concurrency = 8                # downloads at once
 # fetch-budget = 300             # seconds all downloads of a build may take
 # allow-private-hosts = false    # true: images may come from localhost and private networks
+# cache-keep-builds = 20         # what none of the last 20 builds used is removed from the cache
+# cache-max-age = 30             # ... or what no build used for 30 days
+# cache-max-mb = 2048            # the cache's size bound (0: none)
 {assets_extra}
 [math]
 # dollars = true                 # $…$ marks math; default: found out for each post

@@ -98,6 +98,11 @@ class AssetsSection:
     max_redirects: int = field(default=5, metadata=positive(lo=0, hi=50))
     retries: int = field(default=2, metadata=positive(lo=0, hi=20))
     concurrency: int = field(default=8, metadata=positive(lo=1, hi=64))
+    # pruning after each build (assets/cache.py): derived entries none of the last N builds used,
+    # or unused for that many days, go; then the least recently used while over the size
+    cache_keep_builds: int = field(default=20, metadata=positive(lo=0, hi=100000))
+    cache_max_age: float = field(default=30.0, metadata=positive(False, lo=0, hi=36500))
+    cache_max_mb: int = field(default=2048, metadata=positive(lo=0, hi=10 ** 9))
 
 
 @dataclass

@@ -8,6 +8,8 @@ live one per module in ``embeds/providers`` (see ``registry``).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from lxml import etree
 
 from ..document import Book
@@ -16,15 +18,18 @@ from . import card, enrich
 from .detect import detect, resolve_url
 from ..util import remove_keep_tail
 
+if TYPE_CHECKING:
+    from ..assets.store import AssetStore
+
 __all__ = ["detect", "render", "resolve_url"]
 
 _LIST_ITEM = {"ul": "li", "ol": "li", "menu": "li", "dl": "dd"}
 
 
-def render(book: Book, store=None) -> None:
+def render(book: Book, store: AssetStore | None) -> None:
     """Replace every ``pp-embed`` placeholder by its static card (offline: from the post alone).
 
-    With a store, oEmbed details (cached; fetched only when not offline) fill what the post left
+    With a store (None: no cache, no network), oEmbed details (cached; fetched only when not offline) fill what the post left
     empty first: see ``enrich``."""
     enrich.enrich(book, store)
     for chapter in book.chapters:

@@ -13,12 +13,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from ..document import Book, Embed
 from ..htmlmodel import parse_document
 from . import registry
 from .base import plain_text
+
+if TYPE_CHECKING:
+    from ..assets.store import AssetStore
 
 MAX_BYTES = 512 * 1024  # an oEmbed answer is a few kB of JSON
 
@@ -33,9 +37,10 @@ def endpoint(e: Embed) -> str:
     return template.format(url=quote(e.url, safe=""), origin=origin)
 
 
-def enrich(book: Book, store) -> None:
-    """Fill empty embed fields from cached (or, online, freshly fetched) oEmbed answers."""
-    if store is None or not getattr(store, "cache_dir", None):
+def enrich(book: Book, store: AssetStore | None) -> None:
+    """Fill empty embed fields from cached (or, online, freshly fetched) oEmbed answers; with no
+    store (no cache, no network) there is nothing to do."""
+    if store is None:
         return
 
     wanted: dict[str, list[Embed]] = {}
@@ -53,7 +58,7 @@ def enrich(book: Book, store) -> None:
             answers[url] = data
         else:
             missing.append(url)
-    if missing and not getattr(store, "offline", True):
+    if missing and not store.offline:
         answers.update(_fetch(missing, store, book, wanted))
     for url, data in answers.items():
         for e in wanted[url]:
@@ -93,12 +98,12 @@ def apply(e: Embed, data: dict) -> None:
     e.extra["enriched"] = True
 
 
-def _fetch(urls: list[str], store, book: Book, wanted) -> dict[str, dict]:
+def _fetch(urls: list[str], store: AssetStore, book: Book,
+           wanted: dict[str, list[Embed]]) -> dict[str, dict]:
     from ..assets import fetch as fetch_mod
 
     settings = store.fetch_settings(max_bytes=MAX_BYTES)
-    if hasattr(store, "requests_made"):
-        store.requests_made += len(urls)
+    store.requests_made += len(urls)
     results = fetch_mod.fetch_many([fetch_mod.FetchRequest(u) for u in urls], settings)
     out = {}
     for url, res in results.items():
@@ -123,7 +128,7 @@ def _name(url: str) -> str:
     return "oembed/" + hashlib.sha256(url.encode()).hexdigest() + ".json"
 
 
-def _read(store, url: str) -> dict | None:
+def _read(store: AssetStore, url: str) -> dict | None:
     """A cached answer, read through the store (only a regular file inside the cache)."""
     raw = store.read_cache_file(_name(url))
     try:
@@ -133,5 +138,5 @@ def _read(store, url: str) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def _write(store, url: str, data: dict) -> None:
+def _write(store: AssetStore, url: str, data: dict) -> None:
     store.write_cache_file(_name(url), json.dumps(data).encode("utf-8"))

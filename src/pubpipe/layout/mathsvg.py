@@ -22,6 +22,7 @@ from xml.etree import ElementTree as ET
 
 from lxml import etree
 
+from ..assets.cache import mark_used
 from ..util import cache_write
 
 MATHML_NS = "http://www.w3.org/1998/Math/MathML"
@@ -147,7 +148,9 @@ def _cached(mathml: str, display: bool, cache: Path | None) -> Drawing:
     path = cache / f"{key}.json"
     try:
         data = json.loads(path.read_text("utf-8"))
-        return Drawing(data["svg"], data["width"], data["height"], data["depth"])
+        drawing = Drawing(data["svg"], data["width"], data["height"], data["depth"])
+        mark_used(path)  # its last use, for pruning the cache
+        return drawing
     except (OSError, ValueError, KeyError, TypeError):
         pass
     d = _draw(mathml, display)

@@ -18,6 +18,7 @@ from ... import __version__
 from ...document import Book, Diagnostic, Severity
 from ...layout.edition import PrintEdition
 from ...layout.settings import icc_profile
+from ...assets.cache import mark_used
 from ...util import cache_write
 from . import preflight
 from .merge import merge
@@ -71,9 +72,11 @@ def _load(folder: Path, key: str) -> tuple[bytes, list[Diagnostic]] | None:
         found = [Diagnostic(Severity[d["severity"]], d["code"], d["message"],
                             Path(d["file"]) if d["file"] else None, d["line"])
                  for d in json.loads((folder / f"{key}.json").read_text("utf-8"))]
-        return pdf, found
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    for name in (f"{key}.pdf", f"{key}.json"):
+        mark_used(folder / name)  # their last use, for pruning the cache
+    return pdf, found
 
 
 def _save(folder: Path, key: str, pdf: bytes, found: list[Diagnostic]) -> None:
