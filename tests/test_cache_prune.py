@@ -12,8 +12,8 @@ from pathlib import Path
 from PIL import Image
 
 from epubcheck_runner import assert_epubcheck_clean
-from pubpipe.assets.cache import (BUILD_LOG, Policy, cache_size, empty, mark_used, prune,
-                                  record_build)
+from pubpipe.assets.cache import (BUILD_LOG, TAG, Policy, cache_size, claim, empty, mark_used,
+                                  prune, record_build)
 from pubpipe.cli import main
 
 DAY = 86400.0
@@ -31,7 +31,7 @@ def _entry(cache: Path, rel: str, size: int = 10, age: float = 0.0, now: float |
 
 def _files(cache: Path) -> set[str]:
     return {p.relative_to(cache).as_posix() for p in cache.rglob("*")
-            if p.is_file() and p.name != BUILD_LOG}
+            if p.is_file() and p.name not in (BUILD_LOG, TAG)}
 
 
 def test_derived_entries_no_recent_build_used_are_removed(tmp_path):
@@ -107,21 +107,34 @@ def test_nothing_outside_the_cache_is_removed_through_links(tmp_path):
     empty(cache)
     assert target.read_text() == "root:x:0:0"
     assert sorted(p.name for p in outside.rglob("*")) == ["ab", "deep.txt", "keep.txt"]
-    assert list(cache.iterdir()) == []
+    assert [p.name for p in cache.iterdir()] == [TAG]
 
 
-def test_clean_keeps_what_is_not_pubpipes(tmp_path):
-    """--cache-dir given a folder of one's own by mistake: only pubpipe's folders are emptied."""
+def test_a_folder_of_ones_own_is_never_emptied_or_pruned(tmp_path, capsys):
+    """--cache-dir given a folder of one's own by mistake (one with a pdf/ folder of papers):
+    without pubpipe's CACHEDIR.TAG nothing in it is touched."""
     folder = tmp_path / "home"
     (folder / "notes").mkdir(parents=True)
     (folder / "notes" / "todo.txt").write_text("buy milk")
-    (folder / "thesis.md").write_text("# Thesis")
-    _entry(folder, "objects/ab/abcd")
-    _entry(folder, "layout/p.pdf")
-    record_build(folder, time.time())
-    assert main(["clean", "--cache-dir", str(folder), "-q"]) == 0
-    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")) == [
-        "notes", "notes/todo.txt", "thesis.md"]
+    old = _entry(folder, "pdf/paper.pdf", age=400 * DAY)
+    before = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
+    assert main(["clean", "--cache-dir", str(folder), "-q"]) == 2
+    assert "not pubpipe's cache" in capsys.readouterr().err
+    done = prune(folder, time.time(), Policy(keep_builds=1, max_age_days=1, max_bytes=1))
+    assert done.not_ours and old.exists()
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")) == before
+    assert not claim(folder) and not (folder / TAG).exists()
+
+
+def test_clean_empties_only_pubpipes_folders_of_a_tagged_cache(tmp_path):
+    cache = tmp_path / "cache"
+    _entry(cache, "objects/ab/abcd")
+    _entry(cache, "layout/p.pdf")
+    record_build(cache, time.time())
+    assert claim(cache)  # only pubpipe's folders: tagged
+    (cache / "README").write_text("put here by someone")
+    assert main(["clean", "--cache-dir", str(cache), "-q"]) == 0
+    assert sorted(p.name for p in cache.rglob("*")) == [TAG, "README"]
 
 
 def test_a_cache_read_marks_the_entry_used(tmp_path):
@@ -129,6 +142,7 @@ def test_a_cache_read_marks_the_entry_used(tmp_path):
     from pubpipe.config import AssetsSection
 
     store = AssetStore(tmp_path, tmp_path / "cache", AssetsSection())
+    assert (tmp_path / "cache" / TAG).read_bytes().startswith(b"Signature: 8a477f597d28d1727")
     store.write_cache_file("layout/k.json", b"{}")
     path = tmp_path / "cache" / "layout" / "k.json"
     os.utime(path, (1000, 1000))

@@ -17,10 +17,13 @@ were last used more than ``cache-max-age`` days ago, then, while the cache is la
 ``cache-max-mb``, the least recently used entries of either sort that this build did not use.
 Sources are otherwise kept: an offline build needs them.
 
-Only the folders above are touched, and nothing outside the cache: folders are walked without
-following symbolic links, and files are removed through a descriptor of their folder opened with
-``O_NOFOLLOW`` from the cache's own, so a link (or a folder swapped for one) can only lose the
-link itself, never what it points to.
+Only a folder that is pubpipe's cache is touched: one holding a ``CACHEDIR.TAG`` (the cache
+directory tag that backup tools know), which the store writes when it makes the folder or finds it
+holding nothing but pubpipe's folders; a folder of one's own given as the cache by mistake is never
+pruned or emptied. In it, only the folders above are touched, and nothing outside the cache:
+folders are walked without following symbolic links, and files are removed through a descriptor
+of their folder opened with ``O_NOFOLLOW`` from the cache's own, so a link (or a folder swapped for
+one) can only lose the link itself, never what it points to.
 """
 
 from __future__ import annotations
@@ -40,6 +43,11 @@ SOURCES = ("objects", "urls", "oembed")
 DERIVED = ("variants", "layout", "pdf", "epub", "math", "epubcheck")
 KINDS = SOURCES + DERIVED  # a new kind of cache entry adds its folder to one of these
 BUILD_LOG = "builds.json"  # start times of the latest builds that used this cache
+TAG = "CACHEDIR.TAG"  # https://bford.info/cachedir/
+TAG_SIGNATURE = b"Signature: 8a477f597d28d172789f06886806bc55"
+TAG_TEXT = TAG_SIGNATURE + (b"\n# This file is a cache directory tag created by pubpipe: the folder"
+                            b" is its cache.\n# For information about cache directory tags see"
+                            b" https://bford.info/cachedir/\n")
 LOG_LENGTH = 200
 SLACK = 2.0  # seconds: file times on some file systems are coarse
 
@@ -78,11 +86,33 @@ class Pruned:
     kept_files: int = 0
     kept_bytes: int = 0
     over_bound: bool = False  # still above cache-max-mb: this build alone uses more
+    not_ours: bool = False  # the folder has no CACHEDIR.TAG of pubpipe's: nothing was touched
 
     def as_dict(self) -> dict[str, int | bool]:
         return {"removed_files": self.removed_files, "removed_bytes": self.removed_bytes,
                 "kept_files": self.kept_files, "kept_bytes": self.kept_bytes,
-                "over_bound": self.over_bound}
+                "over_bound": self.over_bound, "not_ours": self.not_ours}
+
+
+def claim(cache: Path) -> bool:
+    """Tag the cache folder as pubpipe's (``CACHEDIR.TAG``) if it is not yet and holds nothing
+    but pubpipe's folders and files; whether it is pubpipe's now."""
+    with _opened(cache) as root:
+        if root is None:
+            return False
+        if _tagged(root):
+            return True
+        ours = {*KINDS, BUILD_LOG}
+        try:
+            if not all(n in ours or n.startswith(".") for n in os.listdir(root)):
+                return False
+        except OSError:
+            return False
+    try:
+        atomic_write(Path(cache) / TAG, TAG_TEXT)
+    except OSError:
+        return False
+    return True
 
 
 def mark_used(path: Path) -> None:
@@ -109,6 +139,8 @@ def prune(cache: Path, started: float, policy: Policy, now: float | None = None)
 
     started: when this build began (wall clock); entries it used are never removed."""
     now = time.time() if now is None else now
+    if not claim(cache):
+        return Pruned(not_ours=True)
     builds = record_build(cache, started)
     used_since = started - SLACK
     cutoff = 0.0
@@ -120,6 +152,9 @@ def prune(cache: Path, started: float, policy: Policy, now: float | None = None)
     result = Pruned()
     with _opened(cache) as root:
         if root is None:
+            return result
+        if not _tagged(root):
+            result.not_ours = True
             return result
         entries = list(_entries(root, result))
         stale = [e for e in entries if e.derived and e.last_use < cutoff]
@@ -145,11 +180,14 @@ def prune(cache: Path, started: float, policy: Policy, now: float | None = None)
 
 
 def empty(cache: Path) -> Pruned:
-    """Remove every entry of every kind, the build log and the folders they leave empty; files
-    pubpipe did not put there (another folder given as the cache by mistake) stay."""
+    """Remove every entry of every kind, the build log and the folders they leave empty (the tag
+    stays); files pubpipe did not put there stay."""
     result = Pruned()
     with _opened(cache) as root:
         if root is None:
+            return result
+        if not _tagged(root):
+            result.not_ours = True
             return result
         for e in list(_entries(root, result)):
             _remove(root, e, result)
@@ -188,10 +226,25 @@ def _read_log(cache: Path) -> list[float]:
         return []
 
 
+def _tagged(root: int) -> bool:
+    try:
+        fd = os.open(TAG, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), dir_fd=root)
+    except OSError:
+        return False
+    try:
+        return stat.S_ISREG(os.fstat(fd).st_mode) and os.read(fd, 64).startswith(TAG_SIGNATURE)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
 @contextmanager
 def _opened(cache: Path) -> Iterator[int | None]:
+    """The cache folder (a link to it, as the user may have set up, is followed: the store does
+    the same), opened as a descriptor everything below is reached from."""
     try:
-        fd = os.open(Path(cache), _DIR_FLAGS)
+        fd = os.open(Path(cache).resolve(), _DIR_FLAGS)
     except OSError:
         yield None
         return

@@ -32,6 +32,10 @@ Cache layout (``cache_dir``), every file written atomically (temp file + rename)
     objects/ab/<sha256>           original bytes, content-addressed
     urls/<sha256 of url>.json     url, final_url, status, kept headers, fetched_at, sha256, type
     variants/<key>.<ext> + .json  processed variants, key = sha256(content, profile, settings)
+    CACHEDIR.TAG                  marks the folder as pubpipe's cache (``cache.claim``)
+
+Other stages keep their results beside these through ``read_cache_file``/``write_cache_file``;
+``cache.py`` prunes the folder after each build and empties it (``pubpipe clean``).
 
 A cache is shared with whoever can write to it, so nothing in it is trusted: every file is read only
 if it is a regular file inside the cache (no symlink anywhere below the cache folder), and objects
@@ -62,7 +66,7 @@ from ..errors import ConfigError
 from ..progress import Progress
 from ..util import atomic_write, inside, remove_stale_temp_files
 from . import fetch as fetch_mod
-from .cache import mark_used
+from .cache import claim, mark_used
 from . import images, svg
 
 PROFILES = ("epub", "print")
@@ -636,6 +640,7 @@ def _usable_cache(path: Path) -> Path:
         os.close(fd)
         os.unlink(probe)
         _remove_stale_temp_files(path)
+        claim(path)  # tagged as pubpipe's, so that pruning may tidy it (assets/cache.py)
         return path.resolve()
     except ConfigError:
         raise

@@ -16,7 +16,7 @@ from .ui import UI
 
 
 def run(args, ui: UI) -> int:
-    from ..assets.cache import Policy, empty, prune
+    from ..assets.cache import Policy, claim, empty, prune
 
     cfg = None
     if args.source is not None or args.cache_dir is None:
@@ -25,9 +25,12 @@ def run(args, ui: UI) -> int:
     if not cache.exists():
         ui.say(f"{cache}: no cache yet, nothing to remove")
         return 0
-    if cache.is_symlink() or not cache.is_dir():
+    if not cache.is_dir():
         raise ConfigError(f"cache folder {cache} is not a folder (--cache-dir or"
                           " [assets] cache-dir)")
+    if not claim(cache):
+        raise ConfigError(f"{cache} is not pubpipe's cache (it has no CACHEDIR.TAG and holds"
+                          " files of its own): nothing removed")
     if args.prune:
         a = cfg.assets if cfg is not None else config.AssetsSection()
         done = prune(cache, time.time(), Policy(
