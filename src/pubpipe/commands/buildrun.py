@@ -53,7 +53,7 @@ def build_once(ui: UI, cfg: config.Config, formats: tuple[str, ...], *, out_dir:
         raise
     except PubpipeError as e:
         run.code = e.exit_code
-        run.diagnostics = list(getattr(e, "diagnostics", None) or [])
+        run.diagnostics = list(e.diagnostics)
         run.message = str(e)
     else:
         run.outputs, run.diagnostics, run.book = result.outputs, list(result.diagnostics), result.book

@@ -57,7 +57,7 @@ TEMPLATE = re.compile(r"\{\{.{0,200}?\}\}|\{%.{0,200}?%\}|\{:[^}\n]{0,100}\}")
 
 def run(args, ui: UI) -> int:
     cfg = config.load(config.find_book(args.source))
-    cfg.assets.allow_private_hosts |= getattr(args, "allow_private_hosts", False)
+    cfg.assets.allow_private_hosts |= args.allow_private_hosts
     out_dir = Path(args.out_dir) if args.out_dir else cfg.book_dir / "build"
     state = fresh_state(cfg, out_dir, ("epub", "pdf"))
     if state is None:

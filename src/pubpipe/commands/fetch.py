@@ -17,7 +17,7 @@ def run(args, ui: UI) -> int:
     from ..pipeline import BuildOptions, cache_dir_for, prepare
 
     cfg = config.load(config.find_book(args.source))
-    cfg.assets.allow_private_hosts |= getattr(args, "allow_private_hosts", False)
+    cfg.assets.allow_private_hosts |= args.allow_private_hosts
     opts = BuildOptions(formats=("epub", "pdf"), cache_dir=args.cache_dir, offline=False,
                         progress=ui.progress, revalidate=bool(args.refresh))
     cache = cache_dir_for(cfg, opts)
@@ -29,7 +29,7 @@ def run(args, ui: UI) -> int:
         book, ctx = prepare(cfg, opts)
     except BuildError as e:
         from .buildrun import print_diagnostics
-        print_diagnostics(ui, getattr(e, "diagnostics", []))
+        print_diagnostics(ui, e.diagnostics)
         raise
     store = ctx.store
     cover = _fetch_cover(cfg, store)

@@ -178,7 +178,7 @@ def run(args, ui: UI) -> int:
     author = args.author or ""
     book_extra = assets_extra = ""
     chapter = True
-    if getattr(args, "site", None) is not None:
+    if args.site is not None:
         book_extra, assets_extra, title = _from_site(args.site, folder, args.title, title)
         chapter = False
     files = {

@@ -40,7 +40,7 @@ def parse_pages(text: str | None, count: int) -> list[int]:
 
 def run(args, ui: UI) -> int:
     cfg = config.load(config.find_book(args.source))
-    cfg.assets.allow_private_hosts |= getattr(args, "allow_private_hosts", False)
+    cfg.assets.allow_private_hosts |= args.allow_private_hosts
     out_dir = Path(args.out_dir) if args.out_dir else cfg.book_dir / "build"
     if not 10 <= args.dpi <= 600:
         raise ConfigError(f"--dpi {args.dpi}: choose from 10 to 600")

@@ -27,7 +27,7 @@ def run(args, ui: UI) -> int:
     logging.getLogger("watchfiles").setLevel(logging.ERROR)  # its own "stopping" notice
     source = config.find_book(args.source)
     cfg = config.load(source)  # a broken book.toml at the start is a usage error (exit 2)
-    cfg.assets.allow_private_hosts |= getattr(args, "allow_private_hosts", False)
+    cfg.assets.allow_private_hosts |= args.allow_private_hosts
     root = cfg.book_dir
     tops = list(dict.fromkeys([cfg.book_dir, cfg.root]))  # book.toml's folder, and the posts'
     out_dir = Path(args.out_dir).resolve() if args.out_dir else root / "build"
@@ -114,7 +114,7 @@ def _rebuild(ui: UI, source: Path, args, formats, out_dir: Path, known: set,
     start = time.perf_counter()
     try:
         cfg = config.load(source)
-        cfg.assets.allow_private_hosts |= getattr(args, "allow_private_hosts", False)
+        cfg.assets.allow_private_hosts |= args.allow_private_hosts
         run = build_once(ui, cfg, formats, out_dir=out_dir, cache_dir=args.cache_dir,
                          offline=args.offline, quiet_outputs=True, show=False)
     except ConfigError as e:
