@@ -31,13 +31,15 @@ from __future__ import annotations
 import json
 import os
 import stat
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..util import atomic_write
+from ..errors import ConfigError
+from ..util import atomic_write, remove_stale_temp_files
 
 SOURCES = ("objects", "urls", "oembed")
 DERIVED = ("variants", "layout", "pdf", "epub", "math", "epubcheck")
@@ -210,6 +212,37 @@ def cache_size(cache: Path) -> tuple[int, int]:
             return 0, 0
         entries = list(_entries(root, result))
     return sum(len(e.names) for e in entries), sum(e.size for e in entries)
+
+
+def _remove_stale_temp_files(cache: Path) -> None:
+    """Temporary files of killed builds, in the cache's folders (two levels: objects/ab/)."""
+    remove_stale_temp_files(cache)
+    for sub in cache.iterdir():
+        if sub.is_dir() and not sub.is_symlink():
+            remove_stale_temp_files(sub)
+            if sub.name in ("objects", "epub"):
+                for inner in sub.iterdir():
+                    if inner.is_dir() and not inner.is_symlink():
+                        remove_stale_temp_files(inner)
+
+
+def usable_cache(path: Path) -> Path:
+    """The cache folder, created if needed, resolved; a ConfigError (exit 2) if it can't be used."""
+    hint = "(--cache-dir or [assets] cache-dir)"
+    try:
+        if path.exists() and not path.is_dir():
+            raise ConfigError(f"cache folder {path} is not a folder {hint}")
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".tmp-probe-")
+        os.close(fd)
+        os.unlink(probe)
+        _remove_stale_temp_files(path)
+        claim(path)  # tagged as pubpipe's, so that pruning may tidy it
+        return path.resolve()
+    except ConfigError:
+        raise
+    except OSError as e:
+        raise ConfigError(f"cache folder {path} cannot be used: {e.strerror or e} {hint}") from None
 
 
 # ---- walking and removing, without following links ------------------------------------------

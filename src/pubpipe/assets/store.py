@@ -53,7 +53,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import threading
 import urllib.parse
 from contextlib import nullcontext
@@ -62,11 +61,10 @@ from pathlib import Path
 
 from ..config import AssetsSection
 from ..document import Asset, Diagnostics, Location, Variant, read_regular_file
-from ..errors import ConfigError
 from ..progress import Progress
-from ..util import atomic_write, inside, remove_stale_temp_files
+from ..util import atomic_write, inside
 from . import fetch as fetch_mod
-from .cache import claim, mark_used
+from .cache import mark_used, usable_cache
 from . import images, svg
 
 PROFILES = ("epub", "print")
@@ -82,7 +80,7 @@ class AssetStore:
                  revalidate: bool = True):
         self.root = Path(root).resolve()
         self.cache_dir = Path(cache_dir)
-        self._cache_real = _usable_cache(self.cache_dir)
+        self._cache_real = usable_cache(self.cache_dir)
         self.settings = settings
         self.offline = offline
         self.diagnostics = diagnostics if diagnostics is not None else Diagnostics()
@@ -615,37 +613,6 @@ class AssetStore:
         if not self.progress or total == 0:
             return nullcontext(lambda: None)
         return self.progress.stage(label, total, "images")
-
-
-def _remove_stale_temp_files(cache: Path) -> None:
-    """Temporary files of killed builds, in the cache's folders (two levels: objects/ab/)."""
-    remove_stale_temp_files(cache)
-    for sub in cache.iterdir():
-        if sub.is_dir() and not sub.is_symlink():
-            remove_stale_temp_files(sub)
-            if sub.name in ("objects", "epub"):
-                for inner in sub.iterdir():
-                    if inner.is_dir() and not inner.is_symlink():
-                        remove_stale_temp_files(inner)
-
-
-def _usable_cache(path: Path) -> Path:
-    """The cache folder, created if needed, resolved; a ConfigError (exit 2) if it can't be used."""
-    hint = "(--cache-dir or [assets] cache-dir)"
-    try:
-        if path.exists() and not path.is_dir():
-            raise ConfigError(f"cache folder {path} is not a folder {hint}")
-        path.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=path, prefix=".tmp-probe-")
-        os.close(fd)
-        os.unlink(probe)
-        _remove_stale_temp_files(path)
-        claim(path)  # tagged as pubpipe's, so that pruning may tidy it (assets/cache.py)
-        return path.resolve()
-    except ConfigError:
-        raise
-    except OSError as e:
-        raise ConfigError(f"cache folder {path} cannot be used: {e.strerror or e} {hint}") from None
 
 
 def _now() -> str:
