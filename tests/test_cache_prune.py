@@ -56,6 +56,22 @@ def test_derived_entries_no_recent_build_used_are_removed(tmp_path):
     assert log[-1] == now and len(log) == 6
 
 
+def test_builds_answered_from_finished_outputs_do_not_age_the_layout(tmp_path):
+    """Nothing changed, the outputs came from the output cache: the layout the next edit needs
+    was not used, but such builds are not counted among the last builds."""
+    cache, now = tmp_path / "cache", time.time()
+    record_build(cache, now - 2 * 3600)  # the last build that did work
+    _entry(cache, "layout/piece.pdf", age=2 * 3600 - 60, now=now)
+    for k in range(5):  # five builds with nothing changed
+        _entry(cache, "outputs/slot.epub", now=now + k)
+        prune(cache, now + k, Policy(keep_builds=1, max_age_days=0, max_bytes=0), now=now + k)
+    assert (cache / "layout" / "piece.pdf").exists()
+    assert len(json.loads((cache / BUILD_LOG).read_text())["builds"]) == 1
+    _entry(cache, "layout/other.pdf", now=now + 10)  # a build that laid something out
+    prune(cache, now + 10, Policy(keep_builds=1, max_age_days=0, max_bytes=0), now=now + 10)
+    assert not (cache / "layout" / "piece.pdf").exists()
+
+
 def test_a_piece_and_its_record_go_together_and_age_counts_too(tmp_path):
     cache, now = tmp_path / "cache", time.time()
     _entry(cache, "pdf/k.pdf", age=40 * DAY, now=now)

@@ -7,7 +7,8 @@ The cache holds two sorts of entries, each in its own folder:
   server said), ``oembed/`` (embed descriptions);
 * *derived* entries, made again from the sources by any build: ``variants/`` (processed images),
   ``layout/`` (laid-out pieces), ``pdf/`` (finished PDFs), ``epub/`` (EPUB covers), ``math/``
-  (drawn formulas), ``epubcheck/`` (EPUBCheck's verdicts for ``pubpipe check``).
+  (drawn formulas), ``epubcheck/`` (EPUBCheck's verdicts for ``pubpipe check``), ``read/`` (read
+  chapters) and ``outputs/`` (the outputs of a whole build).
 
 An entry is a file together with the files of the same name and another ending (a layout piece
 is ``<key>.pdf`` + ``<key>.json``). Its last use is the newest modification time of its files: a
@@ -15,7 +16,8 @@ build writes what it makes and marks what it reads (``mark_used``). After each s
 ``prune`` removes derived entries that none of the last ``cache-keep-builds`` builds used or that
 were last used more than ``cache-max-age`` days ago, then, while the cache is larger than
 ``cache-max-mb``, the least recently used entries of either sort that this build did not use.
-Sources are otherwise kept: an offline build needs them.
+Sources are otherwise kept: an offline build needs them. A build that used no derived entry but
+finished outputs (nothing changed) is not counted among the last builds.
 
 Only a folder that is pubpipe's cache is touched: one holding a ``CACHEDIR.TAG`` (the cache
 directory tag that backup tools know), which the store writes when it makes the folder or finds it
@@ -42,7 +44,8 @@ from ..errors import ConfigError
 from ..util import atomic_write, remove_stale_temp_files
 
 SOURCES = ("objects", "urls", "oembed")
-DERIVED = ("variants", "layout", "pdf", "epub", "math", "epubcheck")
+DERIVED = ("variants", "layout", "pdf", "epub", "math", "epubcheck", "read", "outputs")
+FINISHED = ("outputs",)  # whole outputs of a build with nothing changed
 KINDS = SOURCES + DERIVED  # a new kind of cache entry adds its folder to one of these
 BUILD_LOG = "builds.json"  # start times of the latest builds that used this cache
 TAG = "CACHEDIR.TAG"  # https://bford.info/cachedir/
@@ -143,14 +146,7 @@ def prune(cache: Path, started: float, policy: Policy, now: float | None = None)
     now = time.time() if now is None else now
     if not claim(cache):
         return Pruned(not_ours=True)
-    builds = record_build(cache, started)
     used_since = started - SLACK
-    cutoff = 0.0
-    if policy.keep_builds and len(builds) >= policy.keep_builds:
-        cutoff = builds[-policy.keep_builds] - SLACK
-    if policy.max_age_days:
-        cutoff = max(cutoff, now - policy.max_age_days * 86400)
-    cutoff = min(cutoff, used_since)
     result = Pruned()
     with _opened(cache) as root:
         if root is None:
@@ -159,6 +155,17 @@ def prune(cache: Path, started: float, policy: Policy, now: float | None = None)
             result.not_ours = True
             return result
         entries = list(_entries(root, result))
+        # A build answered from the output cache alone (nothing changed) used no other derived
+        # entry: it does not count, or such builds would age out the layout the next edit needs.
+        worked = any(e.derived and e.kind not in FINISHED and e.last_use >= used_since
+                     for e in entries)
+        builds = record_build(cache, started) if worked else _read_log(cache)
+        cutoff = 0.0
+        if policy.keep_builds and len(builds) >= policy.keep_builds:
+            cutoff = builds[-policy.keep_builds] - SLACK
+        if policy.max_age_days:
+            cutoff = max(cutoff, now - policy.max_age_days * 86400)
+        cutoff = min(cutoff, used_since)
         stale = [e for e in entries if e.derived and e.last_use < cutoff]
         keep = [e for e in entries if not (e.derived and e.last_use < cutoff)]
         total = sum(e.size for e in keep)

@@ -6,10 +6,14 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import config
 from ..errors import PubpipeError
 from .ui import UI
+
+if TYPE_CHECKING:  # lxml and the document model: not for `pubpipe --help`
+    from ..document import Asset, Book, Diagnostic
 
 STATE = ".pubpipe-build.json"  # next to the outputs: what the last build found (its report)
 
@@ -23,14 +27,14 @@ class Run:
 
     code: int = 0
     outputs: dict[str, Path] = field(default_factory=dict)
-    diagnostics: list = field(default_factory=list)
-    book: object | None = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    book: Book | None = None
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     requests: int = 0
     message: str = ""
-    assets: list = field(default_factory=list)  # every image the build asked for
-    cache: dict = field(default_factory=dict)  # what pruning the cache did (assets/cache.py)
+    assets: list[Asset] = field(default_factory=list)  # every image the build asked for
+    cache: dict[str, int | bool] = field(default_factory=dict)  # what pruning did (assets/cache.py)
 
 
 def build_once(ui: UI, cfg: config.Config, formats: tuple[str, ...], *, out_dir: Path | None = None,
