@@ -75,7 +75,7 @@ def card_text(html: str) -> str:
     book = book_of(html)
     detect(book)
     assert book.embeds, "no embed recognized"
-    render(book)
+    render(book, None)  # offline, no cache
     out: list[str] = []
     _card(book.chapters[0].body, out)
     return "".join(out)
