@@ -7,6 +7,7 @@ it are touched, never a file outside it (``assets/cache.py``).
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -22,6 +23,7 @@ def run(args, ui: UI) -> int:
     if args.source is not None or args.cache_dir is None:
         cfg = config.load(config.find_book(args.source))
     cache = Path(args.cache_dir).absolute() if args.cache_dir else config.cache_dir(cfg)
+    cache = Path(os.path.normpath(cache))
     if not cache.exists():
         ui.say(f"{cache}: no cache yet, nothing to remove")
         return 0
