@@ -246,3 +246,10 @@ def test_a_print_rebuild_after_pruning_still_comes_from_the_cache(tmp_path):
     assert r["cache"]["removed_files"] == 0 and _files(cache) == kept
     assert any(f.startswith("layout/") for f in kept) and any(f.startswith("pdf/") for f in kept)
     assert (root / "build" / "cache.pdf").read_bytes() == pdf
+
+
+def test_the_policy_defaults_are_the_documented_book_toml_defaults():
+    from pubpipe.config import AssetsSection
+
+    assert Policy.of(AssetsSection()) == Policy() == Policy(20, 30.0, 2048 * 1024 * 1024)
+    assert Policy.of(AssetsSection(cache_keep_builds=0, cache_max_mb=1)).max_bytes == 1048576

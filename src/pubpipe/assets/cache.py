@@ -40,6 +40,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..config import AssetsSection
 from ..errors import ConfigError
 from ..util import atomic_write, remove_stale_temp_files
 
@@ -66,6 +67,11 @@ class Policy:
     keep_builds: int = 20  # derived entries used by one of the last N builds stay; 0: any number
     max_age_days: float = 30.0  # derived entries unused for longer go; 0: no age limit
     max_bytes: int = 2048 * 1024 * 1024  # the whole cache; 0: no bound
+
+    @classmethod
+    def of(cls, settings: AssetsSection) -> Policy:
+        return cls(keep_builds=settings.cache_keep_builds, max_age_days=settings.cache_max_age,
+                   max_bytes=settings.cache_max_mb * 1024 * 1024)
 
 
 @dataclass

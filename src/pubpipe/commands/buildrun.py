@@ -13,6 +13,7 @@ from ..errors import PubpipeError
 from .ui import UI
 
 if TYPE_CHECKING:  # lxml and the document model: not for `pubpipe --help`
+    from ..assets.cache import Pruned
     from ..document import Asset, Book, Diagnostic
 
 STATE = ".pubpipe-build.json"  # next to the outputs: what the last build found (its report)
@@ -34,7 +35,7 @@ class Run:
     requests: int = 0
     message: str = ""
     assets: list[Asset] = field(default_factory=list)  # every image the build asked for
-    cache: dict[str, int | bool] = field(default_factory=dict)  # what pruning did (assets/cache.py)
+    cache: Pruned | None = None  # what pruning the cache did
 
 
 def build_once(ui: UI, cfg: config.Config, formats: tuple[str, ...], *, out_dir: Path | None = None,
@@ -86,17 +87,15 @@ def build_once(ui: UI, cfg: config.Config, formats: tuple[str, ...], *, out_dir:
 
 
 def _prune(cache: Path, started: float, settings: config.AssetsSection,
-           timings: dict[str, float]) -> dict:
+           timings: dict[str, float]) -> Pruned | None:
     """After a successful build: the cache loses what recent builds did not use."""
     from ..assets.cache import Policy, prune
 
     t = time.perf_counter()
-    policy = Policy(keep_builds=settings.cache_keep_builds, max_age_days=settings.cache_max_age,
-                    max_bytes=settings.cache_max_mb * 1024 * 1024)
     try:
-        done = prune(cache, started, policy).as_dict()
+        done = prune(cache, started, Policy.of(settings))
     except OSError:  # a cache that cannot be tidied costs space, not the build
-        return {}
+        return None
     timings["prune cache"] = time.perf_counter() - t
     return done
 
@@ -139,7 +138,7 @@ def write_report(ui: UI, path: Path, run: Run, extra: dict | None = None) -> Non
         "assets": entries,
         "timings": {k: round(v, 3) for k, v in run.timings.items()},
         "requests": run.requests,
-        "cache": run.cache or None,  # what pruning removed and kept
+        "cache": run.cache.as_dict() if run.cache else None,  # what pruning removed and kept
         "error": run.message or None,  # why a failed build failed, as printed
         **(extra or {}),
     }

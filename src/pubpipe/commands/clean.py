@@ -34,10 +34,8 @@ def run(args, ui: UI) -> int:
         raise ConfigError(f"{cache} is not pubpipe's cache (it has no CACHEDIR.TAG and holds"
                           " files of its own): nothing removed")
     if args.prune:
-        a = cfg.assets if cfg is not None else config.AssetsSection()
-        done = prune(cache, time.time(), Policy(
-            keep_builds=a.cache_keep_builds, max_age_days=a.cache_max_age,
-            max_bytes=a.cache_max_mb * 1024 * 1024))
+        done = prune(cache, time.time(),
+                     Policy.of(cfg.assets if cfg is not None else config.AssetsSection()))
     else:
         done = empty(cache)
     ui.say(f"removed {done.removed_files} files ({_mb(done.removed_bytes)}) from {cache}"
