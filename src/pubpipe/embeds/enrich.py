@@ -30,7 +30,7 @@ MAX_BYTES = 512 * 1024  # an oEmbed answer is a few kB of JSON
 def endpoint(e: Embed) -> str:
     """The oEmbed request URL for e, or "" when its provider has no public endpoint."""
     p = registry.get(e.provider)
-    template = getattr(p, "oembed", "") if p else ""
+    template = p.oembed if p else ""
     if not template or not re.match(r"^https?://", e.url or ""):
         return ""
     origin = re.match(r"^https?://[^/]+", e.url).group(0)
