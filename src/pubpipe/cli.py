@@ -175,6 +175,14 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as an interrupt (see main)."""
+
+
+def _terminated(signum, frame) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     p = parser()
     args = p.parse_args(argv)
@@ -193,6 +201,12 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["PUBPIPE_DEBUG"] = "1"
     from .errors import ConfigError, PubpipeError
 
+    import signal
+
+    # SIGTERM (CI, a service manager, kill) ends the command like Ctrl+C: workers are stopped and
+    # multiprocessing cleans up after itself (killed outright, its resource tracker complained
+    # about leaked semaphores on stderr)
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         return _COMMANDS[args.command](args, ui, p)
     except ConfigError as e:
@@ -205,9 +219,10 @@ def main(argv: list[str] | None = None) -> int:
             raise
         ui.error(str(e))
         return e.exit_code
-    except KeyboardInterrupt:
-        print("pubpipe: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        print(f"pubpipe: {'terminated' if isinstance(e, Terminated) else 'interrupted'}",
+              file=sys.stderr)
+        return 143 if isinstance(e, Terminated) else 130
     except BrokenPipeError:  # `pubpipe check | head`: the reader left; say nothing more
         import os
 
@@ -238,9 +253,9 @@ def _build(args, ui, p) -> int:
                     f" but --format is {formats[0]}")
     formats = formats or FORMATS
     if args.report:  # a report that cannot be written is said before the build, not after
-        from .write.output import check_target
+        from .write.output import check_writable
         try:
-            check_target(args.report)
+            check_writable(args.report)
         except PubpipeError as e:
             raise config.ConfigError(f"--report: {e}") from None
     try:

@@ -21,6 +21,7 @@ from . import config as config_mod
 from . import budget, embeds
 from .context import BuildContext, BuildOptions, cache_dir_for
 from .document import Book, Diagnostics
+from .layout import PrintEdition, bounds
 from .errors import BuildError, PubpipeError
 from .config import FORMATS
 from .progress import Progress
@@ -63,6 +64,10 @@ def needs_layout(ctx: BuildContext) -> bool:
     return "pdf" in formats or "cover" in formats or ("epub" in formats and ctx.wants_page_list)
 
 
+def _printed(formats: tuple[str, ...]) -> bool:
+    return "pdf" in formats or "cover" in formats
+
+
 def prepare(cfg: config_mod.Config, opts: BuildOptions) -> tuple[Book, BuildContext]:
     """Read the sources and run every transform: the document the writers consume."""
     budget.doing("reading the chapters")
@@ -76,6 +81,10 @@ def prepare(cfg: config_mod.Config, opts: BuildOptions) -> tuple[Book, BuildCont
                          book.diagnostics)
     opts.formats = wanted_formats(cfg, opts.formats)
     ctx = BuildContext.create(cfg, opts, book.meta.language, book.diagnostics, progress)
+    if _printed(opts.formats):  # a chapter too long to lay out fails now, not after minutes
+        for e in bounds.too_long(book, ctx.print):
+            ctx.diagnostics.error("print-too-long", bounds.message(e), e.chapter.source, 1)
+        _check(ctx)
     profiles = {p for f in opts.formats for p in _writer(f).PROFILES}
     if needs_layout(ctx):
         profiles.update(LAYOUT_PROFILES)
@@ -136,6 +145,23 @@ def build(cfg: config_mod.Config, opts: BuildOptions) -> BuildResult:
                          " (a bug in pubpipe; run again with --debug for details)") from None
 
 
+def _lay_out(book: Book, ctx: BuildContext, opts: BuildOptions) -> PrintEdition | None:
+    from .layout.stage import lay_out
+
+    budget.doing("laying out the print edition")
+    try:  # the front matter and the merge are wanted only by printed outputs
+        return lay_out(book, ctx, pdf=_printed(opts.formats))
+    except budget.BuildTimeout:
+        raise
+    except Exception as e:
+        if "pdf" in opts.formats:
+            raise
+        # the EPUB is still good without page numbers
+        ctx.diagnostics.warn("epub-page-numbers", f"print page numbers left out: laying out"
+                             f" the print edition failed ({e})")
+        return None
+
+
 def _build(cfg: config_mod.Config, opts: BuildOptions) -> BuildResult:
     out_dir = Path(opts.out_dir) if opts.out_dir else cfg.book_dir / "build"
     for folder in {Path(opts.output).parent if opts.output else out_dir}:
@@ -148,19 +174,14 @@ def _build(cfg: config_mod.Config, opts: BuildOptions) -> BuildResult:
 
     edition = None
     if needs_layout(ctx):
-        from .layout.stage import lay_out
+        # (printed outputs were checked in prepare; the EPUB is still good without page numbers)
+        unprintable = [] if _printed(opts.formats) else bounds.too_long(book, ctx.print)
+        for e in unprintable:
+            ctx.diagnostics.warn("epub-page-numbers", "print page numbers left out: "
+                                 + bounds.message(e).split(";")[0], e.chapter.source, 1)
+        if not unprintable:
+            edition = _lay_out(book, ctx, opts)
 
-        budget.doing("laying out the print edition")
-        try:  # the front matter and the merge are wanted only by printed outputs
-            edition = lay_out(book, ctx, pdf="pdf" in opts.formats or "cover" in opts.formats)
-        except budget.BuildTimeout:
-            raise
-        except Exception as e:
-            if "pdf" in opts.formats:
-                raise
-            # the EPUB is still good without page numbers
-            ctx.diagnostics.warn("epub-page-numbers", f"print page numbers left out: laying out"
-                                 f" the print edition failed ({e})")
     rendered: dict[str, bytes] = {}
     for fmt in opts.formats:
         budget.doing(f"writing the {fmt.upper()}")

@@ -176,14 +176,6 @@ def remove_stale_temp_files(folder) -> int:
     return removed
 
 
-def cache_write(path, data: bytes) -> None:
-    """atomic_write for caches: a cache that cannot be written only costs time."""
-    try:
-        atomic_write(path, data)
-    except OSError:
-        pass
-
-
 # Languages written right to left (primary subtags).
 RTL_LANGUAGES = frozenset({"ar", "he", "iw", "fa", "ur", "yi", "ps", "sd", "ug", "dv", "ckb",
                            "syr"})

@@ -532,6 +532,23 @@ class AssetStore:
             return None
         return data
 
+    def read_sealed_cache_file(self, relative: str) -> bytes | None:
+        """Bytes written by write_sealed_cache_file, if the file is a regular file inside the
+        cache whose recorded hash (of its name and bytes) still holds: a truncated, edited or
+        swapped entry is removed (reported once) and None returned, so the caller makes it again."""
+        raw = self.read_cache_file(relative)
+        if raw is None:
+            return None
+        seal, _, data = raw.partition(b"\n")
+        if seal.decode("ascii", "replace") != _seal(relative, data):
+            self._drop(self.cache_dir / relative, None, "its bytes do not match their recorded hash")
+            return None
+        return data
+
+    def write_sealed_cache_file(self, relative: str, data: bytes) -> None:
+        """Write an entry that carries its own hash (for entries no record points to)."""
+        self.write_cache_file(relative, _seal(relative, data).encode() + b"\n" + data)
+
     def original_bytes(self, asset: Asset) -> bytes | None:
         """The original bytes of an ok asset, checked against its hash (None if damaged)."""
         asset = self.canonical(asset)
@@ -618,3 +635,6 @@ class AssetStore:
 def _now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
+
+def _seal(relative: str, data: bytes) -> str:
+    return hashlib.sha256(relative.encode() + b"\0" + data).hexdigest()

@@ -8,10 +8,21 @@ processes.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import NamedTuple
 
 from .settings import PrintSettings
 
 BlockPath = tuple[int, ...]
+
+
+class Resource(NamedTuple):
+    """A file the print sandbox may serve: path, media type and, for a cache file, the sha256
+    its bytes must still have when a render worker reads it."""
+
+    path: Path
+    media_type: str
+    sha256: str = ""
 
 
 @dataclass(frozen=True)

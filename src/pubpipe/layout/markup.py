@@ -21,7 +21,8 @@ from ..i18n import Labels, labels_for
 from ..util import ids_in, is_rtl, long_date, slugify, text_of
 from ..prepare import prepare_body
 from ..qr import qr_element
-from .edition import ImageFacts
+from .edition import ImageFacts, Resource
+from .mathsvg import DrawingCache
 from .mathsvg import Note as FormulaNote
 from .mathsvg import place_all as place_formulas
 from .pagemap import mark_blocks
@@ -34,7 +35,7 @@ from .styles import ASSET_URL
 @dataclass
 class PrintDocument:
     html: str
-    resources: dict[str, tuple[Path, str]]  # URL -> (file, media type) the fetcher may serve
+    resources: dict[str, Resource]  # URL -> (file, media type) the fetcher may serve
     chapter_ids: list[str]  # section id per chapter, in order
     block_ids: dict[str, tuple[str, tuple[int, ...]]] = field(default_factory=dict)
     block_seq: dict[str, int] = field(default_factory=dict)  # anchor -> document order
@@ -80,7 +81,7 @@ def chapter_index(section_id: str) -> int | None:
 def build_print_html(book: Book, settings: PrintSettings,
                      anchor_pages: dict[str, int] | None = None,
                      breaks: frozenset[str] = frozenset(),
-                     math_cache: Path | None = None, *,
+                     math_cache: DrawingCache | None = None, *,
                      front: bool = True, chapters: list[int] | None = None,
                      folios: list[int] | None = None,
                      xref_labels: dict[str, str] | None = None) -> PrintDocument:
@@ -102,7 +103,7 @@ def build_print_html(book: Book, settings: PrintSettings,
     meta = book.meta
     lang = meta.language or "en"
     words = labels_for(lang, book.labels)
-    res: dict[str, tuple[Path, str]] = {}
+    res: dict[str, Resource] = {}
     images: dict[str, ImageFacts] = {}
 
     E = etree.Element
@@ -218,7 +219,7 @@ def _front_matter(body, book: Book, settings: PrintSettings, chapter_ids: list[s
 
 def _chapters(body, book: Book, settings: PrintSettings, doc: PrintDocument, wanted,
               anchor_pages: dict[str, int] | None, head_chars: int,
-              breaks: frozenset[str], math_cache: Path | None, words: Labels) -> None:
+              breaks: frozenset[str], math_cache: DrawingCache | None, words: Labels) -> None:
     """The chapters numbered in wanted, each in its section, blocks marked for the page map."""
     lang = book.meta.language or "en"
     chapter_ids = doc.chapter_ids
@@ -226,7 +227,7 @@ def _chapters(body, book: Book, settings: PrintSettings, doc: PrintDocument, wan
 
     def asset_src(asset, variant):
         url = f"{ASSET_URL}{asset.id}.{variant.extension}"
-        res[url] = (Path(variant.path), variant.media_type)
+        res[url] = Resource(Path(variant.path), variant.media_type, variant.sha256)
         loc = asset.locations[0] if asset.locations else None
         images[url] = ImageFacts(asset.id, asset.ref, variant.width, variant.height,
                                  variant.media_type, _file_size(variant.path),

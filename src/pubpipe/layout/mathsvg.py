@@ -15,6 +15,7 @@ import copy
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import Protocol
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -22,8 +23,6 @@ from xml.etree import ElementTree as ET
 
 from lxml import etree
 
-from ..assets.cache import mark_used
-from ..util import cache_write
 
 MATHML_NS = "http://www.w3.org/1998/Math/MathML"
 RENDER_SIZE = 20.0  # ziamath's font size in SVG units; sizes are given to the page in em
@@ -132,30 +131,40 @@ def _draw(mathml: str, display: bool) -> Drawing:
     return Drawing(ET.tostring(svg, encoding="unicode"), width, height, depth)
 
 
-def draw(math: etree._Element, cache: Path | None = None) -> Drawing:
+def draw(math: etree._Element, cache: DrawingCache | None = None) -> Drawing:
     """Draw one <math> element (lxml, MathML namespace or none). Raises MathDrawError.
 
-    cache: a folder where drawings are kept between builds (ziamath takes 10-50 ms a formula,
+    cache: where drawings are kept between builds (ziamath takes 10-50 ms a formula,
     seconds for a big aligned one), keyed by the MathML and the drawing code's version."""
     display = math.get("display") == "block"
     return _cached(_for_ziamath(math), display, cache)
 
 
-def _cached(mathml: str, display: bool, cache: Path | None) -> Drawing:
+class DrawingCache(Protocol):
+    """Where drawings are kept between builds: the asset store, whose sealed entries are
+    regular files inside the cache that still have the hash written with them."""
+
+    def read_sealed_cache_file(self, relative: str) -> bytes | None: ...
+
+    def write_sealed_cache_file(self, relative: str, data: bytes) -> None: ...
+
+
+def _cached(mathml: str, display: bool, cache: DrawingCache | None) -> Drawing:
     if cache is None:
         return _draw(mathml, display)
     key = hashlib.sha256(f"{_version()}\0{display}\0{mathml}".encode()).hexdigest()[:32]
-    path = cache / f"{key}.json"
+    relative = f"math/{key}.json"
+    raw = cache.read_sealed_cache_file(relative)
     try:
-        data = json.loads(path.read_text("utf-8"))
-        drawing = Drawing(data["svg"], data["width"], data["height"], data["depth"])
-        mark_used(path)  # its last use, for pruning the cache
-        return drawing
-    except (OSError, ValueError, KeyError, TypeError):
+        if raw is not None:
+            data = json.loads(raw.decode("utf-8"))
+            return Drawing(str(data["svg"]), float(data["width"]), float(data["height"]),
+                           float(data["depth"]))
+    except (ValueError, KeyError, TypeError):
         pass
     d = _draw(mathml, display)
-    cache_write(path, json.dumps({"svg": d.svg, "width": d.width, "height": d.height,
-                                  "depth": d.depth}).encode())
+    cache.write_sealed_cache_file(relative, json.dumps(
+        {"svg": d.svg, "width": d.width, "height": d.height, "depth": d.depth}).encode())
     return d
 
 
@@ -239,7 +248,7 @@ def _break_points(children: list[etree._Element]) -> list[int]:
 
 
 def _broken(math: etree._Element, max_width_em: float,
-            cache: Path | None = None) -> list[Drawing] | None:
+            cache: DrawingCache | None = None) -> list[Drawing] | None:
     """The formula as lines that fit max_width_em (continuation lines indented), or None."""
     children = _top_level(math)
     points = _break_points(children)
@@ -264,7 +273,7 @@ def _broken(math: etree._Element, max_width_em: float,
 
 
 def place(math: etree._Element, max_width_em: float | None = None,
-          cache: Path | None = None) -> Placed:
+          cache: DrawingCache | None = None) -> Placed:
     """The print form of one <math> (lxml): an <img> drawing it, alt text its TeX.
 
     max_width_em: the measure, in em of the text. A display formula wider than that is broken
@@ -323,7 +332,7 @@ _INDENTING = {"li", "blockquote", "dd", "aside", "figure", "details"}
 INDENT_EM = 2.0
 
 
-def place_all(body: etree._Element, measure_em: float, cache: Path | None = None) -> list[Note]:
+def place_all(body: etree._Element, measure_em: float, cache: DrawingCache | None = None) -> list[Note]:
     """Replace every <math> in an (un-namespaced HTML) tree by its drawing, fitted to the measure
     (less the indentation of lists and quotes around it). A formula ziamath cannot draw is shown
     as its TeX in code style. Returns a note for each formula that was broken, scaled or not drawn.

@@ -173,6 +173,8 @@ def _pre_measure(pre: etree._Element, measure: float, font_pt: float) -> float:
     """The width a code block gets: the measure less the indents of lists and quotes around it."""
     room = measure
     for anc in pre.iterancestors():
+        if anc.get("data-ppw-flat") is not None:
+            continue  # printed without an indent of its own (printfixes.flatten_indents)
         if anc.tag in ("ul", "ol"):
             room -= 1.4 * font_pt
         elif anc.tag == "blockquote":

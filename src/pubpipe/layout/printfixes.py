@@ -218,6 +218,7 @@ def print_fixes(cbody, settings: PrintSettings | None = None,
     """Small markup adjustments for paper. Returns the page back-link targets per parent."""
     settings = settings or PrintSettings(trim_w=432.0, trim_h=648.0)
     font_pt = parse_length(settings.font_size) or 10.5
+    flatten_indents(cbody)
     _wrap_bare_urls(cbody)
     for el in list(cbody.iter("table")):
         _classify_table(el, text_width(settings), font_pt)
@@ -247,6 +248,7 @@ def print_fixes(cbody, settings: PrintSettings | None = None,
         if alone and w >= 240:
             img.set("data-ppw", "full")
     polish.size_images(cbody, measure)
+    break_long_runs(cbody)
     groups: dict = {}  # parent element -> [(target anchor, page or None)]
     for a in list(cbody.iter("a")):
         if a.get("role") == "doc-backlink" and (a.get("href") or "").startswith("#"):
@@ -268,6 +270,81 @@ def print_fixes(cbody, settings: PrintSettings | None = None,
                 "pp-no-url" not in (a.get("class") or ""):
             a.set("data-pp-href", href)
     return [[t for t, _ in g] for g in groups.values() if len(g) > 1]
+
+
+MAX_INDENTS = 8  # quotes and lists inside each other that print indented
+_INDENTS = {"blockquote", "ul", "ol", "menu", "dl", "aside"}
+
+
+def flatten_indents(root) -> None:
+    """Quotes and lists nested deeper than MAX_INDENTS print at that depth (data-ppw-flat:
+    no margin or padding of their own), so the column stays readable (32 levels of quotes
+    left it one letter wide); the structure stays as the author wrote it."""
+    stack = [(root, 0)]
+    while stack:
+        el, depth = stack.pop()
+        for child in el:
+            if not isinstance(child.tag, str):
+                continue
+            d = depth + (child.tag in _INDENTS)
+            if d > MAX_INDENTS and child.tag in _INDENTS:
+                child.set("data-ppw-flat", "")
+            stack.append((child, d))
+
+
+LONG_RUN = 64  # characters without a break opportunity, at most
+_SPACE = re.compile(r"(\s+)")
+_NO_RUN_BREAK = {"pre", "script", "style", "svg", "math"}  # drawn as they are (code is wrapped)
+
+
+def break_long_runs(root) -> None:
+    """A zero-width space after every LONG_RUN characters that have no break opportunity
+    (50 KB of ``[x``, a hash, a URL as link text...), counted across inline elements.
+
+    WeasyPrint's line breaking is quadratic in the length of an unbreakable run, and
+    hyphenating it worse (8 KB of ``[x``: 45 s for 4 pages); with a break opportunity every
+    64 characters such a run costs what ordinary words cost. Nothing visible changes: a line
+    breaks there only where the run would have been broken anyway (overflow-wrap)."""
+    run = 0
+
+    def feed(text: str | None) -> str | None:
+        nonlocal run
+        if not text:
+            return text
+        if run + len(text) <= LONG_RUN:
+            run = 0 if text[-1:].isspace() else run + len(text)
+            return text
+        out = []
+        for part in _SPACE.split(text):
+            if not part:
+                continue
+            if part[0].isspace():
+                run = 0
+            else:
+                while run + len(part) > LONG_RUN:
+                    cut = LONG_RUN - run
+                    out += [part[:cut], "\u200b"]
+                    part, run = part[cut:], 0
+                run += len(part)
+            out.append(part)
+        return "".join(out)
+
+    def walk(el) -> None:
+        nonlocal run
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if tag in _BLOCKISH or tag == "br" or tag.startswith("{"):
+            run = 0
+        if tag in _NO_RUN_BREAK or tag.startswith("{"):
+            run = 0
+        elif tag:
+            el.text = feed(el.text)
+            for child in el:
+                walk(child)
+            if tag in _BLOCKISH:
+                run = 0
+        el.tail = feed(el.tail)
+
+    walk(root)
 
 
 _URL = re.compile(r"https?://[^\s<>\"]+[^\s<>\".,;:!?)\]]")

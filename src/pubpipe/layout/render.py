@@ -8,6 +8,7 @@ files and ``data:`` URIs (``_SandboxFetcher``).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from ..document import read_regular_file
 from . import workers
-from .edition import BlockPath, Bookmark, Measures
+from .edition import BlockPath, Bookmark, Measures, Resource
 from .measure import read_layout
 from .settings import PrintSettings, icc_profile
 from .styles import ASSET_URL
@@ -29,7 +30,7 @@ class RenderJob:
     html: str
     css: list[str]
     settings: PrintSettings
-    resources: dict[str, tuple[Path, str]]  # URL -> (file, media type) the fetcher may serve
+    resources: dict[str, Resource]  # URL -> (file, media type) the fetcher may serve
     chapter_ids: list[str]
     block_ids: dict[str, tuple[str, BlockPath]]  # anchor -> (chapter slug, block path)
     block_seq: dict[str, int]  # anchor -> document order
@@ -56,14 +57,16 @@ class _SandboxFetcher:
     the way in (the cached assets stay as they are).
     """
 
-    def __new__(cls, allowed: dict[str, tuple[Path, str]], settings: PrintSettings | None = None):
+    def __new__(cls, allowed: dict[str, Resource], settings: PrintSettings | None = None):
         from weasyprint.urls import URLFetcher, URLFetcherResponse
 
         class Fetcher(URLFetcher):
             def fetch(self, url, headers=None):
                 if url in allowed:
-                    path, media_type = allowed[url]
+                    path, media_type, sha256 = allowed[url]
                     data = read_regular_file(Path(path))  # a cache file, never a link
+                    if sha256 and hashlib.sha256(data).hexdigest() != sha256:
+                        raise ValueError(f"pubpipe: {path} changed since it was made")
                 elif url.startswith("data:"):
                     response = super().fetch(url, headers)
                     data, media_type = response.read(), response.content_type
@@ -175,7 +178,7 @@ class PieceJob:
     html: str
     css: list[str]
     settings: PrintSettings
-    resources: dict[str, tuple[Path, str]]
+    resources: dict[str, Resource]
     chapter: int = -1
     block_ids: dict[str, tuple[str, BlockPath]] = field(default_factory=dict)
     block_seq: dict[str, int] = field(default_factory=dict)

@@ -73,7 +73,7 @@ def lay_out(book: Book, ctx: BuildContext, pdf: bool = True) -> PrintEdition:
 
 def _whole(book: Book, ctx: BuildContext) -> PrintEdition:
     settings = ctx.print
-    math_cache = ctx.cache_dir / "math"
+    math_cache = ctx.store  # formula drawings, kept in the cache as sealed entries
     doc = build_print_html(book, settings, math_cache=math_cache)
     _report_formulas(doc, ctx)
     css = stylesheets(settings)
@@ -259,7 +259,7 @@ def _by_pieces(book: Book, ctx: BuildContext, want_pdf: bool, advance) -> PrintE
     base = stylesheets(s)
     area = pagemap.text_area(s)
     n = len(book.chapters)
-    math_cache = ctx.cache_dir / "math"
+    math_cache = ctx.store  # formula drawings, kept in the cache as sealed entries
     cids = [chapter_id(k + 1, ch) for k, ch in enumerate(book.chapters)]
     # what the last build printed: usually still right, so a rebuild lays out nothing more
     known_folios = _cached_dict(ctx.store, FOLIOS)  # first folio of chapters printing their own

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from .. import resources
+from .edition import Resource
 from .settings import PrintSettings, icc_profile, margins
 
 ASSET_URL = "https://pubpipe.invalid/asset/"  # served by the render sandbox, never fetched
@@ -61,7 +62,7 @@ def color_profile_css(s: PrintSettings, res: dict) -> str:
     if icc is None:
         return ""
     url = ASSET_URL + "output-intent.icc"
-    res[url] = (icc, "application/vnd.iccprofile")
+    res[url] = Resource(icc, "application/vnd.iccprofile")
     return (f"@color-profile device-cmyk {{ src: url({url});"
             " components: cyan, magenta, yellow, black; }}")
 

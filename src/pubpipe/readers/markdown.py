@@ -179,6 +179,9 @@ MAX_PARAGRAPH = 20_000  # characters; a longer plain paragraph is cut into piece
 PIECE = 10_000
 MAX_UNMATCHED = 64  # unmatched '[' / '(' in a block; past that they are escaped (shown as is)
 _FENCE_LINE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+MAX_QUOTE = 32  # '>' levels read; Python-Markdown stops nesting near the recursion limit and
+# shows the rest of the markers as text, and nesting past MAX_DEPTH is flattened anyway
+_DEEP_QUOTE = re.compile(r"^( {0,3})((?:>[ \t]?){%d,})" % (MAX_QUOTE + 1), re.M)
 # Blocks that are not plain paragraphs (tables, raw HTML blocks, quotes, headings, lists, code):
 # never cut. A paragraph may start with an inline tag (<b>, <a>, <img>...).
 _NOT_PLAIN = re.compile(r"^\s{0,3}([|>#]|[-*+]\s|\d+[.)]\s|\t|</?(?:%s)\b)|^\s{4}" % "|".join(
@@ -190,7 +193,8 @@ _NOT_PLAIN = re.compile(r"^\s{0,3}([|>#]|[-*+]\s|\d+[.)]\s|\t|</?(?:%s)\b)|^\s{4
 
 def bound_blocks(text: str) -> tuple[str, list[tuple[int, str]]]:
     """text with pathological blocks made harmless, and notes (line, message) on what changed."""
-    if len(text) < MAX_PARAGRAPH and text.count("[") < MAX_UNMATCHED:
+    if len(text) < MAX_PARAGRAPH and text.count("[") < MAX_UNMATCHED and \
+            not _DEEP_QUOTE.search(text):
         return text, []
     notes: list[tuple[int, str]] = []
     parts = re.split(r"(\n[ \t]*\n)", text)
@@ -208,6 +212,12 @@ def bound_blocks(text: str) -> tuple[str, list[tuple[int, str]]]:
                 in_code = True
         if in_code:
             continue
+        deep = _DEEP_QUOTE.search(block)
+        if deep:
+            notes.append((start_line + block.count("\n", 0, deep.start()), f"quotes nested more"
+                          f" than {MAX_QUOTE} levels deep: the deeper levels are read as level"
+                          f" {MAX_QUOTE}"))
+            block = _DEEP_QUOTE.sub(lambda m: m.group(1) + "> " * MAX_QUOTE, block)
         if block.count("[") + block.count("(") >= MAX_UNMATCHED:
             escaped, n = _escape_unmatched(block)
             if n >= MAX_UNMATCHED:

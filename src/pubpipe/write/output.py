@@ -35,6 +35,16 @@ def check_target(target: Path) -> None:
             break
 
 
+def check_writable(target: Path) -> None:
+    """check_target, and a file can really be made in target's folder (made if missing): a
+    report path in a read-only or virtual folder (/proc) fails before a build, not after."""
+    check_target(target)
+    try:
+        write_temp(target, b"").unlink()
+    except OSError as e:
+        raise BuildError(f"cannot write {Path(target).absolute()}: {e.strerror or e}") from None
+
+
 def write_all(files: dict[Path, bytes]) -> None:
     """Write several outputs all or none: every file goes to a temporary file first (on disk),
     and only when all are written are they renamed into place, one right after the other."""

@@ -18,8 +18,6 @@ from ... import __version__
 from ...document import Book, Diagnostic, Severity
 from ...layout.edition import PrintEdition
 from ...layout.settings import icc_profile
-from ...assets.cache import mark_used
-from ...util import cache_write
 from . import preflight
 from .merge import merge
 from .postprocess import postprocess
@@ -34,8 +32,7 @@ def write_pdf(book: Book, ctx: BuildContext, edition: PrintEdition) -> bytes:
     """The book as a PDF (bytes); preflight findings go to the build's diagnostics."""
     ctx.publish_print_notes()
     key = _key(book, ctx, edition)
-    folder = ctx.cache_dir / "pdf"
-    cached = _load(folder, key)
+    cached = _load(ctx.store, key)
     if cached is not None:
         pdf, found = cached
         ctx.diagnostics.extend(found)
@@ -48,7 +45,7 @@ def write_pdf(book: Book, ctx: BuildContext, edition: PrintEdition) -> bytes:
                              " styles/icc/cmyk.icc)", ctx.config_file)
     pdf = postprocess(merge(edition), s, edition.page_labels)
     preflight.run(book, edition, pdf, ctx.diagnostics, ctx.config_file)
-    _save(folder, key, pdf, list(ctx.diagnostics[before:]))
+    _save(ctx.store, key, pdf, list(ctx.diagnostics[before:]))
     return pdf
 
 
@@ -66,21 +63,27 @@ def _key(book: Book, ctx: BuildContext, edition: PrintEdition) -> str:
     return h.hexdigest()[:32]
 
 
-def _load(folder: Path, key: str) -> tuple[bytes, list[Diagnostic]] | None:
+def _load(store, key: str) -> tuple[bytes, list[Diagnostic]] | None:
+    """The cached PDF, read through the store: regular files inside the cache, the PDF only with
+    the hash recorded beside it (a swapped file is dropped and made again)."""
+    raw = store.read_sealed_cache_file(f"pdf/{key}.json")
     try:
-        pdf = (folder / f"{key}.pdf").read_bytes()
+        if raw is None:
+            return None
+        data = json.loads(raw.decode("utf-8"))
+        pdf = store.read_cache_file(f"pdf/{key}.pdf", str(data["pdf_sha256"]))
         found = [Diagnostic(Severity[d["severity"]], d["code"], d["message"],
                             Path(d["file"]) if d["file"] else None, d["line"])
-                 for d in json.loads((folder / f"{key}.json").read_text("utf-8"))]
-    except (OSError, ValueError, KeyError, TypeError):
+                 for d in data["diagnostics"]]
+        return (pdf, found) if pdf is not None else None
+    except (ValueError, KeyError, TypeError):
         return None
-    for name in (f"{key}.pdf", f"{key}.json"):
-        mark_used(folder / name)  # their last use, for pruning the cache
-    return pdf, found
 
 
-def _save(folder: Path, key: str, pdf: bytes, found: list[Diagnostic]) -> None:
-    cache_write(folder / f"{key}.pdf", pdf)
-    cache_write(folder / f"{key}.json", json.dumps([
-        {"severity": d.severity.name, "code": d.code, "message": d.message,
-         "file": str(d.file) if d.file else None, "line": d.line} for d in found]).encode())
+def _save(store, key: str, pdf: bytes, found: list[Diagnostic]) -> None:
+    store.write_cache_file(f"pdf/{key}.pdf", pdf)
+    store.write_sealed_cache_file(f"pdf/{key}.json", json.dumps({
+        "pdf_sha256": hashlib.sha256(pdf).hexdigest(),
+        "diagnostics": [{"severity": d.severity.name, "code": d.code, "message": d.message,
+                         "file": str(d.file) if d.file else None, "line": d.line}
+                        for d in found]}).encode())

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from ...assets import cover as cover_mod
 from ...document import Book
-from ...layout.edition import PrintEdition
+from ...layout.edition import PrintEdition, Resource
 from ...layout.render import _SandboxFetcher
 from ...layout.settings import PrintSettings
 from ...layout.styles import ASSET_URL, color_profile_css
@@ -260,7 +260,7 @@ def render_cover(book: Book, settings: PrintSettings, n_pages: int,
     if wrap is None:
         raise ValueError(f"[pdf] paper '{settings.paper}' is unknown: the spine cannot be sized")
     notes: list[str] = []
-    resources: dict[str, tuple[Path, str]] = {}
+    resources: dict[str, Resource] = {}
     url, fits, ground = None, False, None
     if image is not None:
         try:
@@ -275,7 +275,7 @@ def render_cover(book: Book, settings: PrintSettings, n_pages: int,
         else:
             if fmt in _MEDIA:
                 url = f"{ASSET_URL}cover-front.{fmt}"
-                resources[url] = (image, _MEDIA[fmt])
+                resources[url] = Resource(image, _MEDIA[fmt])
                 notes += _image_notes(name or image.name, w, h, wrap)
                 fits = _fits(w, h, wrap)
     cover_settings = _cover_settings(settings)
