@@ -626,6 +626,196 @@ def test_internal_errors_name_what_the_build_was_doing(tmp_path, monkeypatch):
                                               cache_dir=tmp_path / "c", out_dir=tmp_path / "o"))
 
 
+# ---- bounded layout: huge chapters, unbreakable runs, deep quotes ------------------------------
+
+def test_a_chapter_too_long_to_print_fails_at_once_naming_it(tmp_path, monkeypatch):
+    from lxml import etree
+
+    from pubpipe.document import Chapter
+    from pubpipe.layout import bounds
+    from pubpipe.layout.settings import PrintSettings
+
+    body = etree.fromstring("<div><ul>" + "<li>item 1234</li>" * 70_000 + "</ul></div>")
+    est = bounds.estimate(Chapter(source=Path("x.md"), body=body), PrintSettings(432.0, 648.0))
+    assert est.pages > bounds.MAX_CHAPTER_PAGES and est.blocks == 70_000  # about 2,200 printed
+    normal = etree.fromstring("<div>" + "<p>" + "word " * 120 + "</p>" * 1 + "</div>")
+    assert bounds.estimate(Chapter(source=Path("y.md"), body=normal),
+                           PrintSettings(432.0, 648.0)).pages == 1
+
+    monkeypatch.setattr(bounds, "MAX_CHAPTER_PAGES", 20)  # a small book proves the same
+    book = tmp_path / "book"
+    book.mkdir()
+    (book / "book.toml").write_text('[book]\ntitle = "Lists"\n\n[pdf]\npage-size = "6in 9in"\n')
+    (book / "a.md").write_text("# A\n\nShort.\n")
+    (book / "b.md").write_text("# B\n\n" + "".join(f"- item {i}\n" for i in range(3000)))
+    t0 = time.monotonic()
+    with pytest.raises(BuildError) as e:
+        build(config.load(book), BuildOptions(formats=("epub", "pdf"), offline=True,
+                                              out_dir=tmp_path / "out", cache_dir=tmp_path / "c"))
+    assert time.monotonic() - t0 < 60  # refused before any layout (which took minutes)
+    [d] = [d for d in e.value.diagnostics if d.code == "print-too-long"]
+    assert d.file == book / "b.md" and d.line == 1 and "split the post" in d.message
+    assert not (tmp_path / "out").exists()
+    # the EPUB alone is still made, without print page numbers (and says so)
+    res = build(config.load(book), BuildOptions(formats=("epub",), offline=True,
+                                                out_dir=tmp_path / "out", cache_dir=tmp_path / "c"))
+    assert any(d.code == "epub-page-numbers" and d.file == book / "b.md" for d in res.diagnostics)
+    assert "item 2999" in _epub_text(res.outputs["epub"])
+    _EPUBS.append(res.outputs["epub"])
+
+
+def test_long_unbreakable_runs_get_break_opportunities_in_print():
+    from lxml import etree
+
+    from pubpipe.layout.printfixes import LONG_RUN, break_long_runs
+
+    root = etree.fromstring("<div><p>short words here " + "[x" * 100 + " end</p>"
+                            "<p>" + "ab<em>cd</em>" * 40 + "</p><pre>" + "y" * 300 + "</pre>"
+                            "<p>" + "z" * 60 + "</p><p>" + "z" * 60 + "</p></div>")
+    break_long_runs(root)
+    p1, p2, pre, p3, p4 = root
+    runs = p1.text.split(" ")
+    assert max(len(r) for t in runs for r in t.split("\u200b")) <= LONG_RUN
+    assert p1.text.replace("\u200b", "") == "short words here " + "[x" * 100 + " end"
+    text2 = "".join(p2.itertext())
+    assert "\u200b" in text2 and text2.replace("\u200b", "") == "abcd" * 40  # across elements
+    assert pre.text == "y" * 300  # code blocks wrap their own lines
+    assert "\u200b" not in p3.text + p4.text  # blocks end a run
+
+
+def test_a_huge_unbreakable_paragraph_prints_in_seconds(tmp_path):
+    post = tmp_path / "brackets.md"
+    post.write_text("# Brackets\n\n" + "[x" * 25_600 + "\n\nAfter.\n")  # 50 KB, no space
+    res = build(config.load(post), BuildOptions(formats=("pdf",), offline=True, time_limit=90,
+                                                out_dir=tmp_path / "out", cache_dir=tmp_path / "c"))
+    text = subprocess.run(["pdftotext", str(res.outputs["pdf"]), "-"], capture_output=True,
+                          text=True).stdout
+    # every character printed, nothing added (a cut between '\\' and the '[' it escaped
+    # used to show the backslash)
+    assert text.count("[") == 25_600 and text.count("x") == 25_600 and "\\" not in text
+    assert "After." in text
+
+
+def test_deep_quotes_leave_no_markers_and_print_in_a_readable_column(tmp_path):
+    from lxml import etree
+
+    from pubpipe.layout.printfixes import MAX_INDENTS, flatten_indents
+
+    root = etree.fromstring("<div>" + "<blockquote><p>q</p>" * 12 + "</blockquote>" * 12 +
+                            "<ul><li>" * 10 + "item" + "</li></ul>" * 10 + "</div>")
+    flatten_indents(root)
+    flat = [el for el in root.iter() if el.get("data-ppw-flat") is not None]
+    assert [el.tag for el in flat] == ["blockquote"] * (12 - MAX_INDENTS) + ["ul"] * 2
+
+    post = tmp_path / "quotes.md"
+    post.write_text("# Quotes\n\n" + ">" * 300 + " deepest words\n\nAfter.\n\n"
+                    + "".join(">" * i + f" quote level {i}\n\n" for i in range(1, 41)))
+    res = build(config.load(post), BuildOptions(formats=("epub", "pdf"), offline=True,
+                                                time_limit=90, out_dir=tmp_path / "out",
+                                                cache_dir=tmp_path / "c"))
+    assert any(d.code == "markdown-bounded" and d.line == 3 and "32 levels" in d.message
+               for d in res.diagnostics)
+    text = _epub_text(res.outputs["epub"])
+    assert "deepest words" in text and "&gt;" not in text  # no '>' left as text
+    printed = subprocess.run(["pdftotext", str(res.outputs["pdf"]), "-"], capture_output=True,
+                             text=True).stdout
+    assert ">" not in printed
+    for i in (1, 8, 20, 31):  # each level's line whole: the column is never a letter wide
+        assert f"quote level {i}" in printed, i
+    _EPUBS.append(res.outputs["epub"])
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs /proc")
+def test_report_in_a_folder_that_cannot_be_made_is_refused_before_the_build(tmp_path):
+    post = tmp_path / "p.md"
+    post.write_text("# P\n\nText.\n")
+    r = _cli("build", post, "--format", "epub", "--offline", "--out-dir", tmp_path / "out",
+             "--cache-dir", tmp_path / "c", "--report", "/proc/nope/r.json")
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip() == "pubpipe: error: --report: cannot write /proc/nope/r.json:" \
+                               " No such file or directory"
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="process groups and ps as on Linux")
+def test_sigterm_during_layout_ends_the_build_quietly(tmp_path):
+    post = _big_book(tmp_path / "book", paragraphs=600)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    env.pop("PUBPIPE_PDF_INPROCESS", None)
+    proc = subprocess.Popen([sys.executable, "-m", "pubpipe", "build", "-q", str(post),
+                             "--format", "pdf", "--offline", "--cache-dir", str(tmp_path / "c"),
+                             "--out-dir", str(tmp_path / "out")], env=env,
+                            start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # a render worker is laying out
+            if len(_group(proc.pid)) >= 4 or proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, "the build ended before its render worker was seen"
+        time.sleep(0.5)
+        proc.terminate()
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 143 and err.strip() == "pubpipe: terminated", err
+        end = time.monotonic() + 10
+        while _group(proc.pid) and time.monotonic() < end:
+            time.sleep(0.3)
+        assert not _group(proc.pid), _group(proc.pid)
+        assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+    finally:
+        subprocess.run(["pkill", "-9", "-g", str(proc.pid)], capture_output=True)
+
+
+def test_cached_pdf_and_image_variants_are_checked_before_use(tmp_path, secret):
+    from pubpipe.layout.edition import Resource
+    from pubpipe.layout.render import _SandboxFetcher
+
+    img = tmp_path / "v.png"
+    img.write_bytes(_png())
+    good = __import__("hashlib").sha256(img.read_bytes()).hexdigest()
+    fetcher = _SandboxFetcher({"pp:ok.png": Resource(img, "image/png", good),
+                               "pp:bad.png": Resource(img, "image/png", "0" * 64)})
+    assert fetcher.fetch("pp:ok.png").read()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="changed since it was made"):
+        fetcher.fetch("pp:bad.png")
+
+    post = tmp_path / "book" / "p.md"
+    post.parent.mkdir()
+    post.write_text("# P\n\nText.\n")
+    opts = dict(formats=("pdf",), offline=True, out_dir=tmp_path / "out",
+                cache_dir=tmp_path / "c")
+    first = build(config.load(post), BuildOptions(**opts)).outputs["pdf"].read_bytes()
+    [cached] = list((tmp_path / "c" / "pdf").glob("*.pdf"))
+    cached.unlink()
+    cached.symlink_to(secret)  # a poisoned cache: the finished PDF swapped for another file
+    res = build(config.load(post), BuildOptions(**opts))
+    assert res.outputs["pdf"].read_bytes() == first
+    assert any(d.code == "cache-damaged" for d in res.diagnostics)
+
+
+def test_an_old_in_book_cache_folder_is_never_read_nor_removed(tmp_path, secret, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    book = tmp_path / "book"
+    book.mkdir()
+    (book / "p.md").write_text("# P\n\nText with a formula $$x^2$$.\n\n![pic](pic.png)\n")
+    (book / "pic.png").write_bytes(_png())
+    old = book / ".pubpipe-cache"  # where earlier versions kept the cache by default
+    opts = dict(formats=("epub", "pdf"), offline=True, out_dir=tmp_path / "out")
+    build(config.load(book), BuildOptions(**opts, cache_dir=old))
+    poisoned = {}
+    for f in old.rglob("*"):
+        if f.is_file():
+            f.write_text(f"root:x:0:0:{SECRET}\n")  # every entry replaced
+            poisoned[f] = f.read_bytes()
+    res = build(config.load(book), BuildOptions(**opts))  # the default cache: outside the book
+    assert SECRET.encode() not in _everything(list(res.outputs.values()))
+    assert not any(d.code == "cache-damaged" for d in res.diagnostics)
+    assert {f: f.read_bytes() for f in old.rglob("*") if f.is_file()} == poisoned  # untouched
+    assert (tmp_path / "xdg" / "pubpipe").is_dir()
+    _EPUBS.append(res.outputs["epub"])
+
+
 # ---- a property: hostile fragments never hang or crash a build ----------------------------------
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
@@ -676,8 +866,7 @@ def test_every_epub_built_here_passes_epubcheck():
 def test_time_budget_during_layout_ends_the_build_at_once(tmp_path):
     """The budget running out while a piece is laid out: the worker is ended, not waited for
     (the interpreter's exit used to wait, a minute and more, after the error was printed)."""
-    post = tmp_path / "slow.md"
-    post.write_text("# Slow\n\n" + "[x" * 25600 + "\n")  # one huge paragraph: a slow layout
+    post = _big_book(tmp_path / "book", paragraphs=600)  # about 240 pages: a slow layout
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
     env.pop("PUBPIPE_PDF_INPROCESS", None)
     t0 = time.monotonic()

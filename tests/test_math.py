@@ -402,16 +402,38 @@ def test_mathjax_script_tags_are_math(tmp_path):
 
 
 def test_drawings_are_cached_between_builds(tmp_path):
+    """Drawings are kept in the store's cache as sealed entries: read back when intact; an
+    edited, broken or linked entry is never trusted (drawn anew, and the damage reported)."""
+    from pubpipe.assets.store import AssetStore
+    from pubpipe.config import AssetsSection
+    from pubpipe.document import Diagnostics
     from pubpipe.layout import mathsvg
 
+    diags = Diagnostics()
+    store = AssetStore(tmp_path, tmp_path / "cache", AssetsSection(), offline=True,
+                       diagnostics=diags, progress=None)
     m = transform.tex_to_mathml(r"\int_0^1 x^2\,dx", display=True)
-    first = mathsvg.draw(m, tmp_path)
-    [stored] = list(tmp_path.glob("*.json"))
+    first = mathsvg.draw(m, store)
+    [stored] = list((tmp_path / "cache" / "math").glob("*.json"))
     mathsvg._draw.cache_clear()
-    stored.write_text(stored.read_text().replace(f'"width": {first.width}', '"width": 123'))
-    assert mathsvg.draw(m, tmp_path).width == 123  # read back, not drawn again
-    stored.write_text("not json")
-    assert mathsvg.draw(m, tmp_path).width == first.width  # a broken entry is drawn anew
+    calls = []
+    real = mathsvg._draw
+    mathsvg._draw = lambda *a: calls.append(a) or real(*a)
+    try:
+        assert mathsvg.draw(m, store).width == first.width and not calls  # read back
+        stored.write_text(stored.read_text().replace(f'"width": {first.width}', '"width": 123'))
+        assert mathsvg.draw(m, store).width == first.width and len(calls) == 1  # not trusted
+        assert any(d.code == "cache-damaged" for d in diags)
+        stored.write_text("not json")
+        assert mathsvg.draw(m, store).width == first.width and len(calls) == 2
+        secret = tmp_path / "secret.json"
+        secret.write_text('{"svg": "<svg>TOPSECRET</svg>", "width": 1, "height": 1, "depth": 0}')
+        stored.unlink()
+        stored.symlink_to(secret)
+        d = mathsvg.draw(m, store)
+        assert "TOPSECRET" not in d.svg and len(calls) == 3 and not stored.is_symlink()
+    finally:
+        mathsvg._draw = real
 
 
 def test_wide_formula_breaks_outside_brackets():

@@ -54,7 +54,8 @@ def prestart() -> None:
 
 @contextlib.contextmanager
 def _budget_held():
-    """Hold the build's time-budget signal while a worker process is being started.
+    """Hold the build's time-budget signal (and SIGTERM, SIGINT) while a worker process is
+    being started.
 
     Starting one is a handshake with the forkserver; the budget's exception in the middle of it
     leaves the forkserver with half a request, and it prints a traceback after the build ended.
@@ -63,11 +64,12 @@ def _budget_held():
     if not hasattr(signal, "pthread_sigmask"):
         yield
         return
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+    held = {signal.SIGALRM, signal.SIGTERM, signal.SIGINT}  # the budget, kill, Ctrl+C
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _resident_mib() -> float:

@@ -291,6 +291,8 @@ def _split_paragraph(block: str) -> list[str]:
                 break
         if cut <= 0:
             cut = PIECE
+            escapes = len(window) - len(window.rstrip("\\"))
+            cut -= escapes % 2  # never between a backslash and the character it escapes
         pieces.append(block[start:start + cut].strip())
         start += cut
     pieces.append(block[start:].strip())
@@ -387,6 +389,7 @@ def annotate_lines(root: etree._Element, source: str) -> None:
     misses = 0
     last_line = 1
     url_seen: dict[str, int] = {}
+    guessed: list[etree._Element] = []
 
     def find_words(probe: list[str]) -> int | None:
         nonlocal cursor
@@ -430,10 +433,18 @@ def annotate_lines(root: etree._Element, source: str) -> None:
             probe = _first_words(el, 3)
             line = find_words(probe)
         if line is None:
+            if el.tag in _BLOCKS:
+                guessed.append(el)
             parent = el.getparent()
             line = parent.sourceline if parent is not None and parent.sourceline else last_line
         el.sourceline = min(line, MAX_SOURCELINE)
         last_line = line
+    # A block whose words lie deeper than _first_words looks (hundreds of nested <div>s) stands
+    # where its first child does, when that was found further on
+    for el in reversed(guessed):
+        first = next((c for c in el if isinstance(c.tag, str)), None)
+        if first is not None and first.sourceline and first.sourceline > (el.sourceline or 0):
+            el.sourceline = first.sourceline
 
 
 MAX_DEPTH = 32  # element nesting in a chapter; layout engines recurse once per level
