@@ -286,6 +286,45 @@ def test_requests_go_to_the_address_that_was_checked(monkeypatch):
             asyncio.run(fetch._pinned(f"http://{host}/x.png", {}, fetch.FetchSettings()))
 
 
+def test_proxy_variables_do_not_route_requests_around_the_address_check(server, monkeypatch):
+    import socket
+    import threading
+
+    proxy = socket.socket()
+    proxy.bind(("127.0.0.1", 0))
+    proxy.listen(8)
+    proxy.settimeout(0.2)
+    seen: list = []
+    stop = threading.Event()
+
+    def accept():
+        while not stop.is_set():
+            try:
+                conn, _ = proxy.accept()
+            except OSError:
+                continue
+            seen.append(conn.recv(200))
+            conn.close()
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    try:
+        url = f"http://127.0.0.1:{proxy.getsockname()[1]}"
+        for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):
+            monkeypatch.setenv(var, url)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        refused = _fetch(["http://10.0.0.1/x.png"])["http://10.0.0.1/x.png"]
+        assert refused.reason.startswith("refused:")  # checked, never handed to the proxy
+        ok = _fetch([server.url("/icon.png")], allow_private_hosts=True)
+        assert ok[server.url("/icon.png")].ok  # straight to the server, not through the proxy
+        assert seen == []
+    finally:
+        stop.set()
+        t.join(2)
+        proxy.close()
+
+
 def test_every_redirect_hop_is_checked(server, monkeypatch):
     """A 'public' first hop (this loopback server, let through by name) redirecting to another
     loopback port, to localhost and to a decimal IP: each refused at the hop."""

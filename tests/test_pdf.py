@@ -17,6 +17,7 @@ from pypdf import PdfReader
 
 from pubpipe import config, pipeline
 from pubpipe.config import PdfSection
+from pubpipe.layout.edition import Resource
 from pubpipe.htmlmodel import BLOCK_TAGS
 from pubpipe.layout.stage import lay_out
 from pubpipe.write.pdf import write_pdf
@@ -84,7 +85,7 @@ def test_sandbox_fetcher_serves_only_assets(tmp_path):
     f = tmp_path / "a.png"
     Image.new("RGB", (4, 4)).save(f)
     url = styles.ASSET_URL + "x.png"
-    fetcher = prender._SandboxFetcher({url: (f, "image/png")})
+    fetcher = prender._SandboxFetcher({url: Resource(f, "image/png")})
     assert fetcher.fetch(url).read() == f.read_bytes()
     assert fetcher.fetch("data:text/plain,hi").read() == b"hi"
     for bad in ("file:///etc/passwd", "http://127.0.0.1:1/x.png", styles.ASSET_URL + "other.png"):

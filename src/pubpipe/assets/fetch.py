@@ -205,8 +205,11 @@ async def _fetch_all(requests, settings, on_done):
                           max_keepalive_connections=settings.concurrency)
     sem = asyncio.Semaphore(settings.concurrency)
     results: dict[str, FetchResult] = {}
+    # trust_env=False: no HTTP(S)_PROXY/ALL_PROXY. Each request goes to the address checked for
+    # its host (_pinned); through a proxy the proxy would resolve and connect on its own, and a
+    # refused internal address would be reached all the same.
     async with httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False,
-                                 headers={"User-Agent": USER_AGENT,
+                                 trust_env=False, headers={"User-Agent": USER_AGENT,
                                           "Accept": "image/*,*/*;q=0.5"}) as client:
         # A host that timed out or could not be reached fails the images still queued for it at
         # once: one slow server costs one budget, not one per image it serves.
