@@ -808,12 +808,12 @@ def test_sigterm_during_layout_ends_the_build_quietly(tmp_path):
 
 def test_cached_pdf_and_image_variants_are_checked_before_use(tmp_path, secret):
     from pubpipe.layout.edition import Resource
-    from pubpipe.layout.render import _SandboxFetcher
+    from pubpipe.layout.render import SandboxFetcher
 
     img = tmp_path / "v.png"
     img.write_bytes(_png())
     good = __import__("hashlib").sha256(img.read_bytes()).hexdigest()
-    fetcher = _SandboxFetcher({"pp:ok.png": Resource(img, "image/png", good),
+    fetcher = SandboxFetcher({"pp:ok.png": Resource(img, "image/png", good),
                                "pp:bad.png": Resource(img, "image/png", "0" * 64)})
     assert fetcher.fetch("pp:ok.png").read()[:4] == b"\x89PNG"
     with pytest.raises(ValueError, match="changed since it was made"):

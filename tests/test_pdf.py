@@ -85,7 +85,7 @@ def test_sandbox_fetcher_serves_only_assets(tmp_path):
     f = tmp_path / "a.png"
     Image.new("RGB", (4, 4)).save(f)
     url = styles.ASSET_URL + "x.png"
-    fetcher = prender._SandboxFetcher({url: Resource(f, "image/png")})
+    fetcher = prender.SandboxFetcher({url: Resource(f, "image/png")})
     assert fetcher.fetch(url).read() == f.read_bytes()
     assert fetcher.fetch("data:text/plain,hi").read() == b"hi"
     for bad in ("file:///etc/passwd", "http://127.0.0.1:1/x.png", styles.ASSET_URL + "other.png"):

@@ -3,7 +3,7 @@ front matter, the overlay), with what the page map and preflight need read from 
 
 Runs in the layout's worker processes (``workers.py``: forked from a forkserver with WeasyPrint
 warmed, one per core, ended with the build). WeasyPrint may read nothing but the resolved asset
-files and ``data:`` URIs (``_SandboxFetcher``).
+files and ``data:`` URIs (``SandboxFetcher``).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class Rendered:
     cpu: float = 0.0  # seconds of CPU it took to lay out
 
 
-class _SandboxFetcher:
+class SandboxFetcher:
     """Serves the resolved asset files and data: URIs; everything else is refused.
 
     With settings asking for grayscale, CMYK or no transparency, raster images are converted on
@@ -139,7 +139,7 @@ def render_here(job: RenderJob) -> Rendered:
 
     started = _cpu_seconds()
     s = job.settings
-    fetcher = _SandboxFetcher(job.resources, s)
+    fetcher = SandboxFetcher(job.resources, s)
     fonts = FontConfiguration()
     profiles: dict = {}  # shared by every stylesheet: @color-profile (PDF/X output intent)
     logger = logging.getLogger("weasyprint")
@@ -211,7 +211,7 @@ def render_piece_here(job: PieceJob) -> RenderedPiece:
 
     started = _cpu_seconds()
     s = job.settings
-    fetcher = _SandboxFetcher(job.resources, s)
+    fetcher = SandboxFetcher(job.resources, s)
     logger = logging.getLogger("weasyprint")
     cap = _LogCapture()
     logger.addHandler(cap)

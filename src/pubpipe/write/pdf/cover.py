@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 from ...assets import cover as cover_mod
 from ...document import Book
 from ...layout.edition import PrintEdition, Resource
-from ...layout.render import _SandboxFetcher
+from ...layout.render import SandboxFetcher
 from ...layout.settings import PrintSettings
 from ...layout.styles import ASSET_URL, color_profile_css
 from . import preflight
@@ -279,7 +279,7 @@ def render_cover(book: Book, settings: PrintSettings, n_pages: int,
                 notes += _image_notes(name or image.name, w, h, wrap)
                 fits = _fits(w, h, wrap)
     cover_settings = _cover_settings(settings)
-    fetcher = _SandboxFetcher(resources, cover_settings)
+    fetcher = SandboxFetcher(resources, cover_settings)
     css = color_profile_css(cover_settings, resources)
     profiles: dict = {}
     sheets = [weasyprint.CSS(string=css, url_fetcher=fetcher, color_profiles=profiles)] \
