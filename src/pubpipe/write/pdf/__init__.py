@@ -3,7 +3,7 @@
 ``write_pdf(book, ctx, edition) -> bytes``. The layout stage (``pubpipe.layout``) made the
 edition; here its pieces become one PDF (``merge``), which gets its exact page boxes, page labels
 and preset rules (``postprocess``), and preflight reports on the result as diagnostics
-(``preflight``). The result and its diagnostics are cached under a hash of the edition, so a
+(``preflight``), all on one pypdf writer in memory, serialized once. The result and its diagnostics are cached under a hash of the edition, so a
 build in which nothing changed writes the same bytes without doing the work again.
 """
 
@@ -19,7 +19,7 @@ from ...document import Book, Diagnostic, Severity
 from ...layout.edition import PrintEdition
 from ...layout.settings import icc_profile
 from . import preflight
-from .merge import merge
+from .merge import merge, write
 from .postprocess import postprocess
 
 if TYPE_CHECKING:
@@ -43,8 +43,11 @@ def write_pdf(book: Book, ctx: BuildContext, edition: PrintEdition) -> bytes:
         ctx.diagnostics.warn("pdf-output-intent", f"{s.variant} without an output intent: no"
                              " CMYK ICC profile found (install libgs-common or put one in"
                              " styles/icc/cmyk.icc)", ctx.config_file)
-    pdf = postprocess(merge(edition), s, edition.page_labels)
-    preflight.run(book, edition, pdf, ctx.diagnostics, ctx.config_file)
+    # one pass: merged, post-processed and preflighted in memory, serialized once
+    writer = merge(edition)
+    postprocess(writer, s, edition.page_labels)
+    preflight.run(book, edition, writer, ctx.diagnostics, ctx.config_file)
+    pdf = write(writer)
     _save(ctx.store, key, pdf, list(ctx.diagnostics[before:]))
     return pdf
 

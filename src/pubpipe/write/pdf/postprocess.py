@@ -8,10 +8,15 @@ images rewritten as grayscale or CMYK; transparency flattened where PDF/X or the
 
 from __future__ import annotations
 
-import io
 import re
+from typing import TYPE_CHECKING
 
 from ...layout.settings import PrintSettings, page_boxes
+from .objects import fonts
+
+if TYPE_CHECKING:
+    from pypdf import PdfWriter
+
 
 def _gray(r: float, g: float, b: float) -> float:
     return round(0.2126 * r + 0.7152 * g + 0.0722 * b, 4)
@@ -125,26 +130,18 @@ def _unsubset_names(writer) -> None:
     """With full fonts embedded, drop the 'ABCDEF+' subset tag WeasyPrint still writes."""
     from pypdf.generic import NameObject
 
-    seen = set()
-    for page in writer.pages:
-        fonts = (page.get("/Resources") or {}).get("/Font") or {}
-        fonts = fonts.get_object() if hasattr(fonts, "get_object") else fonts
-        for ref in fonts.values():
-            font = ref.get_object()
-            if id(font) in seen:
-                continue
-            seen.add(id(font))
-            targets = [font] + [d.get_object() for d in font.get("/DescendantFonts", [])]
-            for f in targets:
-                if "/BaseFont" in f:
-                    f[NameObject("/BaseFont")] = NameObject(
-                        "/" + _SUBSET_PREFIX.sub("", str(f["/BaseFont"])))
-                desc = f.get("/FontDescriptor")
-                if desc is not None:
-                    desc = desc.get_object()
-                    if "/FontName" in desc:
-                        desc[NameObject("/FontName")] = NameObject(
-                            "/" + _SUBSET_PREFIX.sub("", str(desc["/FontName"])))
+    for font in fonts(writer.pages):
+        targets = [font] + [d.get_object() for d in font.get("/DescendantFonts", [])]
+        for f in targets:
+            if "/BaseFont" in f:
+                f[NameObject("/BaseFont")] = NameObject(
+                    "/" + _SUBSET_PREFIX.sub("", str(f["/BaseFont"])))
+            desc = f.get("/FontDescriptor")
+            if desc is not None:
+                desc = desc.get_object()
+                if "/FontName" in desc:
+                    desc[NameObject("/FontName")] = NameObject(
+                        "/" + _SUBSET_PREFIX.sub("", str(desc["/FontName"])))
 
 
 # The fewest pages each service prints a paperback with.
@@ -156,15 +153,12 @@ def padded_page_count(preset: str, n_pages: int) -> int:
     return max(n_pages, MIN_PAGES.get(preset, 0))
 
 
-def postprocess(pdf: bytes, s: PrintSettings, labels: list[str]) -> bytes:
-    """The PDF with every rule of the print settings applied (see the module docstring)."""
-    from pypdf import PdfReader, PdfWriter
+def postprocess(writer: PdfWriter, s: PrintSettings, labels: list[str]) -> None:
+    """Apply every rule of the print settings to the merged PDF, in memory (see the module
+    docstring)."""
     from pypdf.generic import (ArrayObject, DictionaryObject, FloatObject, NameObject,
                                NumberObject)
 
-    reader = PdfReader(io.BytesIO(pdf))
-    writer = PdfWriter(clone_from=reader)
-    writer.pdf_header = reader.pdf_header  # keep the version the variant needs (PDF/A, PDF/X)
     # a book shorter than the service prints gets blank pages at the end (preflight says so)
     for i in range(len(writer.pages), padded_page_count(s.preset, len(writer.pages))):
         box = page_boxes(s, i)["MediaBox"]
@@ -199,7 +193,4 @@ def postprocess(pdf: bytes, s: PrintSettings, labels: list[str]) -> bytes:
         nums = ArrayObject([NumberObject(0),
                             DictionaryObject({NameObject("/S"): NameObject("/D")})])
     root[NameObject("/PageLabels")] = DictionaryObject({NameObject("/Nums"): nums})
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
 

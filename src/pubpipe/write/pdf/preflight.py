@@ -15,13 +15,20 @@ import io
 import re
 from collections import defaultdict
 from pathlib import Path
+from typing import TYPE_CHECKING, Union
 
 from ...document import Book, Diagnostics
 from ...layout.edition import ImageFacts, PrintEdition
 from ...layout import markup, polish
+from . import objects
 from .postprocess import padded_page_count
 from ...layout.settings import (PrintSettings, live_margin, margins, parse_length,
                                text_width)
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader, PdfWriter
+
+    PdfDocument = Union[PdfReader, PdfWriter]
 
 MIN_PPI = 300
 # paper thickness per page (inches): KDP's published figures, the de-facto standard for POD
@@ -31,9 +38,10 @@ _NOTDEF = re.compile(r'\.notdef glyph rendered for Unicode string unsupported by
                      r"\(U\+([0-9A-Fa-f]+)\)")
 
 
-def run(book: Book, edition: PrintEdition, pdf: bytes, diags: Diagnostics,
+def run(book: Book, edition: PrintEdition, pdf: bytes | PdfDocument, diags: Diagnostics,
         cfg_file: Path | None) -> None:
-    """Check the finished pdf made from edition; add diagnostics (about book.toml: cfg_file)."""
+    """Check the finished pdf made from edition (its bytes, or the writer before it writes
+    them); add diagnostics (about book.toml: cfg_file)."""
     settings: PrintSettings = edition.settings
     labels = edition.page_labels
     m = edition.measures
@@ -328,15 +336,14 @@ def _locate(book, text: str):
     return None, None
 
 
-def colour_report(pdf: bytes) -> dict:
+def colour_report(pdf: bytes | PdfDocument) -> dict:
     """RGB colour operators and images, alpha graphics states and soft masks, output intent."""
-    from pypdf import PdfReader
     from pypdf.generic import ContentStream
 
-    reader = PdfReader(io.BytesIO(pdf))
+    reader = _document(pdf)
     out = {"rgb_ops": 0, "rgb_images": 0, "alpha_states": 0, "soft_masks": 0,
            "output_intent": ""}
-    intents = reader.trailer["/Root"].get("/OutputIntents")
+    intents = reader.root_object.get("/OutputIntents")
     if intents:
         out["output_intent"] = str(intents[0].get_object().get("/OutputConditionIdentifier", ""))
     seen = set()
@@ -378,14 +385,13 @@ def colour_report(pdf: bytes) -> dict:
     return out
 
 
-def tag_report(pdf: bytes) -> dict:
+def tag_report(pdf: bytes | PdfDocument) -> dict:
     """What the PDF's tags give a screen reader: marked and structured, the document language,
     a title shown as the window title, and each Figure's alt text (read with pypdf)."""
-    from pypdf import PdfReader
     from pypdf.generic import ArrayObject, DictionaryObject
 
-    reader = PdfReader(io.BytesIO(pdf))
-    root = reader.trailer["/Root"]
+    reader = _document(pdf)
+    root = reader.root_object
     mark = root.get("/MarkInfo")
     tree = root.get("/StructTreeRoot")
     prefs = root.get("/ViewerPreferences")
@@ -425,32 +431,32 @@ def tag_report(pdf: bytes) -> dict:
     return out
 
 
-def pdf_fonts(pdf: bytes) -> dict[str, dict]:
-    """Every font the PDF uses: {name: {embedded, subset, type}}."""
-    from pypdf import PdfReader
-
-    reader = PdfReader(io.BytesIO(pdf))
+def pdf_fonts(pdf: bytes | PdfDocument) -> dict[str, dict]:
+    """Every font the PDF uses (on its pages and in the forms they draw):
+    {name: {embedded, subset, type}}."""
     out: dict[str, dict] = {}
-    for page in reader.pages:
-        res = page.get("/Resources")
-        res = res.get_object() if res is not None else {}
-        fonts = res.get("/Font")
-        if fonts is None:
+    for font in objects.fonts(_document(pdf).pages):
+        base = str(font.get("/BaseFont", "?")).lstrip("/")
+        if base in out:
             continue
-        for ref in fonts.get_object().values():
-            font = ref.get_object()
-            base = str(font.get("/BaseFont", "?")).lstrip("/")
-            if base in out:
-                continue
-            desc_font = font
-            if "/DescendantFonts" in font:
-                desc_font = font["/DescendantFonts"][0].get_object()
-            desc = desc_font.get("/FontDescriptor")
-            desc = desc.get_object() if desc is not None else {}
-            embedded = any(k in desc for k in ("/FontFile", "/FontFile2", "/FontFile3"))
-            if str(font.get("/Subtype")) == "/Type3":
-                embedded = True  # drawn by the PDF itself
-            out[base] = {"embedded": embedded,
-                         "subset": bool(re.match(r"^[A-Z]{6}\+", base)),
-                         "type": str(font.get("/Subtype", ""))}
+        desc_font = font
+        if "/DescendantFonts" in font:
+            desc_font = font["/DescendantFonts"][0].get_object()
+        desc = desc_font.get("/FontDescriptor")
+        desc = desc.get_object() if desc is not None else {}
+        embedded = any(k in desc for k in ("/FontFile", "/FontFile2", "/FontFile3"))
+        if str(font.get("/Subtype")) == "/Type3":
+            embedded = True  # drawn by the PDF itself
+        out[base] = {"embedded": embedded,
+                     "subset": bool(re.match(r"^[A-Z]{6}\+", base)),
+                     "type": str(font.get("/Subtype", ""))}
     return out
+
+
+def _document(pdf: bytes | PdfDocument) -> PdfDocument:
+    """A PDF to read: the writer still in memory as it is, bytes parsed."""
+    if isinstance(pdf, (bytes, bytearray)):
+        from pypdf import PdfReader
+
+        return PdfReader(io.BytesIO(pdf))
+    return pdf

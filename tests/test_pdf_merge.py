@@ -1,0 +1,125 @@
+"""The PDF writer's merge of a book laid out piece by piece: one pass in memory, the chapters'
+content left as WeasyPrint compressed it, the overlay drawn as a form, and everything that reads
+fonts looking inside that form."""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pubpipe import config, pipeline
+
+TEXT = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor "
+        "incididunt ut labore et dolore magna aliqua. ") * 4
+
+
+def _book(folder: Path, extra: str = "") -> Path:
+    folder.mkdir(parents=True)
+    (folder / "book.toml").write_text(
+        '[book]\ntitle = "Merged"\nauthors = ["A. Writer"]\nlanguage = "en"\n'
+        'chapters = ["one.md", "two.md"]\n\n[pdf]\npage-size = "A6"\n' + extra,
+        encoding="utf-8")
+    (folder / "one.md").write_text("# One\n\n" + "\n\n".join([TEXT] * 8) + "\n",
+                                   encoding="utf-8")
+    (folder / "two.md").write_text("# Two\n\n*" + TEXT + "*\n\n" + "\n\n".join([TEXT] * 3)
+                                   + "\n", encoding="utf-8")
+    return folder
+
+
+def _build(src: Path, tmp: Path, name: str):
+    cfg = config.load(src)
+    return pipeline.build(cfg, pipeline.BuildOptions(formats=("pdf",), out_dir=tmp / name,
+                                                     cache_dir=tmp / "cache", offline=True))
+
+
+@pytest.mark.slow
+def test_merge_is_one_pass_and_keeps_content_compressed(tmp_path, monkeypatch):
+    import pypdf
+    from pypdf import PdfReader
+    from pypdf.generic import ArrayObject
+
+    preflight = importlib.import_module("pubpipe.write.pdf.preflight")
+    src = _book(tmp_path / "book")
+    opened: list[int] = []
+    real = pypdf.PdfReader
+
+    class Counting(real):
+        def __init__(self, stream, *a, **k):
+            opened.append(len(stream.getvalue()) if hasattr(stream, "getvalue") else -1)
+            super().__init__(stream, *a, **k)
+
+    monkeypatch.setattr(pypdf, "PdfReader", Counting)
+    out = _build(src, tmp_path, "out").outputs["pdf"]
+    monkeypatch.setattr(pypdf, "PdfReader", real)
+    data = out.read_bytes()
+    # the pieces are read once each; the finished PDF is never parsed again (no second pass)
+    assert opened and len(data) not in opened
+    assert len(opened) == 4  # front matter, two chapters, overlay
+
+    reader = PdfReader(out)
+    labels = reader.page_labels
+    body = [i for i, lab in enumerate(labels) if lab.isdigit()]
+    drawn = 0
+    for i in body:
+        page = reader.pages[i]
+        contents = page["/Contents"]
+        streams = [s.get_object() for s in contents] if isinstance(contents, ArrayObject) \
+            else [contents.get_object()]
+        # WeasyPrint's compressed content is kept as it is (merge_page stored it uncompressed)
+        for s in streams:
+            assert "/Filter" in s or len(s.get_data()) < 100, (i, len(s.get_data()))
+        forms = [x.get_object() for x in page["/Resources"]["/XObject"].values()
+                 if x.get_object().get("/Subtype") == "/Form"]
+        drawn += bool(forms)
+    assert drawn >= len(body) - 1  # every body page but a blank verso gets its folio form
+    # the folios and running heads are there, and fonts inside the overlay's form are found
+    assert "Merged" in reader.pages[body[1]].extract_text() \
+        or "One" in reader.pages[body[1]].extract_text()
+    ours = set(preflight.pdf_fonts(data))
+    if shutil.which("pdffonts"):
+        listed = subprocess.run(["pdffonts", str(out)], capture_output=True, text=True,
+                                check=True).stdout.splitlines()[2:]
+        assert ours == {line.split()[0] for line in listed}
+    assert any("Italic" in name for name in ours)
+
+
+@pytest.mark.slow
+def test_merged_book_with_full_fonts_and_grayscale(tmp_path):
+    """A print-on-demand preset: fonts in full (their subset tags dropped, inside the overlay's
+    form too), every colour converted, each font file stored once."""
+    from pypdf import PdfReader
+
+    preflight = importlib.import_module("pubpipe.write.pdf.preflight")
+    src = _book(tmp_path / "book", 'preset = "kdp"\ncolor = "grayscale"\n')
+    out = _build(src, tmp_path, "out").outputs["pdf"]
+    data = out.read_bytes()
+    fonts = preflight.pdf_fonts(data)
+    assert fonts and all(f["embedded"] and not f["subset"] for f in fonts.values()), fonts
+    found = preflight.colour_report(data)
+    assert found["rgb_ops"] == 0 and found["rgb_images"] == 0
+    reader = PdfReader(out)
+    files = {}
+    for page in reader.pages:
+        for font in _fonts(page):
+            desc = font.get("/FontDescriptor") or font["/DescendantFonts"][0].get_object()[
+                "/FontDescriptor"]
+            ref = desc.get_object()["/FontFile2"].indirect_reference
+            files.setdefault(str(font["/BaseFont"]), set()).add(ref.idnum)
+    # one font file per font, however many pieces embedded it
+    assert files and all(len(ids) == 1 for ids in files.values()), files
+
+
+def _fonts(page):
+    stack = [page["/Resources"]]
+    while stack:
+        res = stack.pop().get_object()
+        for f in (res.get("/Font") or {}).values():
+            yield f.get_object()
+        for x in (res.get("/XObject") or {}).values():
+            x = x.get_object()
+            if x.get("/Subtype") == "/Form" and "/Resources" in x:
+                stack.append(x["/Resources"])
