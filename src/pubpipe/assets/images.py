@@ -195,8 +195,9 @@ def process(data: bytes, box: Box, jpeg_quality: int) -> Output:
     im.info = {}
     out = io.BytesIO()
     if photo:
-        im.convert("RGB").save(out, "JPEG", quality=jpeg_quality, optimize=True,
-                               progressive=False, subsampling="4:2:0" if jpeg_quality < 90 else 0)
+        rgb = im if im.mode == "RGB" else im.convert("RGB")  # converting RGB to RGB: a copy
+        rgb.save(out, "JPEG", quality=jpeg_quality, optimize=True, progressive=False,
+                 subsampling="4:2:0" if jpeg_quality < 90 else 0)
         media = "image/jpeg"
     else:
         im.save(out, "PNG", optimize=im.width * im.height < 4_000_000)
@@ -240,7 +241,7 @@ def _to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:
                                              renderingIntent=ImageCms.Intent.PERCEPTUAL)
         except Exception:  # noqa: BLE001 - profile/colour-space mismatch: plain conversion
             base = base.convert("RGB")
-    else:
+    elif base.mode != "RGB":
         base = base.convert("RGB")
     if alpha is not None:
         base = base.convert("RGBA")
