@@ -199,17 +199,17 @@ def test_links_that_print_pages_across_chapters_lay_out_piece_by_piece(tmp_path,
     real = render.render_piece_here
 
     def counting(job):
-        calls.append(f"{job.kind}{job.chapter}")
+        calls.append(f"{job.kind}{job.chapter}" + ("?" if job.probe else ""))
         return real(job)
 
     monkeypatch.setenv("PUBPIPE_PDF_INPROCESS", "1")  # so the counter sees every piece
     monkeypatch.setattr(render, "render_piece_here", counting)
     pieces = _build(src, tmp_path / "cache", tmp_path / "pieces").outputs["pdf"]
-    # piece by piece: chapters 1, 3 and 4 link into other chapters, laid out first with a
-    # placeholder, then with the pages it leads to; chapter 2 prints its own pages (a source's
-    # back-links, "see p." within it): laid out again with its first folio
-    assert sorted(calls) == ["chapter0", "chapter0", "chapter1", "chapter1", "chapter2",
-                             "chapter2", "chapter3", "chapter3", "front-1", "overlay-1"]
+    # piece by piece: chapters 1, 3 and 4 link into other chapters, chapter 2 prints its own
+    # pages (a source's back-links, "see p." within it): on a cold build each is laid out
+    # first only to count its pages ("?": no PDF written), then in full with the right numbers
+    assert sorted(calls) == ["chapter0", "chapter0?", "chapter1", "chapter1?", "chapter2",
+                             "chapter2?", "chapter3", "chapter3?", "front-1", "overlay-1"]
     calls.clear()
     monkeypatch.setenv("PUBPIPE_LAYOUT", "whole")
     whole = _build(src, tmp_path / "whole-cache", tmp_path / "whole").outputs["pdf"]
@@ -244,6 +244,7 @@ def test_links_that_print_pages_across_chapters_lay_out_piece_by_piece(tmp_path,
     calls.clear()
     incremental = _build(src, tmp_path / "cache", tmp_path / "inc").outputs["pdf"]
     assert "chapter2" not in calls and {"chapter0", "chapter1", "chapter3"} <= set(calls)
+    assert not any(c.endswith("?") for c in calls)  # the numbers of the last build: no probe
     moved = _page_refs(incremental)
     assert int(moved[0]) >= int(refs[0]) + 2 and moved[3] == "1"
     cold = _build(src, tmp_path / "cold-cache", tmp_path / "cold").outputs["pdf"]
@@ -294,7 +295,7 @@ def test_page_numbers_that_do_not_settle_lay_the_book_out_whole(tmp_path, monkey
                         lambda job: calls.append(job.kind) or real(job))
     src = _linked_book(tmp_path / "book")
     r = _build(src, tmp_path / "cache", tmp_path / "out")
-    assert calls == ["chapter"] * 4  # tried piece by piece, then whole
+    assert calls == ["chapter"] * 4  # probed piece by piece, then laid out whole
     assert any(d.code == "pdf-layout-whole" for d in r.diagnostics)
     refs = _page_refs(r.outputs["pdf"])
     assert len(refs) == 6 and "000" not in refs and refs[3] == "1"

@@ -183,6 +183,9 @@ class PieceJob:
     block_ids: dict[str, tuple[str, BlockPath]] = field(default_factory=dict)
     block_seq: dict[str, int] = field(default_factory=dict)
     text_area: tuple[float, float, float, float] | None = None  # where page words are read
+    # layout only (pages and anchors, no PDF): the page numbers it prints are guesses, so it
+    # will be laid out again once they are known
+    probe: bool = False
 
 
 @dataclass
@@ -200,6 +203,11 @@ class RenderedPiece:
     # footnotes, their calls and the words before them -> (page, y): see stage.note_breaks
     note_pos: dict[str, tuple[int, float]] = field(default_factory=dict)
     cpu: float = 0.0  # seconds of CPU it took to lay out (0 when it came from the cache)
+
+    @property
+    def probe(self) -> bool:
+        """Laid out only, to count its pages (``PieceJob.probe``): no PDF."""
+        return not self.pdf
 
 
 def render_piece_here(job: PieceJob) -> RenderedPiece:
@@ -219,6 +227,10 @@ def render_piece_here(job: PieceJob) -> RenderedPiece:
         fonts, sheets, profiles = _stylesheets(job.css, fetcher)
         html = weasyprint.HTML(string=job.html, base_url=ASSET_URL, url_fetcher=fetcher)
         document = html.render(font_config=fonts, stylesheets=sheets, color_profiles=profiles)
+        if job.probe:
+            return RenderedPiece(job.kind, job.chapter, b"", len(document.pages), {},
+                                 anchor_pages(document), Measures(), [], [], cap.messages,
+                                 cpu=_cpu_seconds() - started)
         marks = bookmarks(document) if s.bookmarks else []
         for page in document.pages:
             page.bookmarks = []  # the merge writes the book's one outline

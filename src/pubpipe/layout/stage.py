@@ -274,14 +274,18 @@ def _by_pieces(book: Book, ctx: BuildContext, want_pdf: bool, advance) -> PrintE
     for d in docs:
         _report_formulas(d, ctx)
 
-    def job(k: int, folio: int | None) -> PieceJob:
+    def job(k: int, folio: int | None, probe: bool = False) -> PieceJob:
         d = docs[k]
         css = [*base, piece_css("chapter", folio)]
-        return PieceJob("chapter", d.html, css, s, d.resources, k, d.block_ids, d.block_seq, area)
+        return PieceJob("chapter", d.html, css, s, d.resources, k, d.block_ids, d.block_seq, area,
+                        probe)
 
     used: list[int | None] = [_int(known_folios.get(cids[k]), 1) if docs[k].has_pagerefs
                               else None for k in range(n)]
-    pieces = _render_cached(ctx.store, [job(k, used[k]) for k in range(n)], advance)
+    # numbers no build has known yet (a cold build): the first layout only counts pages
+    guessed = [(docs[k].has_pagerefs and cids[k] not in known_folios) or
+               any(t not in known_labels for t in docs[k].xrefs) for k in range(n)]
+    pieces = _render_cached(ctx.store, [job(k, used[k], guessed[k]) for k in range(n)], advance)
     _count_cpu(ctx, pieces)
     owner = {cid: k for k, cid in enumerate(cids)}
 
@@ -311,6 +315,8 @@ def _by_pieces(book: Book, ctx: BuildContext, want_pdf: bool, advance) -> PrintE
                 # so the result depends only on those numbers, never on the guess before them
                 breaks[k], passes[k], anchors[k] = set(), 0, None
                 redone.discard(k)
+            elif pieces[k].probe:
+                pass  # a guess that was right: now laid out in full
             elif (more := note_breaks(pieces[k].note_pos) - breaks[k]) and \
                     passes[k] < NOTE_PASSES:
                 # a note carried past its call's page: the call's line moves on too (see _whole)
@@ -332,7 +338,7 @@ def _by_pieces(book: Book, ctx: BuildContext, want_pdf: bool, advance) -> PrintE
         for k, piece in zip(todo, again):
             pieces[k] = piece
     folios = first_folios([p.pages for p in pieces])
-    if any(numbers(k, folios) != (used[k], docs[k].xrefs) for k in range(n)):
+    if any(numbers(k, folios) != (used[k], docs[k].xrefs) or pieces[k].probe for k in range(n)):
         # page numbers that keep moving each other (a label one digit longer that pushes its
         # chapter onto another leaf, and back): the book as one document numbers them right
         ctx.diagnostics.info("pdf-layout-whole", "page references between chapters did not"
@@ -482,14 +488,16 @@ def _piece_key(job: PieceJob) -> str:
 def _render_cached(store, jobs: list[PieceJob], advance) -> list[RenderedPiece]:
     """The pieces, from the cache where they are there, the rest laid out in parallel."""
     keys = [_piece_key(j) for j in jobs]
-    out: list[RenderedPiece | None] = [_load_piece(store, key) for key in keys]
+    out: list[RenderedPiece | None] = [None if j.probe else _load_piece(store, key)
+                                       for j, key in zip(jobs, keys)]
     for piece in out:
         if piece is not None:
             advance()
     todo = [i for i, piece in enumerate(out) if piece is None]
     for i, piece in zip(todo, render_pieces([jobs[i] for i in todo], advance)):
         out[i] = piece
-        _save_piece(store, keys[i], piece)
+        if not jobs[i].probe:
+            _save_piece(store, keys[i], piece)
     return [p for p in out if p is not None]
 
 
