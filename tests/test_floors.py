@@ -19,7 +19,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "pubpipe"
 # top to bottom; a module belongs to the floor of its longest matching prefix
 FLOORS: list[tuple[str, tuple[str, ...]]] = [
     ("cli", ("pubpipe.cli", "pubpipe.__main__", "pubpipe.commands")),
-    ("pipeline", ("pubpipe.pipeline",)),
+    ("pipeline", ("pubpipe.pipeline", "pubpipe.buildcache")),
     ("writers", ("pubpipe.write",)),
     ("layout", ("pubpipe.layout",)),
     ("transforms", ("pubpipe.transforms", "pubpipe.embeds")),

@@ -657,7 +657,7 @@ def test_internal_errors_name_what_the_build_was_doing(tmp_path, monkeypatch):
         raise RecursionError("maximum recursion depth exceeded")
 
     monkeypatch.setattr(md, "flatten_depth", broken)
-    import pubpipe.readers as readers
+    from pubpipe.readers import book as readers
     monkeypatch.setattr(readers, "flatten_depth", broken)
     monkeypatch.delenv("PUBPIPE_DEBUG", raising=False)
     with pytest.raises(BuildError, match=f"internal error while reading {post}: RecursionError"):

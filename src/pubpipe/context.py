@@ -17,7 +17,7 @@ from .document import Diagnostic, Diagnostics
 from .progress import Progress
 from .layout.settings import PT_PER_IN, PrintSettings, resolve_settings, text_width
 
-__all__ = ["FORMATS", "BuildContext", "BuildOptions", "cache_dir_for"]
+__all__ = ["FORMATS", "BuildContext", "BuildOptions", "cache_dir_for", "open_store"]
 
 
 @dataclass
@@ -32,6 +32,9 @@ class BuildOptions:
     progress: bool | str = False  # True/"tty": rich bars; "lines": a line per stage; False/"off"
     time_limit: float = 600.0  # seconds the whole build may take (0: no limit)
     revalidate: bool = True  # online: re-ask servers about cached images (False: cache first)
+    # take the outputs of an earlier build with the very same inputs from the cache (buildcache;
+    # the commands do; BuildResult.book is then None)
+    reuse_outputs: bool = False
 
 
 @dataclass
@@ -46,25 +49,25 @@ class BuildContext:
     # what resolving [pdf] had to say: reported by builds that print (an EPUB-only build of a
     # book with a bad [pdf] page size is not failed for it)
     print_notes: list[Diagnostic] = field(default_factory=list)
+    # how many diagnostics each error/--strict check of the build saw (the output cache keeps it)
+    checks: list[int] = field(default_factory=list)
 
     @classmethod
     def create(cls, cfg: Config, opts: BuildOptions, language: str = "",
                diagnostics: Diagnostics | None = None,
-               progress: Progress | None = None) -> BuildContext:
+               progress: Progress | None = None, store: AssetStore | None = None) -> BuildContext:
         """The context for building cfg's book, written in language (right-to-left books print
-        their first page on the left)."""
+        their first page on the left). store: the build's store when it was opened before the
+        book was read (``open_store``, with the same diagnostics and progress)."""
         diags = diagnostics if diagnostics is not None else Diagnostics()
         notes = Diagnostics()
         settings = resolve_settings(cfg.pdf, notes, cfg.config_file if cfg.config_file else None,
                                     language)
-        cache_dir = cache_dir_for(cfg, opts)
-        width = cfg.assets.print_width or text_width(settings) / PT_PER_IN
         progress = progress or Progress.of(opts.progress)
-        store = AssetStore(cfg.root, cache_dir, cfg.assets, offline=opts.offline,
-                           diagnostics=diags, progress=progress, print_width=round(width, 3),
-                           revalidate=opts.revalidate)
+        if store is None:
+            store = open_store(cfg, opts, diags, progress)
         return cls(config=cfg, options=opts, diagnostics=diags, print=settings, store=store,
-                   cache_dir=cache_dir, progress=progress, print_notes=list(notes))
+                   cache_dir=store.cache_dir, progress=progress, print_notes=list(notes))
 
     @property
     def config_file(self) -> Path | None:
@@ -83,6 +86,17 @@ class BuildContext:
         """Add what resolving [pdf] found to the build's diagnostics (once)."""
         self.diagnostics.extend(self.print_notes)
         self.print_notes = []
+
+
+def open_store(cfg: Config, opts: BuildOptions, diagnostics: Diagnostics,
+               progress: Progress | None = None) -> AssetStore:
+    """The build's asset store: the cache, the fetcher, image processing (a print image is at
+    most as wide as the text block, which does not depend on the book's language)."""
+    settings = resolve_settings(cfg.pdf, Diagnostics(), cfg.config_file or None)
+    width = cfg.assets.print_width or text_width(settings) / PT_PER_IN
+    return AssetStore(cfg.root, cache_dir_for(cfg, opts), cfg.assets, offline=opts.offline,
+                      diagnostics=diagnostics, progress=progress, print_width=round(width, 3),
+                      revalidate=opts.revalidate)
 
 
 def cache_dir_for(cfg: Config, opts: BuildOptions) -> Path:

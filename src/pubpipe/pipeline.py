@@ -13,23 +13,24 @@ from __future__ import annotations
 
 import importlib
 import os
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from . import config as config_mod
-from . import budget, embeds
-from .context import BuildContext, BuildOptions, cache_dir_for
-from .document import Book, Diagnostics
-from .layout import PrintEdition, bounds
-from .errors import BuildError, PubpipeError
+from . import budget
 from .config import FORMATS
+from .context import BuildContext, BuildOptions, cache_dir_for, open_store
+from .document import Asset, Book, Diagnostics
+from .errors import BuildError, PubpipeError
 from .progress import Progress
-from .readers import read_book
-from .readers.math import site_math
-from .transforms import (alt, assets, citations, figures, footnotes, headings, ids, links, math,
-                         sanitize, tables)
 from .write import output
+
+if TYPE_CHECKING:
+    from .buildcache import CachedBuild, OutputCache
+    from .layout import PrintEdition
 
 __all__ = ["FORMATS", "BuildOptions", "BuildResult", "build", "cache_dir_for", "prepare"]
 
@@ -56,6 +57,9 @@ class BuildResult:
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
     context: BuildContext | None = None  # the store (requests made, every asset) and settings
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage, for the report
+    assets: list[Asset] = field(default_factory=list)  # every image the build asked for
+    requests: int = 0  # network requests made
+    reused: bool = False  # the outputs of an earlier build with the same inputs (buildcache)
 
 
 def needs_layout(ctx: BuildContext) -> bool:
@@ -68,19 +72,34 @@ def _printed(formats: tuple[str, ...]) -> bool:
     return "pdf" in formats or "cover" in formats
 
 
-def prepare(cfg: config_mod.Config, opts: BuildOptions) -> tuple[Book, BuildContext]:
-    """Read the sources and run every transform: the document the writers consume."""
+def prepare(cfg: config_mod.Config, opts: BuildOptions, progress: Progress | None = None,
+            diagnostics: Diagnostics | None = None) -> tuple[Book, BuildContext]:
+    """Read the sources and run every transform: the document the writers consume.
+    diagnostics: the list the build reports to (what came before reading is kept)."""
+    # Markdown, html5lib and the transforms are imported here, not at the top: a build whose
+    # outputs come from the cache never needs them.
+    from . import embeds
+    from .layout import bounds
+    from .readers import read_book
+    from .readers.cache import ChapterCache
+    from .readers.math import site_math
+    from .resources import code_fingerprint
+    from .transforms import (alt, assets, citations, figures, footnotes, headings, ids, links,
+                             math, sanitize, tables)
+
     budget.doing("reading the chapters")
-    progress = Progress.of(opts.progress)
+    progress = progress or Progress.of(opts.progress)
+    diags = diagnostics if diagnostics is not None else Diagnostics()
+    store = open_store(cfg, opts, diags, progress)
     with progress.stage("read", len(cfg.chapter_files), "chapters") as advance:
-        book = read_book(cfg)
+        book = read_book(cfg, ChapterCache(store, code_fingerprint()), diags)
         for _ in book.chapters:
             advance()
     if book.diagnostics.errors:  # unreadable sources: stop before any network or image work
         raise BuildError(f"{len(book.diagnostics.errors)} error(s); nothing written",
                          book.diagnostics)
     opts.formats = wanted_formats(cfg, opts.formats)
-    ctx = BuildContext.create(cfg, opts, book.meta.language, book.diagnostics, progress)
+    ctx = BuildContext.create(cfg, opts, book.meta.language, book.diagnostics, progress, store)
     if _printed(opts.formats):  # a chapter too long to lay out fails now, not after minutes
         for e in bounds.too_long(book, ctx.print):
             ctx.diagnostics.error("print-too-long", bounds.message(e), e.chapter.source, 1)
@@ -123,6 +142,7 @@ def wanted_formats(cfg: config_mod.Config, formats: tuple[str, ...]) -> tuple[st
 
 def _check(ctx: BuildContext) -> None:
     diags = ctx.diagnostics
+    ctx.checks.append(len(diags))  # so that a build from the output cache fails at the same point
     if diags.errors:
         raise BuildError(f"{len(diags.errors)} error(s); nothing written", diags)
     if ctx.options.strict and diags.warnings:
@@ -167,13 +187,28 @@ def _build(cfg: config_mod.Config, opts: BuildOptions) -> BuildResult:
     for folder in {Path(opts.output).parent if opts.output else out_dir}:
         output.check_target(folder / ".pubpipe-check")  # a file in the way fails before any work
         output.remove_stale_temp_files(folder)
-    book, ctx = prepare(cfg, opts)
+    opts.formats = wanted_formats(cfg, opts.formats)
+    progress = Progress.of(opts.progress)
+    early = Diagnostics()  # what looking into the output cache found (a damaged entry)
+    reuse = None
+    if opts.reuse_outputs:
+        budget.doing("looking for the outputs of an earlier build")
+        with progress.stage("check cache"):
+            reuse = _output_cache(cfg, opts, out_dir, early)
+            cached = reuse.lookup() if reuse is not None else None
+        if cached is not None:
+            return _replay(cached, opts, out_dir, progress)
+    n_early = len(early)
+    book, ctx = prepare(cfg, opts, progress, early)
     result = BuildResult(book=book, diagnostics=ctx.diagnostics, context=ctx,
                          timings=ctx.progress.timings)  # seconds per stage, as they run
     _check(ctx)
 
     edition = None
     if needs_layout(ctx):
+        from .layout import bounds
+
+
         # (printed outputs were checked in prepare; the EPUB is still good without page numbers)
         unprintable = [] if _printed(opts.formats) else bounds.too_long(book, ctx.print)
         for e in unprintable:
@@ -198,11 +233,66 @@ def _build(cfg: config_mod.Config, opts: BuildOptions) -> BuildResult:
     # Writers may add diagnostics too (e.g. PDF preflight); --strict judges them all.
     _check(ctx)
 
+    names = {fmt: f"{book.slug}-cover.pdf" if fmt == "cover" else f"{book.slug}.{fmt}"
+             for fmt in rendered}
     with ctx.progress.stage("write files"):
-        targets = {}
-        for fmt in rendered:
-            name = f"{book.slug}-cover.pdf" if fmt == "cover" else f"{book.slug}.{fmt}"
-            targets[fmt] = Path(opts.output) if opts.output else out_dir / name
+        targets = {fmt: Path(opts.output) if opts.output else out_dir / names[fmt]
+                   for fmt in rendered}
         output.write_all({targets[fmt]: data for fmt, data in rendered.items()})  # all or none
         result.outputs.update(targets)
+    result.assets = ctx.store.registered()
+    result.requests = ctx.store.requests_made
+    # A build that met a damaged cache entry says so, and the next full build would not; a
+    # damaged entry of the output cache itself is said by this build only.
+    said = ctx.diagnostics[n_early:]
+    if reuse is not None and not result.requests and not any(d.code == "cache-damaged"
+                                                             for d in said):
+        with ctx.progress.stage("cache outputs"):
+            reuse.save({fmt: (names[fmt], data) for fmt, data in rendered.items()},
+                       said, [n - n_early for n in ctx.checks], result.assets,
+                       _files_read(cfg, result.assets), ctx.store.network_reads)
     return result
+
+
+def _output_cache(cfg: config_mod.Config, opts: BuildOptions, out_dir: Path,
+                  diagnostics: Diagnostics) -> OutputCache | None:
+    """The output cache of this build, or None when the book is too large to hash each time."""
+    from .assets.store import AssetStore
+    from .buildcache import OutputCache
+
+    store = AssetStore(cfg.root, cache_dir_for(cfg, opts), cfg.assets, offline=opts.offline,
+                       diagnostics=diagnostics)
+    cache = OutputCache(cfg, opts, store, [Path(opts.output) if opts.output else out_dir])
+    return cache if cache.usable else None
+
+
+def _replay(cached: CachedBuild, opts: BuildOptions, out_dir: Path,
+            progress: Progress) -> BuildResult:
+    """Write what an earlier build with the same inputs wrote, and fail as it would have under
+    --strict: at the first check that saw a warning, with what had been said by then."""
+    diags = cached.diagnostics
+    if opts.strict:
+        for n in cached.checks:
+            found = Diagnostics(diags[:n])
+            if found.warnings:
+                raise BuildError(f"--strict: {len(found.warnings)} warning(s); nothing written",
+                                 found)
+    with progress.stage("write files"):
+        targets = {fmt: Path(opts.output) if opts.output else out_dir / name
+                   for fmt, (name, _) in cached.outputs.items()}
+        output.write_all({targets[fmt]: data for fmt, (_, data) in cached.outputs.items()})
+    return BuildResult(book=None, outputs=targets, diagnostics=diags, timings=progress.timings,
+                       assets=cached.assets, reused=True)
+
+
+def _files_read(cfg: config_mod.Config, assets: list[Asset]) -> list[Path]:
+    """The files a build read (chapters, book.toml, cover, local images), wherever they are."""
+    files = [*cfg.chapter_files]
+    if cfg.config_file is not None:
+        files.append(cfg.config_file)
+    if cfg.book.cover:
+        files.append(cfg.root / cfg.book.cover)
+    for a in assets:
+        if a.url.startswith("file:"):
+            files.append(Path(urllib.parse.unquote(urllib.parse.urlsplit(a.url).path)))
+    return files

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import sys
 from pathlib import Path
 
 _PKG = Path(__file__).resolve().parent
@@ -33,3 +36,33 @@ def author_css(path: str) -> str:
     if not path:
         return ""
     return "\n\n/* the book's own styles */\n" + Path(path).read_text(encoding="utf-8", errors="replace")
+
+
+_fingerprint: list[str] = []
+
+
+def code_fingerprint() -> str:
+    """SHA-256 of pubpipe's own files (code, styles, catalogues) and of the names (with versions)
+    of every installed distribution: what turns the same sources into different outputs."""
+    if _fingerprint:
+        return _fingerprint[0]
+    h = hashlib.sha256()
+    files = []
+    for top in (_PKG, styles_dir()):
+        for folder, dirs, names in os.walk(top):
+            dirs[:] = [d for d in dirs if d != "__pycache__"]
+            files.extend(os.path.join(folder, n) for n in names if not n.endswith((".pyc", ".mo")))
+    for path in sorted(files):
+        h.update(path.encode() + b"\0")
+        with open(path, "rb") as f:
+            h.update(hashlib.sha256(f.read()).digest())
+    for entry in sys.path:  # the current folder (an entry too) holds no distributions
+        try:
+            names = sorted(n for n in os.listdir(entry or ".")
+                           if n.endswith((".dist-info", ".egg-info", ".egg-link", ".pth")))
+        except OSError:
+            continue
+        if names:
+            h.update("\0".join(names).encode())
+    _fingerprint.append(h.hexdigest())
+    return _fingerprint[0]

@@ -58,19 +58,28 @@ import urllib.parse
 from contextlib import nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import AssetsSection
 from ..document import Asset, Diagnostics, Location, Variant, read_regular_file
 from ..progress import Progress
 from ..util import atomic_write, inside
-from . import fetch as fetch_mod
 from .cache import mark_used, usable_cache
-from . import images, svg
+
+if TYPE_CHECKING:
+    from . import fetch as fetch_mod
+    from . import images
+
+# fetch (httpx), images (Pillow) and svg are imported by the methods that use them: a build whose
+# outputs come from the cache reads cache files through the store and needs none of them.
 
 PROFILES = ("epub", "print")
 PROCESS_VERSION = 2  # bump when processing changes, so cached variants are remade
 _WINDOWS_ABS = re.compile(r"^[A-Za-z]:[\\/]")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
+# Cache entries that hold what the network said (records, oEmbed answers, fetched bytes): inputs
+# of a build as much as its files are, so every read of one is noted in ``network_reads``.
+NETWORK_ENTRIES = ("urls/", "oembed/", "objects/")
 
 
 class AssetStore:
@@ -98,6 +107,8 @@ class AssetStore:
         self._kind: dict[str, str] = {}  # resolved reference -> remote | local | data | none
         self._svg_removed: dict[str, list[str]] = {}  # sha256 -> what sanitizing removed
         self._damaged: set[Path] = set()  # cache files found bad this build (reported once)
+        # NETWORK_ENTRIES read this build: relative path -> SHA-256 of the bytes, None if absent
+        self.network_reads: dict[str, str | None] = {}
         self._lock = threading.Lock()
 
     # ---- registering -------------------------------------------------------------------------
@@ -246,6 +257,7 @@ class AssetStore:
         self._accept(asset, data)
 
     def _fetch_remote(self, assets: list[Asset]) -> None:
+        from . import fetch as fetch_mod
         records = {a.url: self._read_record(a.url) for a in assets}
         if not self.offline and not self.revalidate:
             cached = [a for a in assets
@@ -288,6 +300,7 @@ class AssetStore:
 
     def fetch_settings(self, max_bytes: int | None = None) -> fetch_mod.FetchSettings:
         """The fetcher's settings from [assets] (every network request of a build uses them)."""
+        from . import fetch as fetch_mod
         s = self.settings
         return fetch_mod.FetchSettings(
             connect_timeout=s.connect_timeout, read_timeout=s.read_timeout,
@@ -317,6 +330,7 @@ class AssetStore:
     def _accept(self, asset: Asset, data: bytes, record: dict | None = None,
                 res: fetch_mod.FetchResult | None = None) -> None:
         """Check bytes and, if they are an acceptable image, store them and mark the asset ok."""
+        from . import images, svg
         media = images.sniff(data)
         if not media:
             what = images.describe(data)
@@ -390,6 +404,7 @@ class AssetStore:
     def process(self, asset: Asset, profile: str) -> Variant | None:
         """The variant of an ok asset for one profile (cached); None and status "failed" if the
         image turns out to be damaged."""
+        from . import images
         if profile not in PROFILES:
             raise ValueError(f"unknown profile {profile!r}")
         asset = self.canonical(asset)
@@ -441,6 +456,7 @@ class AssetStore:
                     pass
 
     def _box(self, profile: str) -> images.Box:
+        from . import images
         s = self.settings
         if profile == "epub":
             return images.Box(longest=s.epub_max_size)
@@ -483,6 +499,7 @@ class AssetStore:
         return variant
 
     def _make_variant(self, asset: Asset, profile: str) -> images.Output:
+        from . import images, svg
         data = self._read_object(asset.sha256, asset)
         if data is None:
             raise images.ImageRefused("its cached original was damaged; build again to fetch it"
@@ -525,6 +542,8 @@ class AssetStore:
     def read_cache_file(self, relative: str, sha256: str = "") -> bytes | None:
         """Bytes of cache_dir/relative if it is a regular file inside the cache (else None) and,
         when sha256 is given, still has that hash (a file that does not is removed)."""
+        if Path(relative).is_absolute() or ".." in Path(relative).parts:
+            return None  # never a file outside the cache (nor one to remove as damaged)
         path = self.cache_dir / relative
         data = self._read_cache_file(path)
         if data is not None and sha256 and hashlib.sha256(data).hexdigest() != sha256:
@@ -556,6 +575,8 @@ class AssetStore:
 
     def write_cache_file(self, relative: str, data: bytes) -> None:
         """Write cache_dir/relative atomically (a cache that cannot be written is no error)."""
+        if Path(relative).is_absolute() or ".." in Path(relative).parts:
+            raise ValueError(f"not a cache file name: {relative}")
         try:
             self._write_atomic(self.cache_dir / relative, data)
         except OSError:
@@ -570,6 +591,9 @@ class AssetStore:
             real = Path(os.path.realpath(path))
         except (OSError, ValueError):
             real = None
+        noted = rel.as_posix().startswith(NETWORK_ENTRIES)
+        if noted:
+            self.network_reads[rel.as_posix()] = None
         if not os.path.lexists(path):
             return None
         if real != self._cache_real / rel:  # a symlink somewhere below the cache folder
@@ -583,6 +607,8 @@ class AssetStore:
         except OSError:
             return None
         mark_used(path)  # its last use, for pruning (assets/cache.py)
+        if noted:
+            self.network_reads[rel.as_posix()] = hashlib.sha256(data).hexdigest()
         return data
 
     def _read_object(self, sha: str, asset: Asset | None = None) -> bytes | None:

@@ -50,7 +50,7 @@ def build_once(ui: UI, cfg: config.Config, formats: tuple[str, ...], *, out_dir:
                         offline=offline, strict=strict, report=report,
                         # bars on a terminal; a line per stage otherwise (not under --quiet)
                         progress=True if ui.progress else ("off" if ui.quiet else "lines"),
-                        time_limit=time_limit)
+                        time_limit=time_limit, reuse_outputs=True)
     start, started = time.perf_counter(), time.time()
     try:
         result = build(cfg, opts)
@@ -63,9 +63,8 @@ def build_once(ui: UI, cfg: config.Config, formats: tuple[str, ...], *, out_dir:
     else:
         run.outputs, run.diagnostics, run.book = result.outputs, list(result.diagnostics), result.book
         run.timings = dict(result.timings)
-        if result.context is not None:
-            run.requests = result.context.store.requests_made
-            run.assets = result.context.store.registered()
+        run.requests, run.assets = result.requests, result.assets
+        if result.context is not None:  # a build answered from the output cache prunes nothing
             run.cache = _prune(result.context.cache_dir, started, cfg.assets, run.timings)
     run.seconds = time.perf_counter() - start
     run.timings.setdefault("total", run.seconds)
