@@ -60,6 +60,7 @@ class BuildResult:
     assets: list[Asset] = field(default_factory=list)  # every image the build asked for
     requests: int = 0  # network requests made
     reused: bool = False  # the outputs of an earlier build with the same inputs (buildcache)
+    cache_dir: Path | None = None  # the cache the build used (pruned after it)
 
 
 def needs_layout(ctx: BuildContext) -> bool:
@@ -197,11 +198,14 @@ def _build(cfg: config_mod.Config, opts: BuildOptions) -> BuildResult:
             reuse = _output_cache(cfg, opts, out_dir, early)
             cached = reuse.lookup() if reuse is not None else None
         if cached is not None:
-            return _replay(cached, opts, out_dir, progress)
+            result = _replay(cached, opts, out_dir, progress)
+            result.cache_dir = reuse.store.cache_dir
+            return result
     n_early = len(early)
     book, ctx = prepare(cfg, opts, progress, early)
     result = BuildResult(book=book, diagnostics=ctx.diagnostics, context=ctx,
-                         timings=ctx.progress.timings)  # seconds per stage, as they run
+                         timings=ctx.progress.timings,  # seconds per stage, as they run
+                         cache_dir=ctx.cache_dir)
     _check(ctx)
 
     edition = None

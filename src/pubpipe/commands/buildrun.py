@@ -64,8 +64,8 @@ def build_once(ui: UI, cfg: config.Config, formats: tuple[str, ...], *, out_dir:
         run.outputs, run.diagnostics, run.book = result.outputs, list(result.diagnostics), result.book
         run.timings = dict(result.timings)
         run.requests, run.assets = result.requests, result.assets
-        if result.context is not None:  # a build answered from the output cache prunes nothing
-            run.cache = _prune(result.context.cache_dir, started, cfg.assets, run.timings)
+        if result.cache_dir is not None:
+            run.cache = _prune(result.cache_dir, started, cfg.assets, run.timings)
     run.seconds = time.perf_counter() - start
     run.timings.setdefault("total", run.seconds)
     if show or run.code:
