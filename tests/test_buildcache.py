@@ -321,7 +321,7 @@ def test_a_forged_manifest_removes_and_reads_nothing_outside(tmp_path, capsys):
     res = _build(book, tmp_path / "o2", cache, capsys, "--format", "epub")
     assert res["code"] == 0 and not res["reused"] and victim.read_text() == "keep me\n"
     m = json.loads(manifest.read_text())
-    m["extra"] = {"/dev/zero": "special", str(victim): "0" * 64}
+    m["read"] = {"/dev/zero": "special", str(victim): "0" * 64}
     manifest.write_text(json.dumps(m))
     res = _build(book, tmp_path / "o3", cache, capsys, "--format", "epub")
     assert res["code"] == 0 and not res["reused"] and victim.read_text() == "keep me\n"

@@ -8,14 +8,16 @@ named by what the build was asked to do: the book (its settings, chapter list an
 (``SOURCE_DATE_EPOCH``, ``PUBPIPE_LAYOUT``), pubpipe's code and styles, the installed libraries
 and Python. With the slot goes a manifest of what the build read:
 
-* every file of the book folder (and of the site root): its path and SHA-256 (hidden folders,
-  the output folder and the cache aside), plus any file the build read outside that listing;
+* every file the build read (chapters, book.toml, the cover, local images): its SHA-256;
+* every file of the book folder (and of the site root), read or not: its size and modification
+  time, so that a new, removed or edited file is seen (hidden folders, the output folder, the
+  cache, ``node_modules`` and a site's output folder aside);
 * the modification times that an EPUB's ``dcterms:modified`` may come from;
 * the cache entries that stand in for the network (``urls/``, ``oembed/``, ``objects/``): the
   SHA-256 of each one read, or that it was absent.
 
-The next build with the same slot hashes the book folder again; when every hash and every cache
-entry matches, it writes the same bytes and reports the same diagnostics without reading a
+The next build with the same slot looks at the book folder again and hashes the files read; when
+everything matches, it writes the same bytes and reports the same diagnostics without reading a
 chapter, and without importing Markdown, html5lib, Pillow or WeasyPrint. Nothing from the cache
 is trusted: the manifest is JSON, checked field by field, and each output is read through the
 store's verified API against the SHA-256 the manifest gives.
@@ -23,8 +25,8 @@ store's verified API against the SHA-256 the manifest gives.
 Not stored: builds that asked a server anything (an online build revalidates every remote image
 and may fetch embed details, so its outputs depend on answers that can change: it runs in full
 each time); builds that found a damaged cache entry (the next full build would say something
-else); books whose folders hold more than ``MAX_FILES`` files or ``MAX_BYTES`` bytes (hashing
-them would cost more than it saves).
+else); books whose folders hold more than ``MAX_FILES`` files (looking at them would cost more
+than it saves).
 """
 
 from __future__ import annotations
@@ -48,9 +50,8 @@ from .util import inside
 
 __all__ = ["CachedBuild", "OutputCache"]
 
-VERSION = 1  # bump when the manifest's shape changes
+VERSION = 2  # bump when the manifest's shape changes
 MAX_FILES = 20_000
-MAX_BYTES = 1 << 30
 # Environment variables that change what a build writes.
 ENVIRONMENT = ("SOURCE_DATE_EPOCH", "PUBPIPE_LAYOUT")
 _HEX = re.compile(r"[0-9a-f]{64}")
@@ -99,7 +100,7 @@ class OutputCache:
             if m.get("version") != VERSION or m.get("files") != self.files:
                 return None
             roots = (self.cfg.root, self.cfg.book_dir)
-            for p, h in m["extra"].items():  # files are hashed only inside the book
+            for p, h in m["read"].items():  # files are hashed only inside the book
                 if not any(inside(r, p) for r in roots) or _file_state(Path(p), *roots) != h:
                     return None
             if m["mtimes"] != _mtimes(self.cfg):
@@ -133,19 +134,18 @@ class OutputCache:
         """Keep a successful build's outputs for the next build with the same inputs."""
         if self.files is None:
             return
-        listed = {Path(p) for p in self.files}
         roots = (self.cfg.root, self.cfg.book_dir)
-        extra = {str(p): _file_state(p, *roots) for p in sorted(set(read_files))
-                 if p not in listed and any(inside(r, p) for r in roots)}
+        read = {str(p): _file_state(p, *roots) for p in sorted(set(read_files))
+                if any(inside(r, p) for r in roots)}
         # an object that is a copy of a book file is checked through that file
-        local = set(self.files.values()) | set(extra.values())
+        local = {h[-64:] for h in read.values()}
         cache = {rel: sha for rel, sha in sorted(cache_reads.items())
                  if rel.startswith(NETWORK_ENTRIES)
                  and not (rel.startswith("objects/") and sha in local)}
         manifest = {
             "version": VERSION,
             "files": self.files,
-            "extra": extra,
+            "read": read,
             "mtimes": _mtimes(self.cfg),
             "cache": cache,
             "outputs": {fmt: [name, hashlib.sha256(data).hexdigest()]
@@ -175,10 +175,10 @@ def _slot(cfg: Config, opts: BuildOptions) -> str:
 # ---- what the build read ----------------------------------------------------------------------
 
 def _listing(cfg: Config, skip: list[Path]) -> dict[str, str] | None:
-    """Every file of the book folder (and site root) with its state; None when there are too
-    many, or too many bytes, to hash on every build."""
+    """Every file of the book folder (and site root) with its size and modification time (the
+    files a build reads are hashed too, in the manifest's "read"); None when there are too many
+    to look at on every build."""
     files: dict[str, str] = {}
-    total = 0
     skip = [*skip, (cfg.book_dir / "build").resolve()]
     skip_files = {p for p in skip if p.is_file()}
     for top in dict.fromkeys([cfg.root, cfg.book_dir]):
@@ -197,17 +197,16 @@ def _listing(cfg: Config, skip: list[Path]) -> dict[str, str] | None:
                             or path.resolve() in skip):
                         stack.append(path)
                     continue
-                if e.is_symlink() and os.path.isdir(path):
-                    files[str(path)] = "link:" + os.readlink(path)
-                    continue
                 if skip_files and path.resolve() in skip_files:  # the output of -o FILE
                     continue
-                state = _file_state(path, cfg.root, cfg.book_dir)
-                if _HEX.fullmatch(state[-64:]):
-                    total += e.stat().st_size
-                if len(files) >= MAX_FILES or total > MAX_BYTES:
+                if len(files) >= MAX_FILES:
                     return None
-                files[str(path)] = state
+                link = ("link:" + os.readlink(path) + ":") if e.is_symlink() else ""
+                try:
+                    st = e.stat()  # a link's target is looked at, never read
+                    files[str(path)] = f"{link}{st.st_size}:{st.st_mtime_ns}"
+                except OSError:
+                    files[str(path)] = link + "missing"
     return files
 
 
