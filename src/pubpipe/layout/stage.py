@@ -40,6 +40,7 @@ from .edition import (Bookmark, ImageFacts, Measures, Piece, PageStart, PlacedIm
 from .markup import PrintDocument, build_print_html, chapter_id, overlay_html
 from .measure import roman
 from .render import PieceJob, RenderedPiece, RenderJob, Rendered, render, render_pieces
+from .workers import Deferred
 from .styles import color_profile_css, piece_css, stylesheets
 
 if TYPE_CHECKING:
@@ -282,10 +283,21 @@ def _by_pieces(book: Book, ctx: BuildContext, want_pdf: bool, advance) -> PrintE
 
     used: list[int | None] = [_int(known_folios.get(cids[k]), 1) if docs[k].has_pagerefs
                               else None for k in range(n)]
-    # numbers no build has known yet (a cold build): the first layout only counts pages
-    guessed = [(docs[k].has_pagerefs and cids[k] not in known_folios) or
-               any(t not in known_labels for t in docs[k].xrefs) for k in range(n)]
-    pieces = _render_cached(ctx.store, [job(k, used[k], guessed[k]) for k in range(n)], advance)
+    # labels of other chapters' pages no build has known yet (a cold build): the first layout
+    # only counts pages (a probe); a first folio no build has known is guessed when the chapter
+    # starts (see guess_folio), and its layout is kept when the guess is right
+    probe = [any(t not in known_labels for t in docs[k].xrefs) for k in range(n)]
+
+    def first(k: int) -> PieceJob | Deferred:
+        if probe[k] or not docs[k].has_pagerefs or isinstance(known_folios.get(cids[k]), int):
+            return job(k, used[k], probe[k])
+
+        def make(results: list) -> PieceJob:
+            used[k] = guess_folio(k, results, [len(d.html) for d in docs])
+            return job(k, used[k])
+        return Deferred(make)
+
+    pieces = _render_cached(ctx.store, [first(k) for k in range(n)], advance)
     _count_cpu(ctx, pieces)
     owner = {cid: k for k, cid in enumerate(cids)}
 
@@ -395,6 +407,23 @@ def _int(value, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
+GUESS_CHARS_PER_PAGE = 2000  # print markup per page, before any chapter is laid out
+
+
+def guess_folio(k: int, results: list, sizes: list[int]) -> int:
+    """The first folio of chapter k as far as the chapters are laid out (results: a piece or
+    None per chapter); those not done yet are estimated from their markup's size (sizes), at the
+    pages per character of those done. A chapter that prints its own page numbers is started
+    with it: a right guess (the chapters before it are mostly done by then) spares laying it out
+    again."""
+    done = [(sizes[j], r.pages) for j, r in enumerate(results) if r is not None]
+    chars = sum(c for c, _ in done)
+    per_char = sum(p for _, p in done) / chars if chars else 1 / GUESS_CHARS_PER_PAGE
+    counts = [r.pages if r is not None else max(1, round(sizes[j] * per_char))
+              for j, r in enumerate(results[:k])]
+    return first_folios([*counts, 0])[k]
+
+
 def _count_cpu(ctx: BuildContext, pieces: list[RenderedPiece]) -> None:
     """The CPU time the workers spent on these pieces, in the report's timings ("layout cpu")."""
     ctx.progress.count("layout cpu", sum(p.cpu for p in pieces))
@@ -485,19 +514,36 @@ def _piece_key(job: PieceJob) -> str:
     return "p-" + h.hexdigest()[:32]
 
 
-def _render_cached(store, jobs: list[PieceJob], advance) -> list[RenderedPiece]:
-    """The pieces, from the cache where they are there, the rest laid out in parallel."""
-    keys = [_piece_key(j) for j in jobs]
-    out: list[RenderedPiece | None] = [None if j.probe else _load_piece(store, key)
-                                       for j, key in zip(jobs, keys)]
+def _render_cached(store, jobs: list[PieceJob | Deferred], advance) -> list[RenderedPiece]:
+    """The pieces, from the cache where they are there, the rest laid out in parallel. A
+    deferred job (made when it is started, from the pieces laid out so far, all of them in
+    jobs' order) is not looked up in the cache: it is made from a guess. Probes (laid out only
+    to count pages) are neither looked up nor kept."""
+    keys = [_piece_key(j) if isinstance(j, PieceJob) else "" for j in jobs]
+    out: list[RenderedPiece | None] = [
+        _load_piece(store, key) if key and not jobs[i].probe else None
+        for i, key in enumerate(keys)]
     for piece in out:
         if piece is not None:
             advance()
     todo = [i for i, piece in enumerate(out) if piece is None]
-    for i, piece in zip(todo, render_pieces([jobs[i] for i in todo], advance)):
+    made: dict[int, PieceJob] = {}
+
+    def deferred(i: int, later: Deferred) -> Deferred:
+        def make(results: list) -> PieceJob:
+            seen = list(out)
+            for t, r in zip(todo, results):
+                seen[t] = r if r is not None else seen[t]
+            made[i] = later.make(seen)
+            return made[i]
+        return Deferred(make)
+
+    pending = [deferred(i, j) if isinstance(j := jobs[i], Deferred) else j for i in todo]
+    for i, piece in zip(todo, render_pieces(pending, advance)):
         out[i] = piece
-        if not jobs[i].probe:
-            _save_piece(store, keys[i], piece)
+        job = made.get(i) or jobs[i]
+        if not job.probe:
+            _save_piece(store, keys[i] or _piece_key(job), piece)
     return [p for p in out if p is not None]
 
 

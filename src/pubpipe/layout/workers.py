@@ -124,6 +124,14 @@ class WorkerDied(RuntimeError):
     """A worker ended without an answer (killed, out of memory, a crash in a C library)."""
 
 
+class Deferred:
+    """A job made only when it is started: make(results) gets the results of the jobs before
+    and beside it so far (None where a job is not done)."""
+
+    def __init__(self, make: Callable[[list[Any]], Any]):
+        self.make = make
+
+
 class _NoWorker(Exception):
     """No worker process could be started here."""
 
@@ -170,11 +178,15 @@ class Pool:
         """fn(job) for every job, in worker processes; the results in the jobs' order.
 
         cost: the bigger, the earlier a job is started. fresh: every job in a fresh worker (which
-        ends after it). A worker that dies is replaced and its job tried once more.
+        ends after it). A worker that dies is replaced and its job tried once more. A ``Deferred``
+        job is made when it is started, from the results so far (jobs are then started in order).
         """
         from multiprocessing.connection import wait
 
-        order = sorted(range(len(jobs)), key=lambda i: -(cost(jobs[i]) if cost else 0))
+        order = list(range(len(jobs)))
+        if cost and not any(isinstance(j, Deferred) for j in jobs):
+            order.sort(key=lambda i: -cost(jobs[i]))
+        jobs = list(jobs)
         results: list[Any] = [None] * len(jobs)
         busy: dict[_Worker, int] = {}
         tries = [0] * len(jobs)
@@ -182,6 +194,8 @@ class Pool:
             while order or busy:
                 while order and len(busy) < self.size:
                     i = order.pop(0)
+                    if isinstance(jobs[i], Deferred):
+                        jobs[i] = jobs[i].make(results)
                     w = self._worker()
                     try:
                         w.conn.send((fn, jobs[i], fresh))
@@ -248,9 +262,9 @@ def run(fn: Callable[[Any], Any], jobs: Sequence[Any], done: Callable[[], None] 
             return _POOL.run(fn, jobs, done, cost, fresh)
         except _NoWorker:
             _POOL = None  # no process can be started here: lay out in this process
-    out = []
-    for job in jobs:
-        out.append(fn(job))
+    out: list[Any] = [None] * len(jobs)
+    for i, job in enumerate(jobs):
+        out[i] = fn(job.make(out) if isinstance(job, Deferred) else job)
         done()
     return out
 
