@@ -18,17 +18,24 @@ from .polish import text_slots
 
 CALL_SUFFIX = "--call"
 WORD_INFIX = "--w"
+WORDS_SUFFIX = "--words"  # in breaks: anchor the words before this note's call
 
 
 def anchor_note_calls(body: etree._Element, breaks: frozenset[str] = frozenset()) -> None:
     """Anchors that let the layout tell where each note's call sits, and forced breaks.
 
     Before every footnote (``span[data-ppw=footnote]`` with an id) goes an empty span
-    ``<id>--call``; before every word of the call's block that precedes the call goes an empty
-    span ``<id>--w<k>``. A second layout that finds a note on a later page than its call names
-    the word that begins the call's line: ``breaks`` holds such word anchors, and the block is
-    split there, its rest starting a new page (the note goes with it).
+    ``<id>--call``. A layout that finds a note on a later page than its call asks for the words
+    before that call (``<id>--words`` in ``breaks``): before every word of the call's block that
+    precedes the call then goes an empty span ``<id>--w<k>``, and the next layout names the word
+    that begins the call's line: ``breaks`` holds such word anchors, and the block is split
+    there, its rest starting a new page (the note goes with it). Words are anchored only for the
+    notes that need them: every anchor is an inline box, and a page of them lays out three times
+    slower.
     """
+    # the notes whose words are anchored: asked for, or broken at one of them
+    wanted = {b[:-len(WORDS_SUFFIX)] if b.endswith(WORDS_SUFFIX) else b.rsplit(WORD_INFIX, 1)[0]
+              for b in breaks if b.endswith(WORDS_SUFFIX) or WORD_INFIX in b}
     for fn in list(body.iter("span")):
         if fn.get("data-ppw") != "footnote" or not fn.get("id"):
             continue
@@ -36,10 +43,12 @@ def anchor_note_calls(body: etree._Element, breaks: frozenset[str] = frozenset()
         call = etree.Element("span", {"id": fid + CALL_SUFFIX, "data-ppw": "anchor"})
         fn.addprevious(call)
         block = block_of(call)
-        if block is None:
+        if block is None or fid not in wanted:
             continue
         _word_anchors(block, call, fid)
     for anchor_id in breaks:
+        if anchor_id.endswith(WORDS_SUFFIX):
+            continue
         found = body.xpath(f'.//span[@id="{anchor_id}"]')
         if not found:
             continue

@@ -93,7 +93,7 @@ def _whole(book: Book, ctx: BuildContext) -> PrintEdition:
     # since every move shifts what follows.
     breaks: set[str] = set()
     for _ in range(NOTE_PASSES):
-        more = note_breaks(rendered.note_pos) - breaks  # a break already made cannot help
+        more = note_breaks(rendered.note_pos, breaks) - breaks  # a break made cannot help
         if not more:
             break
         breaks |= more
@@ -143,15 +143,17 @@ def _edition(doc: PrintDocument, r: Rendered, ctx: BuildContext) -> PrintEdition
                         notes_apart=notes_apart(r.note_pos))
 
 
-NOTE_PASSES = 6
+NOTE_PASSES = 12  # two per note moved: one to anchor its call's words, one to break there
 
 
-def note_breaks(note_pos: dict[str, tuple[int, float]]) -> set[str]:
+def note_breaks(note_pos: dict[str, tuple[int, float]], asked: set[str] | frozenset[str]
+                = frozenset()) -> set[str]:
     """Anchors to break at: per chapter, the first note set on a later page than its call.
 
     The break goes after the last word anchor above the call's line (see
     notes.anchor_note_calls), or, when the call is on its block's first line, before the
-    whole block.
+    whole block. Words are anchored only once asked for (asked: what the markup was made with):
+    until then the answer is the request, ``<note id>--words``.
     """
     calls = {a[:-len(notes.CALL_SUFFIX)]: pos for a, pos in note_pos.items()
              if a.endswith(notes.CALL_SUFFIX)}
@@ -163,7 +165,10 @@ def note_breaks(note_pos: dict[str, tuple[int, float]]) -> set[str]:
         prefix = fid + notes.WORD_INFIX
         above = [(int(a[len(prefix):]), a) for a, (p, wy) in note_pos.items()
                  if a.startswith(prefix) and (p < page or (p == page and wy < y - 6.0))]
-        target = max(above)[1] if above else fid + notes.CALL_SUFFIX
+        if above or fid + notes.WORDS_SUFFIX in asked:
+            target = max(above)[1] if above else fid + notes.CALL_SUFFIX
+        else:
+            target = fid + notes.WORDS_SUFFIX
         chapter = fid.split("--", 1)[0]
         if chapter not in first or page < first[chapter][0]:
             first[chapter] = (page, target)
@@ -329,7 +334,7 @@ def _by_pieces(book: Book, ctx: BuildContext, want_pdf: bool, advance) -> PrintE
                 redone.discard(k)
             elif pieces[k].probe:
                 pass  # a guess that was right: now laid out in full
-            elif (more := note_breaks(pieces[k].note_pos) - breaks[k]) and \
+            elif (more := note_breaks(pieces[k].note_pos, breaks[k]) - breaks[k]) and \
                     passes[k] < NOTE_PASSES:
                 # a note carried past its call's page: the call's line moves on too (see _whole)
                 breaks[k] |= more
