@@ -11,6 +11,9 @@ from pubpipe.cli import main
 
 
 def _build(book: Path, cache: Path, report: Path) -> dict:
+    # the finished outputs of the last build (buildcache) set aside: this build writes the PDF
+    for p in (cache / "outputs").glob("*"):
+        p.unlink()
     assert main(["build", str(book), "--format", "pdf", "--cache-dir", str(cache), "--offline",
                  "--report", str(report), "-q"]) == 0
     return json.loads(report.read_text())
