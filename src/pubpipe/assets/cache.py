@@ -154,11 +154,8 @@ def prune(cache: Path, started: float, policy: Policy, now: float | None = None)
         return Pruned(not_ours=True)
     used_since = started - SLACK
     result = Pruned()
-    with _opened(cache) as root:
+    with _ours(cache, result) as root:
         if root is None:
-            return result
-        if not _tagged(root):
-            result.not_ours = True
             return result
         entries = list(_entries(root, result))
         # A build answered from the output cache alone (nothing changed) used no other derived
@@ -198,11 +195,8 @@ def empty(cache: Path) -> Pruned:
     """Remove every entry of every kind, the build log and the folders they leave empty (the tag
     stays); files pubpipe did not put there stay."""
     result = Pruned()
-    with _opened(cache) as root:
+    with _ours(cache, result) as root:
         if root is None:
-            return result
-        if not _tagged(root):
-            result.not_ours = True
             return result
         for e in list(_entries(root, result)):
             _remove(root, e, result)
@@ -298,6 +292,17 @@ def _opened(cache: Path) -> Iterator[int | None]:
         yield fd
     finally:
         os.close(fd)
+
+
+@contextmanager
+def _ours(cache: Path, result: Pruned) -> Iterator[int | None]:
+    """The cache folder opened (as _opened) only when it carries pubpipe's tag; otherwise None,
+    with result.not_ours set: a folder of the user's own is never emptied."""
+    with _opened(cache) as root:
+        if root is not None and not _tagged(root):
+            result.not_ours = True
+            root = None
+        yield root
 
 
 def _open_folder(root: int, parts: tuple[str, ...]) -> int | None:
