@@ -124,6 +124,31 @@ def test_every_change_builds_in_full_and_matches_a_cold_build(tmp_path, capsys, 
     assert _build(book, tmp_path / "pdf", cache, capsys, "--format", "html")["reused"] is False
 
 
+def test_a_stylesheet_or_include_edited_with_its_mtime_kept_is_seen(tmp_path, capsys):
+    """`cp -p` / `touch -r` keep size and mtime: files the build reads are hashed, not listed."""
+    book = _book(tmp_path)
+    (book / "styles").mkdir()
+    (book / "_includes").mkdir()
+    with open(book / "book.toml", "a") as f:
+        f.write('\n[epub]\ncss = "styles/epub.css"\n')
+    (book / "styles" / "epub.css").write_text("p { color: #111111; }\n")
+    (book / "_includes" / "box.html").write_text("<p>BOX-ONE</p>\n")
+    (book / "two.md").write_text("# Two\n\n{% include box.html %}\n")
+    cache = tmp_path / "cache"
+    _build(book, tmp_path / "warm", cache, capsys, "--format", "html")
+    assert _build(book, tmp_path / "again", cache, capsys, "--format", "html")["reused"]
+    for i, (rel, old, new) in enumerate([("styles/epub.css", "111111", "222222"),
+                                         ("_includes/box.html", "BOX-ONE", "BOX-TWO")]):
+        path = book / rel
+        st = os.stat(path)
+        path.write_text(path.read_text().replace(old, new))
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        inc = _build(book, tmp_path / f"inc{i}", cache, capsys, "--format", "html")
+        assert not inc["reused"], rel
+        html = (tmp_path / f"inc{i}" / "cached.html").read_text()
+        assert new in html and old not in html, rel
+
+
 def test_strict_fails_from_the_cache_as_a_full_build_does(tmp_path, capsys):
     book = _book(tmp_path)
     cache = tmp_path / "cache"

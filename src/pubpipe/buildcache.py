@@ -8,7 +8,8 @@ named by what the build was asked to do: the book (its settings, chapter list an
 (``SOURCE_DATE_EPOCH``, ``PUBPIPE_LAYOUT``), pubpipe's code and styles, the installed libraries
 and Python. With the slot goes a manifest of what the build read:
 
-* every file the build read (chapters, book.toml, the cover, local images): its SHA-256;
+* every file the build read (chapters, book.toml, the site config, `css` files, include files,
+  the cover, local images): its SHA-256;
 * every file of the book folder (and of the site root), read or not: its size and modification
   time, so that a new, removed or edited file is seen (hidden folders, the output folder, the
   cache, ``node_modules`` and a site's output folder aside);

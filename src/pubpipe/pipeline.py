@@ -290,10 +290,22 @@ def _replay(cached: CachedBuild, opts: BuildOptions, out_dir: Path,
 
 
 def _files_read(cfg: config_mod.Config, assets: list[Asset]) -> list[Path]:
-    """The files a build read (chapters, book.toml, cover, local images), wherever they are."""
+    """The files a build read (chapters, book.toml, the site's config, the [epub]/[pdf] css
+    files, the site's include files, cover, local images), wherever they are. A file listed
+    here is hashed on every lookup; any other is seen changed only by its size and mtime, which
+    `cp -p` or `touch -r` keep."""
     files = [*cfg.chapter_files]
     if cfg.config_file is not None:
         files.append(cfg.config_file)
+    if cfg.site is not None and cfg.site.config_file is not None:
+        files.append(cfg.site.config_file)
+    files += [Path(css) for css in (cfg.epub.css, cfg.pdf.css) if css]
+    # Liquid includes are read from the includes folder whichever chapter names them
+    roots = dict.fromkeys([cfg.site.root if cfg.site is not None else cfg.root, cfg.root])
+    folder = (cfg.site.includes_dir if cfg.site is not None else "") or "_includes"
+    for root in roots:
+        if (root / folder).is_dir():
+            files += sorted(p for p in (root / folder).rglob("*") if p.is_file())
     if cfg.book.cover:
         files.append(cfg.root / cfg.book.cover)
     for a in assets:
