@@ -133,12 +133,15 @@ def test_a_stylesheet_or_include_edited_with_its_mtime_kept_is_seen(tmp_path, ca
         f.write('\n[epub]\ncss = "styles/epub.css"\n')
     (book / "styles" / "epub.css").write_text("p { color: #111111; }\n")
     (book / "_includes" / "box.html").write_text("<p>BOX-ONE</p>\n")
-    (book / "two.md").write_text("# Two\n\n{% include box.html %}\n")
+    (book / "snip.txt").write_text("SNIP-ONE\n")
+    (book / "two.md").write_text("# Two\n\n{% include box.html %}\n\n"
+                                 "{% include_relative snip.txt %}\n")
     cache = tmp_path / "cache"
     _build(book, tmp_path / "warm", cache, capsys, "--format", "html")
     assert _build(book, tmp_path / "again", cache, capsys, "--format", "html")["reused"]
     for i, (rel, old, new) in enumerate([("styles/epub.css", "111111", "222222"),
-                                         ("_includes/box.html", "BOX-ONE", "BOX-TWO")]):
+                                         ("_includes/box.html", "BOX-ONE", "BOX-TWO"),
+                                         ("snip.txt", "SNIP-ONE", "SNIP-TWO")]):
         path = book / rel
         st = os.stat(path)
         path.write_text(path.read_text().replace(old, new))

@@ -294,6 +294,7 @@ class Book:
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
     labels: dict[str, str] = field(default_factory=dict)  # [labels]: the words pubpipe writes
     site: SiteInfo | None = None  # the site or folder of posts the chapters come from
+    files_read: list[Path] = field(default_factory=list)  # files besides chapters (includes)
 
     @property
     def slug(self) -> str:

@@ -254,7 +254,8 @@ def _build(cfg: config_mod.Config, opts: BuildOptions) -> BuildResult:
         with ctx.progress.stage("cache outputs"):
             reuse.save({fmt: (names[fmt], data) for fmt, data in rendered.items()},
                        said, [n - n_early for n in ctx.checks], result.assets,
-                       _files_read(cfg, result.assets), ctx.store.network_reads)
+                       _files_read(cfg, result.assets, book.files_read),
+                       ctx.store.network_reads)
     return result
 
 
@@ -289,9 +290,9 @@ def _replay(cached: CachedBuild, opts: BuildOptions, out_dir: Path,
                        assets=cached.assets, reused=True)
 
 
-def _files_read(cfg: config_mod.Config, assets: list[Asset]) -> list[Path]:
+def _files_read(cfg: config_mod.Config, assets: list[Asset], extra: list[Path]) -> list[Path]:
     """The files a build read (chapters, book.toml, the site's config, the [epub]/[pdf] css
-    files, the site's include files, cover, local images), wherever they are. A file listed
+    files, the include files chapters read, cover, local images), wherever they are. A file listed
     here is hashed on every lookup; any other is seen changed only by its size and mtime, which
     `cp -p` or `touch -r` keep."""
     files = [*cfg.chapter_files]
@@ -300,12 +301,7 @@ def _files_read(cfg: config_mod.Config, assets: list[Asset]) -> list[Path]:
     if cfg.site is not None and cfg.site.config_file is not None:
         files.append(cfg.site.config_file)
     files += [Path(css) for css in (cfg.epub.css, cfg.pdf.css) if css]
-    # Liquid includes are read from the includes folder whichever chapter names them
-    roots = dict.fromkeys([cfg.site.root if cfg.site is not None else cfg.root, cfg.root])
-    folder = (cfg.site.includes_dir if cfg.site is not None else "") or "_includes"
-    for root in roots:
-        if (root / folder).is_dir():
-            files += sorted(p for p in (root / folder).rglob("*") if p.is_file())
+    files += extra
     if cfg.book.cover:
         files.append(cfg.root / cfg.book.cover)
     for a in assets:

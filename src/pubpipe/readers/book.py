@@ -35,17 +35,19 @@ def read_book(cfg: Config, cache: ChapterCache | None = None,
     default_lang = cfg.book.language or (site.language if site else "")
     unhonoured: dict[str, list[tuple[Path, int, str]]] = {}
     chapters = []
+    files_read: list[Path] = []  # include files (a chapter that has one is never cached)
     for path in cfg.chapter_files:
         budget.doing(f"reading {path}")
         ch = _read_chapter(path, diags, cache, site=site, default_lang=default_lang,
-                           unhonoured=unhonoured, labels=cfg.labels, dollars=dollars)
+                           unhonoured=unhonoured, labels=cfg.labels, dollars=dollars,
+                           files_read=files_read)
         ch.post = posts.get(path)
         if ch.post and ch.post.slug and not slugify(ch.title) and not ch.meta.get("slug"):
             ch.slug = ch.post.slug  # a title in another script: the post's own slug names it
         chapters.append(ch)
     _unique_slugs(chapters)
     book = Book(meta=_book_meta(cfg, chapters), root=cfg.root, chapters=chapters,
-                diagnostics=diags, labels=cfg.labels, site=site)
+                diagnostics=diags, labels=cfg.labels, site=site, files_read=files_read)
     for ch in chapters:
         ch.lang = ch.lang or book.meta.language
     _report_template_tags(unhonoured, diags)
@@ -56,7 +58,8 @@ def read_book(cfg: Config, cache: ChapterCache | None = None,
 
 def _read_chapter(path: Path, diags: Diagnostics, cache: ChapterCache | None, *,
                   site: SiteInfo | None, default_lang: str, unhonoured: dict,
-                  labels: dict[str, str], dollars: bool | None) -> Chapter:
+                  labels: dict[str, str], dollars: bool | None,
+                  files_read: list[Path]) -> Chapter:
     """read_chapter, through the chapter cache when there is one."""
     key = None
     if cache is not None:
@@ -78,7 +81,7 @@ def _read_chapter(path: Path, diags: Diagnostics, cache: ChapterCache | None, *,
     start = len(diags)
     mine: dict[str, list[tuple[Path, int, str]]] = {}
     ch = read_chapter(path, diags, site=site, default_lang=default_lang, unhonoured=mine,
-                      labels=labels, dollars=dollars)
+                      labels=labels, dollars=dollars, files_read=files_read)
     for kind, places in mine.items():
         unhonoured.setdefault(kind, []).extend(places)
     if key:
@@ -195,10 +198,11 @@ def _as_list(value) -> list[str]:
 
 def read_chapter(path: Path, diags: Diagnostics, *, site: SiteInfo | None = None,
                  default_lang: str = "", unhonoured: dict | None = None,
-                 labels: dict[str, str] | None = None, dollars: bool | None = None) -> Chapter:
+                 labels: dict[str, str] | None = None, dollars: bool | None = None,
+                 files_read: list[Path] | None = None) -> Chapter:
     """One Markdown file to a chapter. dollars: $…$ is inline math (None: as the post says);
     site: the site it belongs to (its template variables); unhonoured collects, per kind, the
-    template tags that stay as written."""
+    template tags that stay as written; files_read gets the include files read."""
     text = _read_text(path, diags).replace("\r\n", "\n").replace("\r", "\n")
     try:
         fm = frontmatter.split(text)
@@ -225,6 +229,8 @@ def read_chapter(path: Path, diags: Diagnostics, *, site: SiteInfo | None = None
     protected, formulas = math.protect(fm.body, dollars=dollars, first_line=fm.lines + 1)
     notes: list[tuple[int, str]] = []
     body = parse_fragment(render_html(protected, text_lang, ctx, tags, notes))
+    if files_read is not None:
+        files_read.extend(ctx.read)
     for line, message in notes:
         diags.warn("markdown-bounded", message, path, line + fm.lines)
     if pairs_quotes(text_lang):

@@ -67,6 +67,7 @@ class Context:
     site: dict = field(default_factory=dict)  # site.* values
     page: dict = field(default_factory=dict)  # front matter
     line_offset: int = 0  # front matter lines before the body
+    read: list[Path] = field(default_factory=list)  # the include files read, for the output cache
 
 
 @dataclass
@@ -474,8 +475,10 @@ class _Converter:
         for k, v in re.findall(r"([\w-]+)\s*=\s*(\"[^\"]*\"|'[^']*'|\S+)", m[2]):
             val = self.value(v)
             params[k] = "" if val is _UNKNOWN or val is None else val
+        self.ctx.read.append(path)
         sub = _Converter(Context(kind=self.ctx.kind, root=root, includes_dir=self.ctx.includes_dir,
-                                 source=path, site=self.ctx.site, page=self.ctx.page))
+                                 source=path, site=self.ctx.site, page=self.ctx.page,
+                                 read=self.ctx.read))
         sub.vars = dict(self.vars, __include__=params,
                         __depth__=self.vars.get("__depth__", 0) + 1)
         out = sub.run(body)
