@@ -152,6 +152,23 @@ def test_a_stylesheet_or_include_edited_with_its_mtime_kept_is_seen(tmp_path, ca
         assert new in html and old not in html, rel
 
 
+def test_a_template_that_turns_math_on_with_its_mtime_kept_is_seen(tmp_path, capsys):
+    """The site's templates say whether $...$ is math: they are read, so they are hashed."""
+    book = _book(tmp_path)
+    (book / "_layouts").mkdir()
+    layout = book / "_layouts" / "default.html"
+    layout.write_text('<script src="nothing.js"></script>\n')
+    (book / "two.md").write_text("# Two\n\nThe area is $x^2 + y$ here and $z$ there.\n")
+    cache = tmp_path / "cache"
+    _build(book, tmp_path / "warm", cache, capsys, "--format", "html")
+    assert "<math" not in (tmp_path / "warm" / "cached.html").read_text()
+    st = os.stat(layout)
+    layout.write_text('<script src="mathjax.js"></script>\n')
+    os.utime(layout, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert not _build(book, tmp_path / "inc", cache, capsys, "--format", "html")["reused"]
+    assert "<math" in (tmp_path / "inc" / "cached.html").read_text()
+
+
 def test_strict_fails_from_the_cache_as_a_full_build_does(tmp_path, capsys):
     book = _book(tmp_path)
     cache = tmp_path / "cache"

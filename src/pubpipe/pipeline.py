@@ -115,7 +115,9 @@ def prepare(cfg: config_mod.Config, opts: BuildOptions, progress: Progress | Non
     with progress.stage("transform"):
         embeds.detect(book)  # before sanitizing: embed markup is mostly what the sanitizer removes
         sanitize.run(book)
-        math.run(book, {**(site_math(cfg.root).macros or {}), **cfg.math.macros})
+        found = site_math(cfg.root)
+        book.files_read += found.files  # its config and templates say whether $…$ is math
+        math.run(book, {**(found.macros or {}), **cfg.math.macros})
         figures.run(book)
         citations.run(book)
         footnotes.run(book)

@@ -28,7 +28,7 @@ Which delimiters count:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import etree
@@ -468,6 +468,7 @@ _JS_ENTRY = re.compile(r"(?:" + _JS_STR + r"|([A-Za-z]+))\s*:\s*(?:" + _JS_STR +
 class SiteMath:
     loads_math: bool = False  # the site loads KaTeX or MathJax: $…$ is math in its posts
     macros: dict[str, str] | None = None  # macros its KaTeX/MathJax configuration declares
+    files: list[Path] = field(default_factory=list)  # the files read to find that out
 
 
 def _js_unescape(s: str) -> str:
@@ -547,6 +548,7 @@ def site_math(root: Path, limit: int = 400) -> SiteMath:
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
+        found.files.append(path)
         data = _parse_config(path, text)
         if _SITE_MATH.search(text) or _math_key(data):
             found.loads_math = True
