@@ -722,6 +722,29 @@ def test_long_unbreakable_runs_get_break_opportunities_in_print():
     assert "\u200b" not in p3.text + p4.text  # blocks end a run
 
 
+def test_addresses_beside_a_qr_code_break_often_and_never_anywhere_in_print():
+    """A card's address line sits in a table cell: WeasyPrint measures its narrowest width, which
+    with break-anywhere rules costs the square of the address's length (4,000 characters: 40 s
+    of layout), so print breaks it at zero-width spaces every ADDRESS_RUN characters instead."""
+    from lxml import etree
+
+    from pubpipe.layout.printfixes import ADDRESS_RUN, LONG_RUN, break_long_runs
+
+    url = "https://www.youtube.com/embed/" + "a" * 200
+    root = etree.fromstring(f'<div><p class="pp-embed-link"><a href="{url}">{url}</a></p>'
+                            f"<p>{url}</p></div>")
+    break_long_runs(root)
+    card, body = root
+    link = card[0].text
+    assert link.replace("\u200b", "") == url
+    assert max(len(r) for r in link.split("\u200b")) <= ADDRESS_RUN
+    assert max(len(r) for r in body.text.split("\u200b")) == LONG_RUN  # elsewhere as before
+    css = (Path(__file__).resolve().parent.parent / "styles" / "print.css").read_text()
+    rule = css[css.index("body .pp-embed-link,"):]
+    rule = rule[:rule.index("}")]
+    assert "overflow-wrap: break-word" in rule and "word-break: normal" in rule
+
+
 def test_a_huge_unbreakable_paragraph_prints_in_seconds(tmp_path):
     post = tmp_path / "brackets.md"
     post.write_text("# Brackets\n\n" + "[x" * 25_600 + "\n\nAfter.\n")  # 50 KB, no space

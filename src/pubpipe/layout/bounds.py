@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ..document import Book, Chapter
 from .settings import PrintSettings, parse_length, text_height, text_width
 
-MAX_CHAPTER_PAGES = 800  # printed pages one chapter may take
+MAX_CHAPTER_PAGES = 500  # estimated printed pages (errs long) of one chapter, laid out on one core
 
 # Block elements that hold a line of their own (containers such as ul or div add none).
 _LINE_BLOCKS = frozenset({"p", "li", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6", "tr",

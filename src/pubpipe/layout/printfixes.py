@@ -293,6 +293,11 @@ def flatten_indents(root) -> None:
 
 
 LONG_RUN = 64  # characters without a break opportunity, at most
+# Address lines beside a QR code sit in a table cell, whose narrowest width WeasyPrint measures:
+# with break-anywhere rules that costs the square of the address's length (4,000 characters:
+# 40 s), so print breaks them only at these opportunities (print.css), every ADDRESS_RUN.
+ADDRESS_RUN = 16
+_ADDRESS_CLASSES = {"pp-embed-link", "pp-embed-alternates", "pp-missing-url"}
 _SPACE = re.compile(r"(\s+)")
 _NO_RUN_BREAK = {"pre", "script", "style", "svg", "math"}  # drawn as they are (code is wrapped)
 
@@ -306,12 +311,13 @@ def break_long_runs(root) -> None:
     64 characters such a run costs what ordinary words cost. Nothing visible changes: a line
     breaks there only where the run would have been broken anyway (overflow-wrap)."""
     run = 0
+    limit = LONG_RUN
 
     def feed(text: str | None) -> str | None:
         nonlocal run
         if not text:
             return text
-        if run + len(text) <= LONG_RUN:
+        if run + len(text) <= limit:
             run = 0 if text[-1:].isspace() else run + len(text)
             return text
         out = []
@@ -321,8 +327,8 @@ def break_long_runs(root) -> None:
             if part[0].isspace():
                 run = 0
             else:
-                while run + len(part) > LONG_RUN:
-                    cut = LONG_RUN - run
+                while run + len(part) > limit:
+                    cut = limit - run
                     out += [part[:cut], "\u200b"]
                     part, run = part[cut:], 0
                 run += len(part)
@@ -330,16 +336,20 @@ def break_long_runs(root) -> None:
         return "".join(out)
 
     def walk(el) -> None:
-        nonlocal run
+        nonlocal run, limit
         tag = el.tag if isinstance(el.tag, str) else ""
         if tag in _BLOCKISH or tag == "br" or tag.startswith("{"):
             run = 0
         if tag in _NO_RUN_BREAK or tag.startswith("{"):
             run = 0
         elif tag:
+            outer = limit
+            if _ADDRESS_CLASSES.intersection((el.get("class") or "").split()):
+                limit, run = ADDRESS_RUN, 0
             el.text = feed(el.text)
             for child in el:
                 walk(child)
+            limit = outer
             if tag in _BLOCKISH:
                 run = 0
         el.tail = feed(el.tail)
