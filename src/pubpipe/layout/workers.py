@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -24,6 +25,12 @@ from .. import budget
 
 PRELOAD = ["weasyprint", "pubpipe.layout.render", "pubpipe.layout.warm"]
 RETIRE_MIB = 320  # a worker this large ends after its piece and a fresh one takes its place
+# a worker holding a piece that has used (almost) no CPU for this long, and runs no program, is
+# stuck (a lock in a C library, a lost message): it is killed and its piece tried once more,
+# instead of the build waiting for its whole time budget
+STALL_SECONDS = 60.0
+STALL_CPU = 0.05  # seconds of CPU that count as work (its watchdog thread uses far less)
+_HELD = ("SIGALRM", "SIGTERM", "SIGINT")
 
 
 def in_process() -> bool:
@@ -64,7 +71,7 @@ def _budget_held():
     if not hasattr(signal, "pthread_sigmask"):
         yield
         return
-    held = {signal.SIGALRM, signal.SIGTERM, signal.SIGINT}  # the budget, kill, Ctrl+C
+    held = {getattr(signal, name) for name in _HELD}  # the budget, kill, Ctrl+C
     old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
     try:
         yield
@@ -84,6 +91,8 @@ def _resident_mib() -> float:
 
 def _serve(conn, build_pid: int, deadline: float) -> None:
     """A worker: lay out what the parent sends until told to stop or grown too large."""
+    if hasattr(signal, "pthread_sigmask"):  # a mask held by whoever started the forkserver
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {getattr(signal, n) for n in _HELD})
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     budget.watch_from_worker(build_pid, deadline)
     while True:
@@ -136,9 +145,36 @@ class _NoWorker(Exception):
     """No worker process could be started here."""
 
 
+def _cpu_and_running(pid: int) -> tuple[float, bool] | None:
+    """CPU seconds a process has used, and whether it is at work now (a thread of it runnable,
+    only waiting for a core on a loaded machine, or a program it started still running);
+    None where /proc cannot tell."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+    running = False
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                running |= f.read().rsplit(")", 1)[1].split()[0] == "R"
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            running |= bool(f.read().split())
+    except (OSError, IndexError):
+        pass
+    return cpu, running
+
+
 class _Worker:
     def __init__(self, ctx, deadline: float):
         try:
+            # the forkserver is started (when it is not running) before signals are held: it and
+            # every worker forked from it would keep the mask
+            import multiprocessing.forkserver
+
+            multiprocessing.forkserver.ensure_running()
             parent, child = ctx.Pipe()
             self.conn = parent
             self.proc = ctx.Process(target=_serve, args=(child, os.getpid(), deadline),
@@ -158,6 +194,29 @@ class _Worker:
         with contextlib.suppress(OSError):
             self.conn.close()
         self.proc.join(timeout=5)
+
+
+class _Progress:
+    """When each busy worker last showed work (CPU used, or a program it runs)."""
+
+    def __init__(self):
+        self.marks: dict[_Worker, tuple[float, float]] = {}
+
+    def started(self, w: _Worker) -> None:
+        got = _cpu_and_running(w.proc.pid)
+        self.marks[w] = (got[0] if got else 0.0, time.monotonic())
+
+    def stuck(self, w: _Worker) -> bool:
+        got = _cpu_and_running(w.proc.pid)
+        if got is None:
+            return False
+        cpu, running = got
+        now = time.monotonic()
+        mark_cpu, mark_time = self.marks.get(w, (cpu, now))
+        if running or cpu - mark_cpu >= STALL_CPU or w not in self.marks:
+            self.marks[w] = (cpu, now)
+            return False
+        return now - mark_time >= STALL_SECONDS
 
 
 class Pool:
@@ -190,6 +249,17 @@ class Pool:
         results: list[Any] = [None] * len(jobs)
         busy: dict[_Worker, int] = {}
         tries = [0] * len(jobs)
+        progress = _Progress()
+
+        def lost(w: _Worker, why: str) -> None:
+            """w ended (or is stuck) without an answer: its job once more, in a new worker."""
+            i = busy.pop(w)
+            w.kill()
+            tries[i] += 1
+            if tries[i] > 1:
+                raise WorkerDied(f"a layout worker {why}")
+            order.insert(0, i)
+
         try:
             while order or busy:
                 while order and len(busy) < self.size:
@@ -204,21 +274,23 @@ class Pool:
                         order.insert(0, i)
                         continue
                     busy[w] = i
-                ready = set(wait([w.conn for w in busy] + [w.proc.sentinel for w in busy]))
+                    progress.started(w)
+                ready = set(wait([w.conn for w in busy] + [w.proc.sentinel for w in busy],
+                                 timeout=min(5.0, STALL_SECONDS / 4)))
+                if not ready:
+                    for w in [w for w in busy if progress.stuck(w)]:
+                        lost(w, f"was stuck (no CPU used for {STALL_SECONDS:g} s)")
+                    continue
                 for w in [w for w in busy if w.conn in ready or w.proc.sentinel in ready]:
-                    i = busy.pop(w)
                     try:
                         if not w.conn.poll():
                             raise EOFError
                         status, value, retire = w.conn.recv()
                     except (EOFError, OSError):
                         w.kill()
-                        tries[i] += 1
-                        if tries[i] > 1:
-                            raise WorkerDied(f"a layout worker died (exit code"
-                                             f" {w.proc.exitcode})") from None
-                        order.insert(0, i)
+                        lost(w, f"died (exit code {w.proc.exitcode})")
                         continue
+                    i = busy.pop(w)
                     if retire:
                         w.close()
                     else:
