@@ -38,6 +38,17 @@ def author_css(path: str) -> str:
     return "\n\n/* the book's own styles */\n" + Path(path).read_text(encoding="utf-8", errors="replace")
 
 
+def installed_version(distribution: str) -> str:
+    """The installed version of a distribution ('?' when it is not installed): part of the keys
+    of caches whose entries that library draws."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "?"
+
+
 _fingerprint: list[str] = []
 
 

@@ -17,12 +17,12 @@ import json
 from dataclasses import dataclass
 from typing import Protocol
 from functools import lru_cache
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from lxml import etree
 
+from .. import resources
 
 MATHML_NS = "http://www.w3.org/1998/Math/MathML"
 RENDER_SIZE = 20.0  # ziamath's font size in SVG units; sizes are given to the page in em
@@ -171,10 +171,7 @@ def _cached(mathml: str, display: bool, cache: DrawingCache | None) -> Drawing:
 @lru_cache(maxsize=1)
 def _version() -> str:
     """What a cached drawing depends on besides its MathML: ziamath and this module."""
-    try:
-        zia = version("ziamath")
-    except PackageNotFoundError:
-        zia = "?"
+    zia = resources.installed_version("ziamath")
     return f"{zia}:{hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]}"
 
 

@@ -28,11 +28,10 @@ import hashlib
 import json
 import os
 from dataclasses import asdict
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import __version__
+from .. import __version__, resources
 from ..document import Book
 from . import notes, pagemap, workers
 from .edition import (Bookmark, ImageFacts, Measures, Piece, PageStart, PlacedImage,
@@ -196,21 +195,17 @@ def _repeated_pages(groups: list[list[str]], anchor_pages: dict[str, int]) -> bo
 
 
 def _tool_versions() -> str:
-    try:
-        weasy = version("weasyprint")
-    except PackageNotFoundError:
-        weasy = "?"
+    weasy = resources.installed_version("weasyprint")
     return f"pubpipe {__version__}; weasyprint {weasy}; layout cache {CACHE_VERSION}"
 
 
 def code_fingerprint() -> bytes:
-    """The layout code itself: an edited pubpipe lays out again even at the same version."""
+    """The layout code itself and the modules below it that make print markup (prepare.py,
+    qr.py): an edited pubpipe lays out again even at the same version."""
     h = hashlib.sha256()
-    for p in sorted(Path(__file__).parent.glob("*.py")):
+    here = Path(__file__).parent
+    for p in [*sorted(here.glob("*.py")), here.parent / "prepare.py", here.parent / "qr.py"]:
         h.update(p.name.encode() + p.read_bytes())
-    common = Path(__file__).parent.parent / "write" / "common.py"
-    if common.is_file():
-        h.update(common.read_bytes())
     return h.digest()
 
 
