@@ -324,3 +324,36 @@ def test_first_folio_guessed_from_the_chapters_laid_out_so_far():
     assert guess_folio(2, [Done(pages=3), None, None, None], sizes) == 1 + 4 + 6
     # every chapter before it laid out: exact (odd lengths are followed by a blank verso)
     assert guess_folio(3, [Done(pages=3), Done(pages=5), Done(pages=2), None], sizes) == 13
+
+
+@pytest.mark.slow
+def test_pieces_are_found_by_image_content_in_a_moved_cache(tmp_path, monkeypatch):
+    import shutil
+
+    from PIL import Image
+
+    from pubpipe.layout import render
+
+    src = _book(tmp_path / "book")
+    Image.new("RGB", (300, 200), (200, 40, 40)).save(src / "red.png")
+    with (src / "three.md").open("a") as f:
+        f.write("\n![A red box](red.png)\n")
+    calls: list[str] = []
+    real = render.render_piece_here
+    monkeypatch.setenv("PUBPIPE_PDF_INPROCESS", "1")
+    monkeypatch.setattr(render, "render_piece_here",
+                        lambda job: calls.append(f"{job.kind}{job.chapter}") or real(job))
+    first = _build(src, tmp_path / "cache", tmp_path / "out1").outputs["pdf"].read_bytes()
+    assert "chapter2" in calls
+    # the cache moved (or a build with another --cache-dir fed from it): nothing laid out again
+    shutil.move(tmp_path / "cache", tmp_path / "moved")
+    shutil.rmtree(tmp_path / "moved" / "outputs", ignore_errors=True)
+    calls.clear()
+    again = _build(src, tmp_path / "moved", tmp_path / "out2").outputs["pdf"].read_bytes()
+    assert calls == [] and again == first
+    # the image's bytes are in the key: another picture under the same name lays out its
+    # chapter again, and only that one
+    Image.new("RGB", (300, 200), (40, 40, 200)).save(src / "red.png")
+    shutil.rmtree(tmp_path / "moved" / "outputs", ignore_errors=True)
+    _build(src, tmp_path / "moved", tmp_path / "out3")
+    assert calls == ["chapter2"]

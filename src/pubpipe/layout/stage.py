@@ -35,7 +35,7 @@ from .. import __version__, resources
 from ..document import Book
 from . import notes, pagemap, workers
 from .edition import (Bookmark, ImageFacts, Measures, Piece, PageStart, PlacedImage,
-                      PrintEdition)
+                      PrintEdition, Resource)
 from .markup import PrintDocument, build_print_html, chapter_id, overlay_html
 from .measure import roman
 from .render import PieceJob, RenderedPiece, RenderJob, Rendered, render, render_pieces
@@ -210,15 +210,30 @@ def code_fingerprint() -> bytes:
 
 
 def _key(job: RenderJob) -> str:
-    """Hash of everything the layout depends on: markup, styles, settings, image bytes' names
-    (content-addressed), the tools and their versions."""
+    """Hash of everything the layout depends on: markup, styles, settings, the files it is
+    served (by content), the tools and their versions."""
     h = hashlib.sha256(_tool_versions().encode())
     h.update(code_fingerprint())
-    for part in (job.html, *job.css, repr(job.settings),
-                 repr(sorted((k, str(v)) for k, v in job.resources.items()))):
+    for part in (job.html, *job.css, repr(job.settings), _served(job.resources)):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()[:32]
+
+
+def _served(resources: dict[str, Resource]) -> str:
+    """The files the layout is served, by URL, media type and content hash, never by where they
+    are: the same book laid out with another (or a moved) cache folder finds its pieces."""
+    return repr(sorted((url, r.media_type, r.sha256 or _file_sha256(r.path))
+                       for url, r in resources.items()))
+
+
+def _file_sha256(path: Path) -> str:
+    """A served file that carries no hash (an ICC profile): hashed here ('missing' if gone,
+    which the layout then reports)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return "missing"
 
 
 def _load(store, key: str) -> PrintEdition | None:
@@ -507,8 +522,7 @@ def _piece_key(job: PieceJob) -> str:
     h = hashlib.sha256(_tool_versions().encode())
     h.update(code_fingerprint())
     for part in (job.kind, str(job.chapter), job.html, *job.css, repr(job.settings),
-                 repr(sorted((k, str(v)) for k, v in job.resources.items())),
-                 repr(job.text_area)):
+                 _served(job.resources), repr(job.text_area)):
         h.update(part.encode())
         h.update(b"\0")
     return "p-" + h.hexdigest()[:32]
