@@ -174,3 +174,54 @@ def test_the_checker_allows_what_the_floors_allow():
     }
     allowed["pubpipe.layout.stage"] = (allowed["pubpipe.layout.stage"], False)
     assert violations(allowed) == []
+
+
+def private_uses(module: str, source: str, is_package: bool) -> list[str]:
+    """Private names (one leading underscore) of another pubpipe module that a module uses:
+    imported by name (``from .x import _helper``) or reached through an imported module
+    (``x._helper``). What two modules share is a public name of the one that owns it."""
+    package = module.split(".") if is_package else module.split(".")[:-1]
+    found: list[str] = []
+    ours: set[str] = set()  # names bound to pubpipe modules (or names in them)
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if target.split(".")[0] != "pubpipe":
+                continue
+            for a in node.names:
+                if a.name.startswith("_") and not a.name.startswith("__"):
+                    found.append(f"{module} imports {a.name} from {target}")
+                ours.add(a.asname or a.name)
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.split(".")[0] == "pubpipe":
+                    ours.add(a.asname or a.name.split(".")[0])
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                and node.value.id in ours and node.attr.startswith("_") \
+                and not node.attr.startswith("__"):
+            found.append(f"{module} uses {node.value.id}.{node.attr}")
+    return found
+
+
+def test_no_module_uses_another_modules_private_names():
+    found = []
+    for module, (source, is_package) in sorted(_package_modules().items()):
+        found += private_uses(module, source, is_package)
+    assert found == []
+
+
+@pytest.mark.parametrize("source,hits", [
+    ("from .postprocess import _recolor, padded_page_count\n", 1),
+    ("def f():\n    from . import postprocess\n    postprocess._recolor(w, 'cmyk')\n", 1),
+    ("from pubpipe.layout.stage import _key as key\n", 1),
+    ("from .postprocess import convert_colors\nimport os\nos._exit(0)\n", 0),
+    ("from ._private_module import thing\n", 0),  # a module's own name is not a private name
+])
+def test_the_private_name_checker(source, hits):
+    assert len(private_uses("pubpipe.write.pdf.cover", source, False)) == hits

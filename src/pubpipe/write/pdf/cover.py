@@ -35,7 +35,7 @@ from ...layout.render import SandboxFetcher
 from ...layout.settings import PrintSettings
 from ...layout.styles import ASSET_URL, color_profile_css
 from . import preflight
-from .postprocess import _convert_page_images, _recolor, padded_page_count
+from .postprocess import convert_colors, padded_page_count
 from .preflight import SPINE_TEXT_MIN as SPINE_TEXT_MIN_PAGES  # fewest pages with spine text
 
 PROFILES = ("print",)  # the ``cover`` format: the same image variants as the PDF
@@ -336,10 +336,7 @@ def _boxes(pdf: bytes, wrap: Wrap, s: PrintSettings) -> bytes:
             round(wrap.height - wrap.bleed, 3))
     for name, box in (("MediaBox", full), ("BleedBox", full), ("TrimBox", trim)):
         page[NameObject(f"/{name}")] = ArrayObject(FloatObject(v) for v in box)
-    if s.color != "rgb":
-        _recolor(writer, s.color)
-    if s.color != "rgb" or s.flatten:
-        _convert_page_images(writer, s)
+    convert_colors(writer, s)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

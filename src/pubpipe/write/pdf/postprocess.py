@@ -144,6 +144,15 @@ def _unsubset_names(writer) -> None:
                         "/" + _SUBSET_PREFIX.sub("", str(desc["/FontName"])))
 
 
+def convert_colors(writer: PdfWriter, s: PrintSettings) -> None:
+    """The colours the settings ask for (gray or CMYK operators and images), transparency
+    flattened where they forbid it: for the interior and the cover alike."""
+    if s.color != "rgb":
+        _recolor(writer, s.color)
+    if s.color != "rgb" or s.flatten:
+        _convert_page_images(writer, s)
+
+
 # The fewest pages each service prints a paperback with.
 MIN_PAGES = {"kdp": 24, "lulu": 32, "ingramspark": 18}
 
@@ -170,10 +179,7 @@ def postprocess(writer: PdfWriter, s: PrintSettings, labels: list[str]) -> None:
             del page[NameObject("/Annots")]
     if s.full_fonts:
         _unsubset_names(writer)
-    if s.color != "rgb":
-        _recolor(writer, s.color)
-    if s.color != "rgb" or s.flatten:
-        _convert_page_images(writer, s)
+    convert_colors(writer, s)
     root = writer.root_object
     if not s.bookmarks:
         for key in ("/Outlines",):
