@@ -40,6 +40,7 @@ class PrintDocument:
     block_ids: dict[str, tuple[str, tuple[int, ...]]] = field(default_factory=dict)
     block_seq: dict[str, int] = field(default_factory=dict)  # anchor -> document order
     images: dict[str, ImageFacts] = field(default_factory=dict)  # URL -> facts for preflight
+    image_ids: dict[str, tuple[str, str]] = field(default_factory=dict)  # anchor -> (src, alt)
     # per source entry, the anchors its page back-links point to (see printfixes.print_fixes)
     pageref_groups: list[list[str]] = field(default_factory=list)
     # formulas that had to be broken or scaled to fit the measure, or could not be drawn
@@ -274,10 +275,16 @@ def _chapters(body, book: Book, settings: PrintSettings, doc: PrintDocument, wan
         # block ids: one anchor per block so the layout tells where each page begins
         doc.block_ids[cid] = (ch.slug or cid, ())
         doc.block_seq[cid] = len(doc.block_seq)  # before its blocks: it wins ties on a page
-        k = 0
+        k = j = 0
         for el in cbody.iter():
             if not isinstance(el.tag, str):
                 continue
+            if el.tag == "img" and el.get("src") in images:
+                # an anchor per image: the layout says on which page it prints, at what size
+                if not el.get("id"):
+                    el.set("id", f"ppi-{n}-{j}")
+                    j += 1
+                doc.image_ids[el.get("id")] = (el.get("src"), el.get("alt") or "")
             p = el.attrib.pop("data-pp-block", None)
             if p is None:
                 continue

@@ -1,17 +1,21 @@
 """Measuring a laid-out document (in the render worker): folios, where each page begins, and
 what preflight checks (images at their printed size, text outside the live area or past the
-margins). Reads WeasyPrint's page boxes, which never leave the worker process."""
+margins). Reads WeasyPrint's public page data (anchors: where each marked block and image is)
+and the words printed on the written PDF's pages (``pdfwords``)."""
 
 from __future__ import annotations
 
 from .edition import BlockPath, Bookmark, Measures, PlacedImage
-from .settings import PrintSettings, live_margin, page_boxes
+from .pdfwords import Check, PrintedPage
+from .settings import PrintSettings, live_margin, margins, page_boxes
 
 
-def read_layout(document, chapter_ids: list[str], block_ids: dict[str, tuple[str, BlockPath]],
-                block_seq: dict[str, int], s: PrintSettings):
+def read_layout(document, pages: list[PrintedPage], chapter_ids: list[str],
+                block_ids: dict[str, tuple[str, BlockPath]], block_seq: dict[str, int],
+                s: PrintSettings, image_ids: dict[str, tuple[str, str]]):
     """The whole book: per chapter the block each printed page begins with (and its folio);
-    the folios; where each chapter opens; what preflight measures; where each anchor is."""
+    the folios; where each chapter opens; what preflight measures; where each anchor is.
+    pages: what each page of the written PDF prints (``pdfwords.read_pages``)."""
     labels = folio_labels(document, chapter_ids)
     starts = {slug: [(path, labels[i]) for path, i in entries]
               for slug, entries in page_starts(document, block_ids, block_seq).items()}
@@ -20,7 +24,8 @@ def read_layout(document, chapter_ids: list[str], block_ids: dict[str, tuple[str
         for cid in chapter_ids:
             if cid in page.anchors:
                 opening[cid] = i
-    return (starts, labels, opening, measure(document, s), anchor_pages(document),
+    return (starts, labels, opening, measure(document, pages, s, image_ids),
+            anchor_pages(document),
             note_positions(document))
 
 
@@ -103,46 +108,82 @@ def bookmarks(document) -> list[Bookmark]:
 PX = 0.75  # CSS px -> pt
 
 
-def measure(document, s: PrintSettings) -> Measures:
-    """Placed images (printed size), text outside the live area, text past the margins."""
-    from weasyprint.formatting_structure import boxes
+def measure(document, pages: list[PrintedPage], s: PrintSettings,
+            image_ids: dict[str, tuple[str, str]]) -> Measures:
+    """Placed images (printed size), text outside the live area, text past the margins.
 
-    live = live_margin(s)  # 0.25in inside the trim, or the service's own minimum
-    images, outside, past = [], [], []
+    Images from the layout's anchors (image_ids: the anchor of every image preflight knows ->
+    its src and alt; an anchor is the image's box, in CSS px); text from the written PDF
+    (pages: ``pdfwords.read_pages`` with ``text_check``)."""
+    images = []
     for i, page in enumerate(document.pages):
-        pb = page._page_box
-        x0, y0, x1, y1 = page_boxes(s, i)["TrimBox"]
-        if s.bleed_mode != "outside":
-            x0, y0, x1, y1 = 0.0, 0.0, s.trim_w, s.trim_h
-        else:  # the TrimBox is in PDF coordinates (y up); layout y runs down from the top
-            y0, y1 = s.bleed, s.bleed + s.trim_h
-        cx0 = pb.content_box_x() * PX
-        cx1 = (pb.content_box_x() + pb.width) * PX
-        stack = [(pb, False)]
-        while stack:
-            box, in_margin = stack.pop()
-            if isinstance(box, boxes.MarginBox):
-                in_margin = True
-            if isinstance(box, boxes.TextBox) and box.text.strip():
-                bx0, by0 = box.position_x * PX, box.position_y * PX
-                bx1, by1 = bx0 + box.width * PX, by0 + box.height * PX
-                if (bx0 < x0 + live - 0.5 or bx1 > x1 - live + 0.5 or
-                        by0 < y0 + live - 0.5 or by1 > y1 - live + 0.5):
-                    outside.append((i, box.text.strip()[:60]))
-                elif not in_margin and (bx1 > cx1 + 1.0 or bx0 < cx0 - 1.0):
-                    past.append((i, box.text.strip()[:60]))
-            elif isinstance(box, boxes.ReplacedBox):
-                el = getattr(box, "element", None)
-                src = el.get("src") if el is not None else None
-                if src:
-                    images.append(PlacedImage(i, src, box.width * PX, box.height * PX,
-                                              el.get("alt") or ""))
-            for child in getattr(box, "children", ()) or ():
-                stack.append((child, in_margin))
-            fa = getattr(box, "footnote_area", None)
-            if fa is not None:
-                stack.append((fa, in_margin))
+        for anchor, box in page.anchors.items():
+            if anchor in image_ids and len(box) >= 4:
+                src, alt = image_ids[anchor]
+                images.append(PlacedImage(i, src, abs(box[2] - box[0]) * PX,
+                                          abs(box[3] - box[1]) * PX, alt))
+    outside, past = text_measures(pages, s)
     return Measures(images, outside, past)
+
+
+def text_check(s: PrintSettings) -> Check:
+    """Whether a run of text with this box on page index is out: outside the live area
+    (``live_margin`` inside the trim), or, in the page's body (running heads and folios above
+    and below it are held to the live area only), past its left or right margin."""
+    live = live_margin(s)
+    memo: dict[int, tuple] = {}
+
+    def check(index: int, x0: float, y0: float, x1: float, y1: float) -> bool:
+        key = index % 2
+        if key not in memo:  # pages alternate right and left, the same two geometries
+            tx0, ty0, tx1, ty1 = trim_area(s, index)
+            memo[key] = ((tx0 + live - 0.5, ty0 + live - 0.5, tx1 - live + 0.5,
+                          ty1 - live + 0.5), body_area(s, index))
+        (lx0, ly0, lx1, ly1), (bx0, by0, bx1, by1) = memo[key]
+        if x0 < lx0 or x1 > lx1 or y0 < ly0 or y1 > ly1:
+            return True
+        return by0 <= (y0 + y1) / 2 <= by1 and (x1 > bx1 + 1.0 or x0 < bx0 - 1.0)
+    return check
+
+
+def text_measures(pages: list[PrintedPage], s: PrintSettings
+                  ) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """(page, text) of the runs of text outside the live area, and of those past the margins
+    (``text_check``; at most 60 characters of each)."""
+    live = live_margin(s)
+    outside: list[tuple[int, str]] = []
+    past: list[tuple[int, str]] = []
+    for i, page in enumerate(pages):
+        tx0, ty0, tx1, ty1 = trim_area(s, i)
+        for run in page.runs:
+            text = run.text.strip()[:60]
+            if not text:
+                continue
+            if (run.x0 < tx0 + live - 0.5 or run.x1 > tx1 - live + 0.5 or
+                    run.y0 < ty0 + live - 0.5 or run.y1 > ty1 - live + 0.5):
+                outside.append((i, text))
+            else:
+                past.append((i, text))
+    return outside, past
+
+
+def trim_area(s: PrintSettings, index: int) -> tuple[float, float, float, float]:
+    """The trimmed page (x0, y0, x1, y1) in points from the media box's top left corner."""
+    boxes = page_boxes(s, index)
+    media, trim = boxes["MediaBox"], boxes["TrimBox"]
+    x0, y0 = trim[0] - media[0], media[3] - trim[3]
+    return x0, y0, x0 + s.trim_w, y0 + s.trim_h
+
+
+def body_area(s: PrintSettings, index: int) -> tuple[float, float, float, float]:
+    """The page's content box (x0, y0, x1, y1), where its body is laid out (``styles.geometry_css``:
+    margins on the inside and outside edges; on a bled page the bleed outside the trim), in points
+    from the media box's top left corner."""
+    top, bottom, inside, outside = margins(s)
+    tx0, ty0, tx1, ty1 = trim_area(s, index)
+    right = (index % 2 == 0) != s.rtl  # page 1 is a right-hand page (left in RTL books)
+    left_margin, right_margin = (inside, outside) if right else (outside, inside)
+    return tx0 + left_margin, ty0 + top, tx1 - right_margin, ty1 - bottom
 
 
 def roman(n: int) -> str:

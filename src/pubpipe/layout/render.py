@@ -18,7 +18,9 @@ from pathlib import Path
 from ..document import read_regular_file
 from . import workers
 from .edition import BlockPath, Bookmark, Measures, Resource
-from .measure import read_layout
+from .measure import read_layout, text_check
+from .pagemap import first_words, text_area
+from .pdfwords import read_pages
 from .settings import PrintSettings, icc_profile
 from .styles import ASSET_URL
 
@@ -34,6 +36,7 @@ class RenderJob:
     chapter_ids: list[str]
     block_ids: dict[str, tuple[str, BlockPath]]  # anchor -> (chapter slug, block path)
     block_seq: dict[str, int]  # anchor -> document order
+    image_ids: dict[str, tuple[str, str]] = field(default_factory=dict)  # anchor -> (src, alt)
 
 
 @dataclass
@@ -48,6 +51,8 @@ class Rendered:
     # footnotes, their calls and the words before them -> (page, y): see stage.note_breaks
     note_pos: dict[str, tuple[int, float]] = field(default_factory=dict)
     cpu: float = 0.0  # seconds of CPU it took to lay out
+    # first words printed on each page (pagemap.first_words), by page index
+    words: list[tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)
 
 
 class SandboxFetcher:
@@ -150,8 +155,6 @@ def render_here(job: RenderJob) -> Rendered:
                                  color_profiles=profiles) for c in job.css if c]
         html = weasyprint.HTML(string=job.html, base_url=ASSET_URL, url_fetcher=fetcher)
         document = html.render(font_config=fonts, stylesheets=sheets, color_profiles=profiles)
-        starts, labels, chapter_pages, measures, anchor_pages, note_pos = read_layout(
-            document, job.chapter_ids, job.block_ids, job.block_seq, s)
         # images denser than needed are scaled down (never up): 600 ppi keeps print sharp
         options = dict(full_fonts=s.full_fonts, pdf_variant=s.variant or None,
                        pdf_tags=s.tagged, optimize_images=False,
@@ -162,9 +165,13 @@ def render_here(job: RenderJob) -> Rendered:
         pdf = document.write_pdf(**options)
     finally:
         logger.removeHandler(cap)
+    printed = read_pages(pdf, text_area(s), text_check(s))  # what it prints, read once
+    starts, labels, chapter_pages, measures, anchor_pages, note_pos = read_layout(
+        document, printed, job.chapter_ids, job.block_ids, job.block_seq, s, job.image_ids)
     return Rendered(pdf=pdf, page_labels=labels, chapter_pages=chapter_pages, starts=starts,
                     measures=measures, anchor_pages=anchor_pages, warnings=cap.messages,
-                    note_pos=note_pos, cpu=_cpu_seconds() - started)
+                    note_pos=note_pos, cpu=_cpu_seconds() - started,
+                    words=first_words(printed))
 
 
 
@@ -186,6 +193,7 @@ class PieceJob:
     # layout only (pages and anchors, no PDF): the page numbers it prints are guesses, so it
     # will be laid out again once they are known
     probe: bool = False
+    image_ids: dict[str, tuple[str, str]] = field(default_factory=dict)  # anchor -> (src, alt)
 
 
 @dataclass
@@ -215,7 +223,6 @@ def render_piece_here(job: PieceJob) -> RenderedPiece:
     import weasyprint
 
     from .measure import anchor_pages, bookmarks, measure, note_positions, page_starts
-    from .pagemap import first_words
 
     started = _cpu_seconds()
     s = job.settings
@@ -237,13 +244,18 @@ def render_piece_here(job: PieceJob) -> RenderedPiece:
         pdf = document.write_pdf(full_fonts=s.full_fonts, pdf_tags=s.tagged,
                                  optimize_images=False, dpi=600 if s.for_print else 200)
         starts = page_starts(document, job.block_ids, job.block_seq) if job.block_ids else {}
-        measures = measure(document, s) if job.kind != "overlay" else Measures()
         anchors = anchor_pages(document)
         notes = note_positions(document) if job.kind == "chapter" else {}
         pages = len(document.pages)
     finally:
         logger.removeHandler(cap)
-    words = first_words(pdf, pages, job.text_area) if job.kind == "chapter" else []
+    measures, words = Measures(), []
+    if job.kind != "overlay":  # the overlay prints folios and running heads only
+        area = job.text_area if job.kind == "chapter" else None
+        printed = read_pages(pdf, area, text_check(s))  # what it prints, read once
+        measures = measure(document, printed, s, job.image_ids)
+        if area is not None:
+            words = first_words(printed)
     return RenderedPiece(job.kind, job.chapter, pdf, pages, starts, anchors, measures, marks,
                          words, cap.messages, notes, _cpu_seconds() - started)
 

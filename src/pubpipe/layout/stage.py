@@ -131,13 +131,13 @@ def _report_formulas(doc: PrintDocument, ctx: BuildContext) -> None:
 def _job(doc: PrintDocument, css: list[str], ctx: BuildContext) -> RenderJob:
     return RenderJob(html=doc.html, css=css, settings=ctx.print, resources=doc.resources,
                      chapter_ids=doc.chapter_ids, block_ids=doc.block_ids,
-                     block_seq=doc.block_seq)
+                     block_seq=doc.block_seq, image_ids=doc.image_ids)
 
 
 def _edition(doc: PrintDocument, r: Rendered, ctx: BuildContext) -> PrintEdition:
     return PrintEdition(pdf=r.pdf, settings=ctx.print, page_labels=r.page_labels,
                         chapter_pages=r.chapter_pages,
-                        page_map=pagemap.build(r.starts, r.page_labels, r.pdf, ctx.print),
+                        page_map=pagemap.build(r.starts, r.page_labels, r.words),
                         measures=r.measures, images=doc.images, warnings=r.warnings,
                         notes_apart=notes_apart(r.note_pos))
 
@@ -294,7 +294,7 @@ def _by_pieces(book: Book, ctx: BuildContext, want_pdf: bool, advance) -> PrintE
         d = docs[k]
         css = [*base, piece_css("chapter", folio)]
         return PieceJob("chapter", d.html, css, s, d.resources, k, d.block_ids, d.block_seq, area,
-                        probe)
+                        probe, image_ids=d.image_ids)
 
     used: list[int | None] = [_int(known_folios.get(cids[k]), 1) if docs[k].has_pagerefs
                               else None for k in range(n)]

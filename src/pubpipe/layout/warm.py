@@ -2,11 +2,12 @@
 any worker is forked from it, so no worker pays for it again: fontconfig and the print fonts,
 English hyphenation patterns, and the PDF writer's own first-use costs (font subsetting, its C
 type declarations, JPEG and PNG images). A paragraph with every one of these is laid out and
-written."""
+written. PDFium (``pdfwords``, which reads each written piece back) is loaded too."""
 
 import base64
 import io
 
+import pypdfium2  # noqa: F401  (about 85 ms to load: once here, not in every worker)
 from PIL import Image
 from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration

@@ -1,0 +1,157 @@
+"""What preflight and the page map read from a laid-out piece, from public data only: placed
+images from WeasyPrint's page anchors, text from the written PDF (PDFium, poppler or pypdf)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from PIL import Image
+
+from pubpipe.config import PdfSection
+from pubpipe.layout import measure, pagemap, pdfwords, styles
+from pubpipe.layout import render as prender
+from pubpipe.layout import settings as psettings
+from pubpipe.layout.edition import Resource
+
+READERS = ["pdfium", "pypdf"] + (["poppler"] if shutil.which("pdftotext") else [])
+
+OVERFLOW = ("<html><body><p style='white-space: nowrap'>" + "unbreakable " * 40 + "</p>"
+            "<p style='margin-left: -60pt'>Edgeword near the trim</p><p>Fine text.</p>"
+            "<p style='margin-right: -20pt; text-align: right'>Pastmargin</p>"
+            "</body></html>")
+
+
+def _render(html: str, s, resources=None, image_ids=None) -> prender.Rendered:
+    job = prender.RenderJob(html, styles.stylesheets(s), s, resources or {}, [], {}, {},
+                            image_ids=image_ids or {})
+    return prender.render_here(job)
+
+
+@pytest.fixture(scope="module")
+def overflow_pdf():
+    s = psettings.resolve_settings(PdfSection())
+    return s, _render(OVERFLOW, s)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("reader", READERS)
+def test_every_reader_finds_text_outside_and_past(overflow_pdf, reader):
+    s, rendered = overflow_pdf
+    pages = pdfwords.read_pages(rendered.pdf, pagemap.text_area(s), measure.text_check(s), reader)
+    outside, past = measure.text_measures(pages, s)
+    assert [text for _, text in past] == ["Pastmargin"]
+    assert any("Edgeword" in text for _, text in outside)
+    assert any("unbreakable" in text for _, text in outside)
+    assert not any("Fine" in text for _, text in past + outside)
+    # the words of the text block, as printed (the nowrap line runs off the page: its first
+    # words are there)
+    words = pagemap.first_words(pages)[0][0]
+    assert words[0] == "unbreakable" and "fine" in words and "pastmargin" in words
+    # the render itself measured the same
+    assert rendered.measures.past_margin == past
+
+
+def _chapter(paragraphs: int, seed: int) -> str:
+    import random
+
+    rnd = random.Random(seed)
+    syll = ["ka", "lo", "mi", "ter", "phan", "os", "ul", "bra", "ve", "sen", "qui", "nor"]
+    paras = []
+    for k in range(paragraphs):
+        words = ["".join(rnd.choice(syll) for _ in range(rnd.randint(1, 4)))
+                 for _ in range(rnd.randint(30, 90))]
+        if k % 4 == 1:
+            words[5] = f"<em>{words[5]}</em>,"
+        if k % 5 == 2:
+            words[9] = f"<a href='https://example.com/{words[9]}'>{words[9]}</a>"
+        paras.append("<p>" + " ".join(words) + ".</p>")
+        if k % 7 == 3:
+            paras.append(f"<h2>Part {k}</h2>")
+    return "<html lang='en'><body>" + "".join(paras) + "</body></html>"
+
+
+@pytest.mark.slow
+def test_readers_agree_on_first_words():
+    """PDFium (in this process) and the fallbacks read the same first words on every page of a
+    made-up chapter (justified, hyphenated, with italics, links and headings)."""
+    s = psettings.resolve_settings(PdfSection(page_size="A5"))
+    pdf = _render(_chapter(40, 7), s).pdf
+    got = {r: pagemap.first_words(pdfwords.read_pages(pdf, pagemap.text_area(s),
+                                                      measure.text_check(s), r))
+           for r in READERS}
+    assert len(got["pdfium"]) > 4
+    for page in range(len(got["pdfium"])):
+        first = got["pdfium"][page][0]
+        assert len(first) >= 20
+        for r in READERS[1:]:
+            # the same words in the same order (poppler may read a justified line's wide gap
+            # as a column break: compare the first five)
+            assert got[r][page][0][:5] == first[:5], (r, page)
+        assert got["pypdf"][page] == got["pdfium"][page], page
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pdf", [PdfSection(), PdfSection(preset="kdp", bleed="0.125in"),
+                                 PdfSection(preset="lulu"), PdfSection(preset="proof"),
+                                 PdfSection(page_size="A6")],
+                         ids=["plain", "kdp-bleed", "lulu", "proof-marks", "a6"])
+def test_body_area_is_where_weasyprint_lays_text(pdf):
+    """The page geometry the checks use is where the text really goes, on right and left pages
+    and with every kind of bleed: flush-left lines start at the body's left edge, none ends past
+    its right edge, and nothing in a plain chapter is reported."""
+    s = psettings.resolve_settings(pdf)
+    html = _chapter(30, 3).replace("<body>", "<body style='text-align: left; hyphens: none'>")
+    rendered = _render(html, s)
+    every = pdfwords.read_pages(rendered.pdf, None, lambda *box: True)
+    assert len(every) >= 3
+    for i, page in enumerate(every):
+        bx0, by0, bx1, by1 = measure.body_area(s, i)
+        body = [r for r in page.runs if by0 - 1 <= r.y0 and r.y1 <= by1 + 1]
+        assert body, i
+        assert abs(min(r.x0 for r in body) - bx0) < 2.0, (i, min(r.x0 for r in body), bx0)
+        assert max(r.x1 for r in body) <= bx1 + 0.5
+        if i:  # the first line at the top of the body (the first page's has space above)
+            assert min(r.y0 for r in body) < by0 + 6, (i, min(r.y0 for r in body), by0)
+    assert rendered.measures.outside_live == [] and rendered.measures.past_margin == []
+
+
+@pytest.mark.slow
+def test_placed_images_from_anchors(tmp_path):
+    """Each image preflight knows is measured where it prints: its page and printed size from
+    its anchor, its src and alt from the markup; images it does not know are left out."""
+    Image.new("RGB", (600, 400), (200, 40, 40)).save(tmp_path / "a.png")
+    Image.new("RGB", (90, 45), (40, 40, 200)).save(tmp_path / "b.png")
+    a, b = styles.ASSET_URL + "a.png", styles.ASSET_URL + "b.png"
+    res = {a: Resource(tmp_path / "a.png", "image/png"),
+           b: Resource(tmp_path / "b.png", "image/png")}
+    html = ("<html><body><p>First page.</p>"
+            "<figure style='break-before: page'><img id='pic' src='" + a + "' alt='Red'"
+            " style='width: 144pt'></figure>"
+            "<p>Text <img id='icon' src='" + b + "' alt='' data-ppw-sized='inline'"
+            " style='width: 36pt'> and <img id='other' src='" + b + "' style='width: 9pt'>"
+            "</p></body></html>")
+    for section in (PdfSection(), PdfSection(preset="kdp", bleed="0.125in")):
+        s = psettings.resolve_settings(section)
+        got = _render(html, s, res, {"pic": (a, "Red"), "icon": (b, "")}).measures.images
+        assert [(i.page, i.src, i.alt) for i in got] == [(1, a, "Red"), (1, b, "")]
+        assert got[0].width == pytest.approx(144.0, abs=0.01)
+        assert got[0].height == pytest.approx(96.0, abs=0.01)
+        assert got[1].width == pytest.approx(36.0, abs=0.01)
+        assert got[1].height == pytest.approx(18.0, abs=0.01)
+
+
+def test_parse_bbox_lines_and_words():
+    text = ('<doc><page width="432" height="648"><flow><block xMin="1" yMin="2" xMax="3" yMax="4">'
+            '<line xMin="45.0" yMin="54.0" xMax="120.5" yMax="68.3">'
+            '<word xMin="45.0" yMin="54.0" xMax="80.0" yMax="68.3">Fish&amp;</word>'
+            '<word xMin="80.5" yMin="54.0" xMax="95.0" yMax="68.3">chips</word>'
+            '<word xMin="99.0" yMin="54.0" xMax="120.5" yMax="68.3">here</word></line>'
+            '</block></flow></page><page width="432" height="648"></page></doc>')
+    pages = pdfwords.parse_bbox(text)
+    assert len(pages) == 2 and pages[1] == []
+    line = pages[0][0]
+    assert (line.x0, line.y1) == (45.0, 68.3)
+    assert [w.text for w in line.words] == ["Fish&", "chips", "here"]
+    # no gap: one word drawn in two runs; a gap: a space
+    assert pdfwords.line_text(line.words) == "Fish&chips here"
