@@ -370,3 +370,61 @@ def test_a_forged_manifest_removes_and_reads_nothing_outside(tmp_path, capsys):
     manifest.write_text(json.dumps(m))
     res = _build(book, tmp_path / "o3", cache, capsys, "--format", "epub")
     assert res["code"] == 0 and not res["reused"] and victim.read_text() == "keep me\n"
+
+
+MONO = Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not MONO.is_file(), reason="DejaVu fonts not installed")
+def test_a_font_installed_or_removed_is_seen(tmp_path):
+    """The book names a family that is not installed; installing it (fontconfig finds it)
+    prints the book in it, though no file of the book changed; removing it again gives the
+    first PDF back. Each build is a pubpipe process of its own, with the fontconfig
+    configuration in its environment (as its layout workers have)."""
+    from fontTools.ttLib import TTFont
+
+    fonts = tmp_path / "fonts"
+    fonts.mkdir()
+    conf = tmp_path / "fonts.conf"
+    conf.write_text('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n'
+                    '<fontconfig><include ignore_missing="yes">/etc/fonts/fonts.conf</include>'
+                    f'<dir>{fonts}</dir><cachedir>{tmp_path / "fc-cache"}</cachedir>'
+                    '</fontconfig>\n')
+    env = {**os.environ, "FONTCONFIG_FILE": str(conf)}
+    book = _book(tmp_path)
+    with open(book / "book.toml", "a") as f:
+        f.write('\n[pdf]\npage-size = "A6"\nfonts = ["Pubpipe Test Mono"]\n')
+
+    def pdf(name: str, cache: str = "cache") -> tuple[bytes, bool]:
+        out, report = tmp_path / name, tmp_path / f"{name}.json"
+        r = subprocess.run([sys.executable, "-m", "pubpipe", "build", str(book), "--format",
+                            "pdf", "--offline", "--out-dir", str(out), "--cache-dir",
+                            str(tmp_path / cache), "--report", str(report)],
+                           env=env, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        reused = "read" not in json.loads(report.read_text())["timings"]
+        return (out / "cached.pdf").read_bytes(), reused
+
+    def families(data: bytes) -> str:
+        (tmp_path / "probe.pdf").write_bytes(data)
+        return subprocess.run(["pdffonts", str(tmp_path / "probe.pdf")], capture_output=True,
+                              text=True).stdout
+
+    without, reused = pdf("without")
+    assert not reused and pdf("again") == (without, True)  # nothing changed: reused
+    face = TTFont(MONO)
+    for rec in face["name"].names:
+        if rec.nameID in (1, 4, 16):
+            rec.string = "Pubpipe Test Mono"
+        elif rec.nameID == 6:
+            rec.string = "PubpipeTestMono"
+    face.save(fonts / "PubpipeTestMono.ttf")
+    installed, reused = pdf("installed")
+    assert not reused and installed != without
+    if __import__("shutil").which("pdffonts"):
+        assert "Pubpipe-Test-Mono" in families(installed)
+        assert "Pubpipe-Test-Mono" not in families(without)
+    assert pdf("cold", "cold-cache") == (installed, False)  # the same as a cache of its own
+    (fonts / "PubpipeTestMono.ttf").unlink()
+    assert pdf("removed")[0] == without

@@ -6,7 +6,8 @@ fails at the same point), the images it registered (for ``--report``). They are 
 named by what the build was asked to do: the book (its settings, chapter list and selection as
 ``config.load`` found them), the formats, ``--offline``, the environment that shapes outputs
 (``SOURCE_DATE_EPOCH``, ``PUBPIPE_LAYOUT``), pubpipe's code and styles, the installed libraries
-and Python. With the slot goes a manifest of what the build read:
+and Python, and the fonts installed (``systemfonts``: a font installed or removed prints the
+same book differently) and the PDF/X output intent's ICC profile. With the slot goes a manifest of what the build read:
 
 * every file the build read (chapters, book.toml, the site config, `css` files, include files,
   the cover, local images): its SHA-256;
@@ -41,11 +42,12 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__
+from . import __version__, systemfonts
 from .assets.store import NETWORK_ENTRIES, AssetStore
 from .config import FORMATS, Config
 from .context import BuildOptions
 from .document import Asset, Diagnostic, Diagnostics, Location, Severity
+from .layout.settings import icc_profile
 from .resources import code_fingerprint
 from .util import inside
 
@@ -170,7 +172,20 @@ def _slot(cfg: Config, opts: BuildOptions) -> str:
     ]).encode())
     h.update(repr(cfg).encode())  # every setting, the chapters in order, the posts left out
     h.update(code_fingerprint().encode())
+    h.update(systemfonts.fingerprint().encode())
+    h.update(_output_intent().encode())
     return h.hexdigest()[:32]
+
+
+def _output_intent() -> str:
+    """The CMYK profile a PDF/X build embeds as its output intent (one installed later, or
+    changed, prints differently): where it is, its size and modification time."""
+    icc = icc_profile()
+    try:
+        st = os.stat(icc) if icc is not None else None
+    except OSError:
+        st = None
+    return f"{icc}:{st.st_size}:{st.st_mtime_ns}" if st is not None else "none"
 
 
 # ---- what the build read ----------------------------------------------------------------------

@@ -8,6 +8,7 @@ every stage reports to. Nothing in a stage reaches around it for configuration.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from .assets.store import AssetStore
@@ -81,6 +82,14 @@ class BuildContext:
         page-list, on by default) and the book has a print edition ([pdf] table)."""
         epub = self.config.epub
         return self.config.has_pdf_section and epub.page_list and epub.page_numbers
+
+    @cached_property
+    def installed_fonts(self) -> str:
+        """The fonts installed on the machine, as a fingerprint (``systemfonts``): in the key of
+        every cache entry drawn with them. Looked at once per build."""
+        from . import systemfonts
+
+        return systemfonts.fingerprint()
 
     def publish_print_notes(self) -> None:
         """Add what resolving [pdf] found to the build's diagnostics (once)."""

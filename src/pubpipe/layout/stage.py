@@ -81,7 +81,7 @@ def _whole(book: Book, ctx: BuildContext) -> PrintEdition:
     if extra:
         css.append(extra)
     job = _job(doc, css, ctx)
-    key = _key(job)
+    key = _key(job, ctx.installed_fonts)
     cached = _load(ctx.store, key)
     if cached is not None:
         return cached
@@ -194,9 +194,11 @@ def _repeated_pages(groups: list[list[str]], anchor_pages: dict[str, int]) -> bo
     return False
 
 
-def _tool_versions() -> str:
+def _tool_versions(fonts: str) -> str:
+    """What draws the layout: the tools, their versions and the fonts installed
+    (``BuildContext.installed_fonts``)."""
     weasy = resources.installed_version("weasyprint")
-    return f"pubpipe {__version__}; weasyprint {weasy}; layout cache {CACHE_VERSION}"
+    return f"pubpipe {__version__}; weasyprint {weasy}; layout cache {CACHE_VERSION}; {fonts}"
 
 
 def code_fingerprint() -> bytes:
@@ -209,10 +211,10 @@ def code_fingerprint() -> bytes:
     return h.digest()
 
 
-def _key(job: RenderJob) -> str:
+def _key(job: RenderJob, fonts: str) -> str:
     """Hash of everything the layout depends on: markup, styles, settings, the files it is
-    served (by content), the tools and their versions."""
-    h = hashlib.sha256(_tool_versions().encode())
+    served (by content), the tools and their versions, the fonts installed."""
+    h = hashlib.sha256(_tool_versions(fonts).encode())
     h.update(code_fingerprint())
     for part in (job.html, *job.css, repr(job.settings), _served(job.resources)):
         h.update(part.encode())
@@ -312,7 +314,7 @@ def _by_pieces(book: Book, ctx: BuildContext, want_pdf: bool, advance) -> PrintE
             return job(k, used[k])
         return Deferred(make)
 
-    pieces = _render_cached(ctx.store, [first(k) for k in range(n)], advance)
+    pieces = _render_cached(ctx, [first(k) for k in range(n)], advance)
     _count_cpu(ctx, pieces)
     owner = {cid: k for k, cid in enumerate(cids)}
 
@@ -360,7 +362,7 @@ def _by_pieces(book: Book, ctx: BuildContext, want_pdf: bool, advance) -> PrintE
             todo.append(k)
         if not todo:
             break
-        again = _render_cached(ctx.store, [job(k, used[k]) for k in todo], lambda: None)
+        again = _render_cached(ctx, [job(k, used[k]) for k in todo], lambda: None)
         _count_cpu(ctx, again)
         for k, piece in zip(todo, again):
             pieces[k] = piece
@@ -393,7 +395,7 @@ def _by_pieces(book: Book, ctx: BuildContext, want_pdf: bool, advance) -> PrintE
         overlays = [PieceJob("overlay", overlay_html(book, s, counts[a:b], a),
                              [*base, piece_css("overlay", folios[a])], s, {})
                     for a, b in parts]
-        extra = _render_cached(ctx.store, [
+        extra = _render_cached(ctx, [
             PieceJob("front", front.html, front_css, s, front.resources), *overlays],
             lambda: None)
         _count_cpu(ctx, extra)
@@ -518,8 +520,8 @@ def _shift(into: Measures, m: Measures, offset: int, pages: int) -> None:
     into.past_margin += [(p + offset, t) for p, t in m.past_margin if p < pages]
 
 
-def _piece_key(job: PieceJob) -> str:
-    h = hashlib.sha256(_tool_versions().encode())
+def _piece_key(job: PieceJob, fonts: str) -> str:
+    h = hashlib.sha256(_tool_versions(fonts).encode())
     h.update(code_fingerprint())
     for part in (job.kind, str(job.chapter), job.html, *job.css, repr(job.settings),
                  _served(job.resources), repr(job.text_area)):
@@ -528,12 +530,14 @@ def _piece_key(job: PieceJob) -> str:
     return "p-" + h.hexdigest()[:32]
 
 
-def _render_cached(store, jobs: list[PieceJob | Deferred], advance) -> list[RenderedPiece]:
+def _render_cached(ctx: BuildContext, jobs: list[PieceJob | Deferred], advance
+                   ) -> list[RenderedPiece]:
     """The pieces, from the cache where they are there, the rest laid out in parallel. A
     deferred job (made when it is started, from the pieces laid out so far, all of them in
     jobs' order) is not looked up in the cache: it is made from a guess. Probes (laid out only
     to count pages) are neither looked up nor kept."""
-    keys = [_piece_key(j) if isinstance(j, PieceJob) else "" for j in jobs]
+    store, fonts = ctx.store, ctx.installed_fonts
+    keys = [_piece_key(j, fonts) if isinstance(j, PieceJob) else "" for j in jobs]
     out: list[RenderedPiece | None] = [
         _load_piece(store, key) if key and not jobs[i].probe else None
         for i, key in enumerate(keys)]
@@ -557,7 +561,7 @@ def _render_cached(store, jobs: list[PieceJob | Deferred], advance) -> list[Rend
         out[i] = piece
         job = made.get(i) or jobs[i]
         if not job.probe:
-            _save_piece(store, keys[i] or _piece_key(job), piece)
+            _save_piece(store, keys[i] or _piece_key(job, fonts), piece)
     return [p for p in out if p is not None]
 
 
