@@ -125,3 +125,49 @@ def _fonts(page):
             x = x.get_object()
             if x.get("/Subtype") == "/Form" and "/Resources" in x:
                 stack.append(x["/Resources"])
+
+
+@pytest.mark.slow
+def test_chapters_are_read_while_the_rest_is_laid_out(tmp_path, monkeypatch):
+    """The chapters' PDFs are parsed by the read-ahead thread while the front matter and the
+    overlay are laid out; the merge reads only those, and the PDF is the same bytes as one
+    merged from pieces all read by the merge itself."""
+    import threading
+
+    merge = importlib.import_module("pubpipe.write.pdf.merge")
+    src = _book(tmp_path / "book")
+    who: list[str] = []
+    real = merge.parse
+
+    def parse(pdf: bytes):
+        who.append(threading.current_thread().name)
+        return real(pdf)
+
+    monkeypatch.setattr(merge, "parse", parse)
+    ahead = _build(src, tmp_path, "ahead").outputs["pdf"].read_bytes()
+    by_thread = who.count("pubpipe-pdf-read-ahead")
+    assert by_thread == 2, who  # the two chapters; the front matter and the overlay in the merge
+    assert len(who) >= 4 and not any(t.startswith("pubpipe-pdf") for t in who[by_thread:])
+    # without the read-ahead: the same bytes (the layout from a cache of its own)
+    who.clear()
+    monkeypatch.setattr(merge.ReadAhead, "start", lambda self, pdfs: None)
+    cfg = config.load(src)
+    alone = pipeline.build(cfg, pipeline.BuildOptions(
+        formats=("pdf",), out_dir=tmp_path / "alone", cache_dir=tmp_path / "cache2",
+        offline=True)).outputs["pdf"].read_bytes()
+    assert "pubpipe-pdf-read-ahead" not in who and len(who) >= 4
+    assert alone == ahead
+
+
+def test_a_read_ahead_gives_what_it_read_once_and_then_stops():
+    merge = importlib.import_module("pubpipe.write.pdf.merge")
+    ahead = merge.ReadAhead()
+    ahead.start([b"not a pdf"])  # read in vain: the merge reads it again (and says what is wrong)
+    thread = ahead._thread
+    assert ahead.take() == {} and not thread.is_alive()
+    ahead.start([b"%PDF-1.7"])  # once taken, nothing more is started
+    assert ahead._thread is thread
+    late = merge.ReadAhead()
+    assert late.take() == {}  # never started (nothing was laid out): nothing to give
+    late.start([b"x"])
+    assert late._thread is None

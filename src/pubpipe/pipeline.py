@@ -31,6 +31,7 @@ from .write import output
 if TYPE_CHECKING:
     from .buildcache import CachedBuild, OutputCache
     from .layout import PrintEdition
+    from .write.pdf.merge import ReadAhead
 
 __all__ = ["FORMATS", "BuildOptions", "BuildResult", "build", "cache_dir_for", "prepare"]
 
@@ -168,12 +169,14 @@ def build(cfg: config_mod.Config, opts: BuildOptions) -> BuildResult:
                          " (a bug in pubpipe; run again with --debug for details)") from None
 
 
-def _lay_out(book: Book, ctx: BuildContext, opts: BuildOptions) -> PrintEdition | None:
+def _lay_out(book: Book, ctx: BuildContext, opts: BuildOptions,
+             ahead: ReadAhead | None = None) -> PrintEdition | None:
     from .layout.stage import lay_out
 
     budget.doing("laying out the print edition")
     try:  # the front matter and the merge are wanted only by printed outputs
-        return lay_out(book, ctx, pdf=_printed(opts.formats))
+        return lay_out(book, ctx, pdf=_printed(opts.formats),
+                       chapters_done=ahead.start if ahead is not None else None)
     except budget.BuildTimeout:
         raise
     except Exception as e:
@@ -211,6 +214,9 @@ def _build(cfg: config_mod.Config, opts: BuildOptions) -> BuildResult:
     _check(ctx)
 
     edition = None
+    # the PDF writer reads the chapters' pieces while the layout still makes the rest (a thread
+    # that ends when it has read them, or when the writer takes them)
+    ahead = _writer("pdf").ReadAhead() if "pdf" in opts.formats else None
     if needs_layout(ctx):
         from .layout import bounds
 
@@ -221,7 +227,7 @@ def _build(cfg: config_mod.Config, opts: BuildOptions) -> BuildResult:
             ctx.diagnostics.warn("epub-page-numbers", "print page numbers left out: "
                                  + bounds.message(e).split(";")[0], e.chapter.source, 1)
         if not unprintable:
-            edition = _lay_out(book, ctx, opts)
+            edition = _lay_out(book, ctx, opts, ahead)
 
     rendered: dict[str, bytes] = {}
     for fmt in opts.formats:
@@ -231,7 +237,7 @@ def _build(cfg: config_mod.Config, opts: BuildOptions) -> BuildResult:
                 page_map = edition.page_map if edition and ctx.wants_page_list else None
                 rendered[fmt] = _writer(fmt).write_epub(book, ctx, page_map)
             elif fmt == "pdf" and edition is not None:
-                rendered[fmt] = _writer(fmt).write_pdf(book, ctx, edition)
+                rendered[fmt] = _writer(fmt).write_pdf(book, ctx, edition, ahead)
             elif fmt == "html":
                 rendered[fmt] = _writer(fmt).write_html(book, ctx)
             elif fmt == "cover" and edition is not None:  # sized by the interior's page count

@@ -29,6 +29,7 @@ import json
 import os
 from dataclasses import asdict
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .. import __version__, resources
@@ -54,15 +55,17 @@ def by_pieces(ctx: BuildContext) -> bool:
     return not ctx.print.variant and not ctx.print.tagged and mode != "whole"
 
 
-def lay_out(book: Book, ctx: BuildContext, pdf: bool = True) -> PrintEdition:
+def lay_out(book: Book, ctx: BuildContext, pdf: bool = True,
+            chapters_done: Callable[[list[bytes]], None] | None = None) -> PrintEdition:
     """The book laid out for print (from the cache when nothing that shapes it changed).
     pdf=False: only the page map is wanted (an EPUB's page-list), so the front matter and the
-    overlay are not made."""
+    overlay are not made. chapters_done: given the chapters' final PDFs while the front matter
+    and the overlay are being laid out (the PDF writer starts reading them), when they are."""
     steps = len(book.chapters) + (2 if pdf else 0)
     with ctx.progress.stage("layout", steps, "pieces") as advance:
         try:
             if by_pieces(ctx):
-                return _by_pieces(book, ctx, pdf, advance)
+                return _by_pieces(book, ctx, pdf, advance, chapters_done)
             edition = _whole(book, ctx)
             for _ in range(steps):
                 advance()
@@ -272,7 +275,8 @@ def first_folios(pages: list[int]) -> list[int]:
     return out
 
 
-def _by_pieces(book: Book, ctx: BuildContext, want_pdf: bool, advance) -> PrintEdition:
+def _by_pieces(book: Book, ctx: BuildContext, want_pdf: bool, advance,
+               chapters_done: Callable[[list[bytes]], None] | None = None) -> PrintEdition:
     s = ctx.print
     base = stylesheets(s)
     area = pagemap.text_area(s)
@@ -395,9 +399,10 @@ def _by_pieces(book: Book, ctx: BuildContext, want_pdf: bool, advance) -> PrintE
         overlays = [PieceJob("overlay", overlay_html(book, s, counts[a:b], a),
                              [*base, piece_css("overlay", folios[a])], s, {})
                     for a, b in parts]
+        meanwhile = (lambda: chapters_done([p.pdf for p in pieces])) if chapters_done else None
         extra = _render_cached(ctx, [
             PieceJob("front", front.html, front_css, s, front.resources), *overlays],
-            lambda: None)
+            lambda: None, meanwhile)
         _count_cpu(ctx, extra)
         advance()  # the front matter and the overlay are a step each
         advance()
@@ -530,12 +535,13 @@ def _piece_key(job: PieceJob, fonts: str) -> str:
     return "p-" + h.hexdigest()[:32]
 
 
-def _render_cached(ctx: BuildContext, jobs: list[PieceJob | Deferred], advance
-                   ) -> list[RenderedPiece]:
+def _render_cached(ctx: BuildContext, jobs: list[PieceJob | Deferred], advance,
+                   meanwhile: Callable[[], None] | None = None) -> list[RenderedPiece]:
     """The pieces, from the cache where they are there, the rest laid out in parallel. A
     deferred job (made when it is started, from the pieces laid out so far, all of them in
     jobs' order) is not looked up in the cache: it is made from a guess. Probes (laid out only
-    to count pages) are neither looked up nor kept."""
+    to count pages) are neither looked up nor kept. meanwhile: called when some piece is to be
+    laid out, just before (this process is free while the workers are busy)."""
     store, fonts = ctx.store, ctx.installed_fonts
     keys = [_piece_key(j, fonts) if isinstance(j, PieceJob) else "" for j in jobs]
     out: list[RenderedPiece | None] = [
@@ -557,6 +563,8 @@ def _render_cached(ctx: BuildContext, jobs: list[PieceJob | Deferred], advance
         return Deferred(make)
 
     pending = [deferred(i, j) if isinstance(j := jobs[i], Deferred) else j for i in todo]
+    if todo and meanwhile is not None:
+        meanwhile()
     for i, piece in zip(todo, render_pieces(pending, advance)):
         out[i] = piece
         job = made.get(i) or jobs[i]

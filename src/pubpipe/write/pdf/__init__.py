@@ -3,8 +3,10 @@
 ``write_pdf(book, ctx, edition) -> bytes``. The layout stage (``pubpipe.layout``) made the
 edition; here its pieces become one PDF (``merge``), which gets its exact page boxes, page labels
 and preset rules (``postprocess``), and preflight reports on the result as diagnostics
-(``preflight``), all on one pypdf writer in memory, serialized once. The result and its diagnostics are cached under a hash of the edition, so a
-build in which nothing changed writes the same bytes without doing the work again.
+(``preflight``), all on one pypdf writer in memory, serialized once. The result and its
+diagnostics are cached under a hash of the edition, so a build in which nothing changed writes
+the same bytes without doing the work again. A ``ReadAhead`` handed to the layout stage parses
+the chapters while the front matter and the overlay are still being laid out.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from ...document import Book, Diagnostic, Severity
 from ...layout.edition import PrintEdition
 from ...layout.settings import icc_profile
 from . import preflight
-from .merge import merge, write
+from .merge import ReadAhead, merge, write
 from .postprocess import postprocess
 
 if TYPE_CHECKING:
@@ -27,13 +29,16 @@ if TYPE_CHECKING:
 
 PROFILES = ("print",)  # the image variants this writer needs (the layout's)
 
-
-def write_pdf(book: Book, ctx: BuildContext, edition: PrintEdition) -> bytes:
-    """The book as a PDF (bytes); preflight findings go to the build's diagnostics."""
+def write_pdf(book: Book, ctx: BuildContext, edition: PrintEdition,
+              ahead: ReadAhead | None = None) -> bytes:
+    """The book as a PDF (bytes); preflight findings go to the build's diagnostics. ahead: the
+    chapters' PDFs read while the layout went on (``merge.ReadAhead``), if the build did."""
     ctx.publish_print_notes()
     key = _key(book, ctx, edition)
     cached = _load(ctx.store, key)
     if cached is not None:
+        if ahead is not None:
+            ahead.stop()
         pdf, found = cached
         ctx.diagnostics.extend(found)
         return pdf
@@ -44,7 +49,7 @@ def write_pdf(book: Book, ctx: BuildContext, edition: PrintEdition) -> bytes:
                              " CMYK ICC profile found (install libgs-common or put one in"
                              " styles/icc/cmyk.icc)", ctx.config_file)
     # one pass: merged, post-processed and preflighted in memory, serialized once
-    writer = merge(edition)
+    writer = merge(edition, ahead)
     postprocess(writer, s, edition.page_labels)
     preflight.run(book, edition, writer, ctx.diagnostics, ctx.config_file)
     pdf = write(writer)

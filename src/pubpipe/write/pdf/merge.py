@@ -12,24 +12,103 @@ stored once.
 
 The result is a ``PdfWriter`` still in memory: post-processing and preflight work on it, and it
 is serialized once (``write``).
+
+Parsing the pieces is most of a merge's time. ``ReadAhead`` parses the chapters' PDFs in a thread
+of this process while the layout's workers still lay out the front matter and the overlay (the
+main process only waits for them then), so that work shares the cores with the layout instead
+of running alone after it; what it has not read when the merge starts is read then.
 """
 
 from __future__ import annotations
 
 import io
+import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ...layout.edition import Bookmark, Piece, PrintEdition
 from ...layout.markup import XREF
 
 if TYPE_CHECKING:
-    from pypdf import PageObject, PdfWriter
+    from pypdf import PageObject, PdfReader, PdfWriter
 
 PX = 0.75  # CSS px -> pt
 
 
-def merge(edition: PrintEdition) -> PdfWriter:
-    """The book's PDF, before post-processing, as a writer to finish in memory."""
+@dataclass
+class Parsed:
+    """A piece's PDF as pypdf reads it: every object parsed, its pages and named destinations
+    (name, page in the piece, left, top)."""
+
+    reader: PdfReader
+    anchors: list[tuple[str, int, float, float]]
+
+
+def parse(pdf: bytes) -> Parsed:
+    """Parse a piece's PDF through (pypdf reads lazily: the merge then finds it all read)."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(pdf))
+    anchors = []
+    for name, dest in reader.named_destinations.items():
+        anchors.append((str(name), reader.get_destination_page_number(dest),
+                        float(dest.left or 0), float(dest.top or 0)))
+    for num in range(1, int(reader.trailer.get("/Size", 0))):  # every object, so the merge
+        try:  # finds none left to parse (content streams, fonts, images)
+            reader.get_object(num)
+        except Exception:  # noqa: BLE001 - a free or odd entry: the merge meets it, or not
+            continue
+    return Parsed(reader, anchors)
+
+
+class ReadAhead:
+    """The chapters' PDFs parsed in a thread while the layout goes on (see the module
+    docstring). ``start(pdfs)`` from the layout stage; ``take()`` from the merge, once."""
+
+    def __init__(self) -> None:
+        self._done: dict[bytes, Parsed] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, pdfs: list[bytes]) -> None:
+        if self._thread is not None or self._stop.is_set():
+            return
+        thread = threading.Thread(target=self._run, args=(list(pdfs),),
+                                  name="pubpipe-pdf-read-ahead", daemon=True)
+        try:
+            thread.start()
+        except RuntimeError:  # no thread to be had: the merge reads every piece itself
+            return
+        self._thread = thread
+
+    def _run(self, pdfs: list[bytes]) -> None:
+        for pdf in pdfs:
+            if self._stop.is_set():
+                return
+            try:
+                parsed = parse(pdf)
+            except Exception:  # noqa: BLE001 - the merge reads it again and reports it
+                continue
+            with self._lock:
+                self._done[pdf] = parsed
+
+    def take(self) -> dict[bytes, Parsed]:
+        """What has been parsed (the thread stops after the piece it is reading)."""
+        self.stop()
+        with self._lock:
+            done, self._done = self._done, {}
+        return done
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+
+def merge(edition: PrintEdition, ahead: ReadAhead | None = None) -> PdfWriter:
+    """The book's PDF, before post-processing, as a writer to finish in memory. ahead: the
+    chapters parsed while they were still being laid out, if any."""
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import (ArrayObject, DictionaryObject, FloatObject, NameObject,
                                NullObject, TextStringObject)
@@ -43,7 +122,9 @@ def merge(edition: PrintEdition) -> PdfWriter:
     front = next(p for p in edition.pieces if p.kind == "front")
     overlays = [p for p in edition.pieces if p.kind == "overlay"]  # in parts, in page order
     chapters = [p for p in edition.pieces if p.kind == "chapter"]
-    readers = {id(p): PdfReader(io.BytesIO(p.pdf)) for p in edition.pieces}
+    done = ahead.take() if ahead is not None else {}
+    parsed = {id(p): done.get(p.pdf) or parse(p.pdf) for p in edition.pieces}
+    readers = {k: v.reader for k, v in parsed.items()}
     writer = PdfWriter()
     placed: dict[int, int] = {}  # id(piece) -> index of its first page in the book
     for i in range(front.pages):
@@ -70,15 +151,13 @@ def merge(edition: PrintEdition) -> PdfWriter:
     # one name tree of every piece's anchors
     names: dict[str, ArrayObject] = {}
     for piece in [front, *chapters]:
-        reader = readers[id(piece)]
-        for name, dest in reader.named_destinations.items():
-            local = reader.get_destination_page_number(dest)
+        for name, local, left, top in parsed[id(piece)].anchors:
             if local < 0 or local >= piece.pages:
                 continue
             page = writer.pages[placed[id(piece)] + local]
-            names[str(name)] = ArrayObject([
+            names[name] = ArrayObject([
                 page.indirect_reference, NameObject("/XYZ"),
-                FloatObject(dest.left or 0), FloatObject(dest.top or 0), NullObject()])
+                FloatObject(left), FloatObject(top), NullObject()])
     tree = ArrayObject()
     for name in sorted(names):
         tree.append(TextStringObject(name))
