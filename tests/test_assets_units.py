@@ -215,6 +215,43 @@ def test_draft_mode_keeps_quality_and_size():
     assert (out.width, out.height) == (500, 375) and out.media_type == "image/jpeg"
 
 
+def test_print_slack_keeps_a_draft_close_to_the_box():
+    from assets_fixtures.images import photo
+    from io import BytesIO
+    buf = BytesIO()
+    photo(3000, 2000).save(buf, "JPEG", quality=85)
+    data = buf.getvalue()
+    box = images.Box(width=1350, height=1950)
+    # the half-scale draft (1500x1000) is within 1.25x of the box: kept, not resampled
+    kept = images.process(data, box, 90, slack=1.25)
+    assert (kept.width, kept.height) == (1500, 1000)
+    assert images.process(data, box, 90, slack=1.25).data == kept.data  # deterministic
+    # without slack, or when the draft is further from the box, it is resampled to the box
+    assert (images.process(data, box, 90).width, images.process(data, box, 90).height) == (1350, 900)
+    small = images.process(data, images.Box(width=1100, height=1950), 90, slack=1.25)
+    assert (small.width, small.height) == (1100, 733)  # draft 1500 > 1.25 x 1100
+    # a PNG within the slack of its box is kept whole too
+    buf = BytesIO()
+    Image.new("RGB", (1600, 50), (10, 200, 30)).save(buf, "PNG")
+    png = images.process(buf.getvalue(), images.Box(width=1350), 90, slack=1.25)
+    assert (png.width, png.height) == (1600, 50)
+
+
+def test_print_variant_of_a_photo_is_its_draft(book, tmp_path):
+    from assets_fixtures.images import photo
+    from io import BytesIO
+    buf = BytesIO()
+    photo(3000, 2000).save(buf, "JPEG", quality=85)
+    (book / "posts" / "wide.jpg").write_bytes(buf.getvalue())
+    store = _store(book, tmp_path)
+    a = store.register("wide.jpg", base=book / "posts")
+    store.fetch_all()
+    store.process_all([a], ("epub", "print"))
+    a = store.canonical(a)
+    assert (a.variants["print"].width, a.variants["print"].height) == (1500, 1000)  # 333 ppi
+    assert (a.variants["epub"].width, a.variants["epub"].height) == (1600, 1067)  # no slack
+
+
 # ---- the processed-variant cache ---------------------------------------------------------------
 
 def test_variants_cached_by_content_profile_and_settings(book, tmp_path):

@@ -9,6 +9,9 @@ ICC profiles (an embedded one, else a real CMYK profile for CMYK, never a naive 
 when a profile exists); 16-bit scaled (not clipped) to 8-bit; the first frame of an animation;
 downscaled (never upscaled) to the profile's box; photos saved as JPEG, graphics (alpha, few
 colours) as PNG. JPEGs are decoded in draft mode at the smallest scale still larger than the box.
+A profile may allow some slack: an image decoded at most that much larger than its box (print:
+1.25x, 300-375 ppi) is kept at its decoded size instead of resampled (for a 3000x2000 photo and a
+1350 px print box the half-scale draft, 1500x1000, is the variant: half the CPU of a resize).
 """
 
 from __future__ import annotations
@@ -162,8 +165,11 @@ class Output:
     height: int
 
 
-def process(data: bytes, box: Box, jpeg_quality: int) -> Output:
-    """One processed variant of a raster image (see the module docstring)."""
+def process(data: bytes, box: Box, jpeg_quality: int, slack: float = 1.0) -> Output:
+    """One processed variant of a raster image (see the module docstring).
+    slack: a decoded image at most this many times the box's size (linear) is kept as it is, not
+    resampled (a JPEG's draft decoding already gives the smallest DCT scale at least as large
+    as the box: within the slack that is the variant, sharper and without a resampling pass)."""
     im = _open(data)
     fmt = im.format
     orientation = _orientation(im)
@@ -183,7 +189,7 @@ def process(data: bytes, box: Box, jpeg_quality: int) -> Output:
     icc = im.info.get("icc_profile")
     im = ImageOps.exif_transpose(im) if orientation != 1 else im
     im = _to_srgb(im, icc)
-    if im.size != target:
+    if im.size != target and not _within(im.size, target, slack):
         im = im.resize(target, Image.Resampling.LANCZOS, reducing_gap=2.0)
     has_alpha = im.mode == "RGBA" and im.getextrema()[3][0] < 255
     if im.mode == "RGBA" and not has_alpha:
@@ -203,6 +209,11 @@ def process(data: bytes, box: Box, jpeg_quality: int) -> Output:
         im.save(out, "PNG", optimize=im.width * im.height < 4_000_000)
         media = "image/png"
     return Output(out.getvalue(), media, im.width, im.height)
+
+
+def _within(size: tuple[int, int], target: tuple[int, int], slack: float) -> bool:
+    """Whether size is at most slack times target on both sides (and never smaller)."""
+    return all(t <= s <= t * slack for s, t in zip(size, target))
 
 
 def _to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:

@@ -74,7 +74,9 @@ if TYPE_CHECKING:
 # outputs come from the cache reads cache files through the store and needs none of them.
 
 PROFILES = ("epub", "print")
-PROCESS_VERSION = 2  # bump when processing changes, so cached variants are remade
+PROCESS_VERSION = 3  # bump when processing changes, so cached variants are remade
+# how much larger than its box a print variant may stay rather than be resampled (linear)
+PRINT_SLACK = 1.25
 _WINDOWS_ABS = re.compile(r"^[A-Za-z]:[\\/]")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 # Cache entries that hold what the network said (records, oEmbed answers, fetched bytes): inputs
@@ -464,13 +466,17 @@ class AssetStore:
         return images.Box(width=round(s.print_dpi * width),
                           height=round(s.print_dpi * s.print_height))
 
+    def _slack(self, profile: str) -> float:
+        # print: 300-375 ppi is as good as 300 (sharper, a little bigger), and spares a resize
+        return PRINT_SLACK if profile == "print" else 1.0
+
     def _quality(self, profile: str) -> int:
         return self.settings.jpeg_quality if profile == "epub" else self.settings.print_jpeg_quality
 
     def _variant_key(self, asset: Asset, profile: str) -> str:
         box = self._box(profile)
         spec = json.dumps([PROCESS_VERSION, asset.sha256, profile, box.longest, box.width,
-                           box.height, self._quality(profile)])
+                           box.height, self._quality(profile), self._slack(profile)])
         return hashlib.sha256(spec.encode()).hexdigest()[:32]
 
     def _cached_variant(self, meta_path: Path, asset: Asset) -> Variant | None:
@@ -510,7 +516,8 @@ class AssetStore:
             except svg.SvgRefused as e:
                 raise images.ImageRefused(str(e)) from None
             return images.Output(clean.data, images.SVG, clean.width, clean.height)
-        return images.process(data, self._box(profile), self._quality(profile))
+        return images.process(data, self._box(profile), self._quality(profile),
+                              self._slack(profile))
 
     def svg_removed(self, asset: Asset) -> list[str]:
         """What sanitizing took out of an SVG asset (empty if it was clean)."""
