@@ -396,3 +396,91 @@ def test_no_reference_resolves_outside_the_book(book, tmp_path):
 
     check()
     store.fetch_all()  # reading them all must not raise either
+
+
+# ---- prefetching (images processed while chapters are read) ----------------------------------
+
+def _photo_jpeg(w: int = 1200, h: int = 800, seed: int = 0) -> bytes:
+    from io import BytesIO
+
+    from assets_fixtures.images import photo
+    buf = BytesIO()
+    photo(w, h, seed).save(buf, "JPEG", quality=85)
+    return buf.getvalue()
+
+
+def _finish_prefetching(store: AssetStore) -> None:
+    import concurrent.futures
+    concurrent.futures.wait(store.variants._queued)
+
+
+def test_prefetched_variants_are_the_ones_made_without_it(book, tmp_path):
+    (book / "posts" / "p.jpg").write_bytes(_photo_jpeg())
+
+    def run(prefetch: bool, where: str):
+        store = _store(book, tmp_path / where)
+        if prefetch:
+            store.prefetch([("p.jpg", book / "posts"), ("a%20b.png", book / "posts")],
+                           ("epub", "print"))
+            _finish_prefetching(store)  # so what follows must take its results
+            assert len(store.variants._ready) == 4
+        a = store.register("p.jpg", base=book / "posts")
+        b = store.register("a%20b.png", base=book / "posts")
+        store.fetch_all()
+        store.process_all([a, b], ("epub", "print"))
+        assert not store.variants._ready  # taken (or dropped) by the images stage
+        return store, [store.canonical(x).variants[p].sha256 for x in (a, b)
+                       for p in ("epub", "print")]
+
+    s1, plain = run(False, "c1")
+    s2, fetched = run(True, "c2")
+    assert plain == fetched
+    assert s1.images_processed == s2.images_processed == 4  # made this build, either way
+    assert not s2.diagnostics
+
+
+def test_prefetch_takes_only_the_bytes_the_store_accepts(book, tmp_path):
+    photo = book / "posts" / "p.jpg"
+    photo.write_bytes(_photo_jpeg(seed=1))
+    store = _store(book, tmp_path)
+    store.prefetch([("p.jpg", book / "posts")], ("print",))
+    _finish_prefetching(store)
+    assert len(store.variants._ready) == 1
+    photo.write_bytes(_photo_jpeg(seed=2))  # changed after it was prefetched
+    a = store.register("p.jpg", base=book / "posts")
+    store.fetch_all()
+    store.process_all([a], ("print",))
+    fresh = _store(book, tmp_path / "fresh")
+    b = fresh.register("p.jpg", base=book / "posts")
+    fresh.fetch_all()
+    fresh.process_all([b], ("print",))
+    assert store.canonical(a).variants["print"].sha256 == fresh.canonical(b).variants["print"].sha256
+
+
+def test_prefetch_reads_nothing_the_store_would_refuse(book, tmp_path):
+    (book / "posts" / "big.jpg").write_bytes(_photo_jpeg())
+    store = _store(book, tmp_path, max_bytes=1000)
+    store.prefetch([("link.png", book / "posts"), ("../../secret.png", book / "posts"),
+                    ("big.jpg", book / "posts"), ("http://127.0.0.1:9/x.png", book / "posts"),
+                    ("missing.png", book / "posts")], ("epub",))
+    _finish_prefetching(store)
+    assert not store.variants._ready and store.requests_made == 0 and not store.diagnostics
+
+
+def test_a_build_that_fails_reading_leaves_no_prefetching_behind(tmp_path):
+    import threading
+
+    from pubpipe import config, pipeline
+    from pubpipe.context import BuildOptions
+    from pubpipe.errors import BuildError
+    root = tmp_path / "b"
+    root.mkdir()
+    for i in range(3):
+        (root / f"p{i}.jpg").write_bytes(_photo_jpeg(2400, 1600, seed=i))
+    (root / "book.toml").write_text('[book]\ntitle = "T"\nchapters = ["a.md", "b.md"]\n[pdf]\n')
+    (root / "a.md").write_text("# A\n\n" + "".join(f"![p](p{i}.jpg)\n\n" for i in range(3)))
+    (root / "b.md").write_bytes(b"# B\n\n\xff\xfe broken \x00 utf-8\n")
+    with pytest.raises(BuildError):
+        pipeline.build(config.load(root), BuildOptions(formats=("pdf",), cache_dir=tmp_path / "c"))
+    assert not [t for t in threading.enumerate() if t.name.startswith("pubpipe-prefetch")]
+    assert not list((root).glob("build/*"))

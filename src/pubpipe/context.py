@@ -18,7 +18,8 @@ from .document import Diagnostic, Diagnostics
 from .progress import Progress
 from .layout.settings import PT_PER_IN, PrintSettings, resolve_settings, text_width
 
-__all__ = ["FORMATS", "BuildContext", "BuildOptions", "cache_dir_for", "open_store"]
+__all__ = ["FORMATS", "BuildContext", "BuildOptions", "cache_dir_for", "open_store",
+           "page_list_wanted"]
 
 
 @dataclass
@@ -80,8 +81,7 @@ class BuildContext:
     def wants_page_list(self) -> bool:
         """Whether the EPUB carries the print edition's page numbers: asked for ([epub]
         page-list, on by default) and the book has a print edition ([pdf] table)."""
-        epub = self.config.epub
-        return self.config.has_pdf_section and epub.page_list and epub.page_numbers
+        return page_list_wanted(self.config)
 
     @cached_property
     def installed_fonts(self) -> str:
@@ -95,6 +95,12 @@ class BuildContext:
         """Add what resolving [pdf] found to the build's diagnostics (once)."""
         self.diagnostics.extend(self.print_notes)
         self.print_notes = []
+
+
+def page_list_wanted(cfg: Config) -> bool:
+    """[epub] page-list (on by default) in a book with a print edition ([pdf] table)."""
+    epub = cfg.epub
+    return cfg.has_pdf_section and epub.page_list and epub.page_numbers
 
 
 def open_store(cfg: Config, opts: BuildOptions, diagnostics: Diagnostics,

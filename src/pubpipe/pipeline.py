@@ -22,13 +22,14 @@ from typing import TYPE_CHECKING
 from . import config as config_mod
 from . import budget
 from .config import FORMATS
-from .context import BuildContext, BuildOptions, cache_dir_for, open_store
-from .document import Asset, Book, Diagnostics
+from .context import BuildContext, BuildOptions, cache_dir_for, open_store, page_list_wanted
+from .document import Asset, Book, Chapter, Diagnostics
 from .errors import BuildError, PubpipeError
 from .progress import Progress
 from .write import output
 
 if TYPE_CHECKING:
+    from .assets.store import AssetStore
     from .buildcache import CachedBuild, OutputCache
     from .layout import PrintEdition
     from .write.pdf.merge import ReadAhead
@@ -66,8 +67,20 @@ class BuildResult:
 
 def needs_layout(ctx: BuildContext) -> bool:
     """A print edition is made for the PDF, and for the EPUB's page-list when it carries one."""
-    formats = ctx.options.formats
-    return "pdf" in formats or "cover" in formats or ("epub" in formats and ctx.wants_page_list)
+    return _lays_out(ctx.config, ctx.options.formats)
+
+
+def _lays_out(cfg: config_mod.Config, formats: tuple[str, ...]) -> bool:
+    return "pdf" in formats or "cover" in formats or ("epub" in formats
+                                                      and page_list_wanted(cfg))
+
+
+def _profiles(cfg: config_mod.Config, formats: tuple[str, ...]) -> tuple[str, ...]:
+    """The image variants the outputs need (the writers' and, when laid out, the print's)."""
+    wanted = {p for f in formats for p in _writer(f).PROFILES}
+    if _lays_out(cfg, formats):
+        wanted.update(LAYOUT_PROFILES)
+    return tuple(p for p in ("epub", "print") if p in wanted)
 
 
 def _printed(formats: tuple[str, ...]) -> bool:
@@ -78,40 +91,59 @@ def prepare(cfg: config_mod.Config, opts: BuildOptions, progress: Progress | Non
             diagnostics: Diagnostics | None = None) -> tuple[Book, BuildContext]:
     """Read the sources and run every transform: the document the writers consume.
     diagnostics: the list the build reports to (what came before reading is kept)."""
-    # Markdown, html5lib and the transforms are imported here, not at the top: a build whose
-    # outputs come from the cache never needs them.
-    from . import embeds
-    from .layout import bounds
-    from .readers import read_book
-    from .readers.cache import ChapterCache
-    from .readers.math import site_math
-    from .resources import code_fingerprint
-    from .transforms import (alt, assets, citations, figures, footnotes, headings, ids, links,
-                             math, sanitize, tables)
-
+    # Markdown, html5lib and the transforms are imported by the stages, not at the top: a build
+    # whose outputs come from the cache never needs them.
     budget.doing("reading the chapters")
     progress = progress or Progress.of(opts.progress)
     diags = diagnostics if diagnostics is not None else Diagnostics()
+    opts.formats = wanted_formats(cfg, opts.formats)
+    profiles = _profiles(cfg, opts.formats)
     store = open_store(cfg, opts, diags, progress)
+    try:
+        book, ctx = _read(cfg, opts, store, diags, progress, profiles)
+        return _transform(book, ctx, cfg, profiles), ctx
+    finally:
+        store.stop_prefetching()  # a build that failed before its images stage
+
+
+def _read(cfg: config_mod.Config, opts: BuildOptions, store: AssetStore, diags: Diagnostics,
+          progress: Progress, profiles: tuple[str, ...]) -> tuple[Book, BuildContext]:
+    from .layout import bounds
+    from .readers import read_book
+    from .readers.cache import ChapterCache
+    from .resources import code_fingerprint
+    from .transforms import assets
+
     with progress.stage("read", len(cfg.chapter_files), "chapters") as advance:
-        book = read_book(cfg, ChapterCache(store, code_fingerprint()), diags)
-        for _ in book.chapters:
+        def read(chapter: Chapter) -> None:
+            # its local images are processed while the next chapters are read (a second core)
+            assets.prefetch(chapter, store, profiles)
             advance()
+
+        book = read_book(cfg, ChapterCache(store, code_fingerprint()), diags, read)
     if book.diagnostics.errors:  # unreadable sources: stop before any network or image work
         raise BuildError(f"{len(book.diagnostics.errors)} error(s); nothing written",
                          book.diagnostics)
-    opts.formats = wanted_formats(cfg, opts.formats)
     ctx = BuildContext.create(cfg, opts, book.meta.language, book.diagnostics, progress, store)
     if _printed(opts.formats):  # a chapter too long to lay out fails now, not after minutes
         for e in bounds.too_long(book, ctx.print):
             ctx.diagnostics.error("print-too-long", bounds.message(e), e.chapter.source, 1)
         _check(ctx)
-    profiles = {p for f in opts.formats for p in _writer(f).PROFILES}
     if needs_layout(ctx):
-        profiles.update(LAYOUT_PROFILES)
         from .layout.workers import prestart
 
         prestart()  # the layout's workers get WeasyPrint ready while the chapters are transformed
+    return book, ctx
+
+
+def _transform(book: Book, ctx: BuildContext, cfg: config_mod.Config,
+               profiles: tuple[str, ...]) -> Book:
+    from . import embeds
+    from .readers.math import site_math
+    from .transforms import (alt, assets, citations, figures, footnotes, headings, ids, links,
+                             math, sanitize, tables)
+
+    progress = ctx.progress
     budget.doing("transforming the chapters")
     with progress.stage("transform"):
         embeds.detect(book)  # before sanitizing: embed markup is mostly what the sanitizer removes
@@ -126,14 +158,14 @@ def prepare(cfg: config_mod.Config, opts: BuildOptions, progress: Progress | Non
     with progress.stage("embeds"):
         embeds.render(book, ctx.store)
     with progress.stage("images"):
-        assets.run(book, ctx.store, tuple(p for p in ("epub", "print") if p in profiles))
+        assets.run(book, ctx.store, profiles)
     with progress.stage("document"):
         alt.run(book)
         headings.run(book)
         tables.run(book)
         ids.run(book)
         links.run(book)
-    return book, ctx
+    return book
 
 
 def wanted_formats(cfg: config_mod.Config, formats: tuple[str, ...]) -> tuple[str, ...]:

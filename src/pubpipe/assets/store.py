@@ -24,24 +24,15 @@ Usage (the assets transform does exactly this; other stages may too)::
   is ``img-<first 16 hex digits of sha256>``, so identical bytes share one id.
 * ``process(asset, profile)`` makes the variant for ``"epub"`` or ``"print"``;
   ``process_all(assets, profiles)`` does many in a thread pool. Results are cached by (content hash,
-  profile, the settings that shape the output), so a rebuild does no image work.
+  profile, the settings that shape the output), so a rebuild does no image work (``variants.py``).
+  ``prefetch(refs, profiles)`` starts on local images before they are registered (while the other
+  chapters are read); ``process_all`` takes what it made.
 * ``offline=True``: no network request at all; remote images come from the cache or fail.
 
-Cache layout (``cache_dir``), every file written atomically (temp file + rename)::
-
-    objects/ab/<sha256>           original bytes, content-addressed
-    urls/<sha256 of url>.json     url, final_url, status, kept headers, fetched_at, sha256, type
-    variants/<key>.<ext> + .json  processed variants, key = sha256(content, profile, settings)
-    CACHEDIR.TAG                  marks the folder as pubpipe's cache (``cache.claim``)
-
-Other stages keep their results beside these through ``read_cache_file``/``write_cache_file``;
-``cache.py`` prunes the folder after each build and empties it (``pubpipe clean``).
-
-A cache is shared with whoever can write to it, so nothing in it is trusted: every file is read only
-if it is a regular file inside the cache (no symlink anywhere below the cache folder), and objects
-and variants only if their bytes still have the SHA-256 recorded for them. A bad entry is deleted,
-reported once (``cache-damaged`` warning), and made again: a local image is re-read, a remote one
-fetched again (offline: a placeholder), a variant re-processed.
+The store is the cache folder's front door (``cachefiles.py``: its layout, checked reads, atomic
+writes, damaged entries): a bad entry is deleted, reported once (``cache-damaged`` warning), and
+made again: a local image is re-read, a remote one fetched again (offline: a placeholder), a
+variant re-processed.
 """
 
 from __future__ import annotations
@@ -50,10 +41,8 @@ import base64
 import binascii
 import concurrent.futures
 import hashlib
-import json
 import os
 import re
-import threading
 import urllib.parse
 from contextlib import nullcontext
 from datetime import datetime, timezone
@@ -63,42 +52,35 @@ from typing import TYPE_CHECKING
 from ..config import AssetsSection
 from ..document import Asset, Diagnostics, Location, Variant, read_regular_file
 from ..progress import Progress
-from ..util import atomic_write, inside
-from .cache import mark_used, usable_cache
+from ..util import inside
+from .cachefiles import NETWORK_ENTRIES, CacheFiles, where
+from .variants import PRINT_SLACK, PROCESS_VERSION, PROFILES, Variants
 
 if TYPE_CHECKING:
     from . import fetch as fetch_mod
-    from . import images
 
 # fetch (httpx), images (Pillow) and svg are imported by the methods that use them: a build whose
 # outputs come from the cache reads cache files through the store and needs none of them.
 
-PROFILES = ("epub", "print")
-PROCESS_VERSION = 3  # bump when processing changes, so cached variants are remade
-# how much larger than its box a print variant may stay rather than be resampled (linear)
-PRINT_SLACK = 1.25
+__all__ = ["NETWORK_ENTRIES", "PRINT_SLACK", "PROCESS_VERSION", "PROFILES", "AssetStore"]
 _WINDOWS_ABS = re.compile(r"^[A-Za-z]:[\\/]")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
-# Cache entries that hold what the network said (records, oEmbed answers, fetched bytes): inputs
-# of a build as much as its files are, so every read of one is noted in ``network_reads``.
-NETWORK_ENTRIES = ("urls/", "oembed/", "objects/")
 
 
-class AssetStore:
+class AssetStore(CacheFiles):
     def __init__(self, root: Path, cache_dir: Path, settings: AssetsSection,
                  offline: bool = False, diagnostics: Diagnostics | None = None,
                  progress: Progress | None = None, print_width: float = 4.5,
                  revalidate: bool = True):
+        super().__init__(cache_dir, diagnostics)
         self.root = Path(root).resolve()
-        self.cache_dir = Path(cache_dir)
-        self._cache_real = usable_cache(self.cache_dir)
         self.settings = settings
         self.offline = offline
-        self.diagnostics = diagnostics if diagnostics is not None else Diagnostics()
         self.progress = progress
         # Widest an image prints, in inches, when [assets] print-width is 0 (auto): the text
         # block of the print settings (the build context passes it). 4.5 in: a 6x9 in book.
         self.print_width = print_width
+        self.variants = Variants(self, settings, print_width)
         # Online: ask servers again about cached images (conditional requests). False: take what
         # the cache holds and fetch only what it lacks (`pubpipe fetch` without --refresh).
         self.revalidate = revalidate
@@ -108,10 +90,6 @@ class AssetStore:
         self._by_hash: dict[str, Asset] = {}  # sha256 -> canonical Asset
         self._kind: dict[str, str] = {}  # resolved reference -> remote | local | data | none
         self._svg_removed: dict[str, list[str]] = {}  # sha256 -> what sanitizing removed
-        self._damaged: set[Path] = set()  # cache files found bad this build (reported once)
-        # NETWORK_ENTRIES read this build: relative path -> SHA-256 of the bytes, None if absent
-        self.network_reads: dict[str, str | None] = {}
-        self._lock = threading.Lock()
 
     # ---- registering -------------------------------------------------------------------------
 
@@ -260,21 +238,21 @@ class AssetStore:
 
     def _fetch_remote(self, assets: list[Asset]) -> None:
         from . import fetch as fetch_mod
-        records = {a.url: self._read_record(a.url) for a in assets}
+        records = {a.url: self.read_record(a.url) for a in assets}
         if not self.offline and not self.revalidate:
             cached = [a for a in assets
-                      if records[a.url] and self._object_path(records[a.url]["sha256"]).is_file()]
+                      if records[a.url] and self.object_path(records[a.url]["sha256"]).is_file()]
             for a in cached:
-                self._accept(a, self._object_path(records[a.url]["sha256"]).read_bytes(),
+                self._accept(a, self.object_path(records[a.url]["sha256"]).read_bytes(),
                              records[a.url])
             assets = [a for a in assets if a not in cached]
         if self.offline:
             for a in assets:
                 rec = records[a.url]
-                data = self._read_object(rec["sha256"], a) if rec else None
+                data = self.read_object(rec["sha256"], a) if rec else None
                 if data is not None:
                     self._accept(a, data, rec)
-                elif rec and self._object_path(rec["sha256"]) in self._damaged:
+                elif rec and self.object_path(rec["sha256"]) in self._damaged:
                     self._fail(a, "the cached copy was damaged (removed), and --offline forbids"
                                " fetching it again")
                 else:
@@ -284,7 +262,7 @@ class AssetStore:
         for a in assets:
             rec = records[a.url]
             # Validators only for a copy that is still intact: a damaged one is fetched afresh.
-            usable = rec and self._object_ok(rec["sha256"], a)
+            usable = rec and self.object_ok(rec["sha256"], a)
             hdrs = rec.get("headers", {}) if usable else {}
             requests.append(fetch_mod.FetchRequest(a.url, etag=hdrs.get("etag", ""),
                                                    last_modified=hdrs.get("last-modified", "")))
@@ -312,11 +290,11 @@ class AssetStore:
 
     def _fetched(self, a: Asset, rec: dict | None, res: fetch_mod.FetchResult) -> None:
         url = a.url
-        cached = (self._read_object(rec["sha256"], a) if rec and (res.not_modified or not res.ok)
+        cached = (self.read_object(rec["sha256"], a) if rec and (res.not_modified or not res.ok)
                   else None)
         if res.not_modified and cached is not None:
             rec["fetched_at"] = _now()
-            self._write_json(self._record_path(url), rec)
+            self.write_json(self.record_path(url), rec)
             self._accept(a, cached, rec)
         elif res.ok:
             self._accept(a, res.data, None, res)
@@ -325,7 +303,7 @@ class AssetStore:
             self._accept(a, cached, rec)
             self.diagnostics.info("asset-stale", f"image {url}: {res.reason}; using the"
                                   f" copy cached on {rec.get('fetched_at', '?')}",
-                                  *self._where(a))
+                                  *where(a))
         else:
             self._fail(a, res.reason)
 
@@ -350,13 +328,13 @@ class AssetStore:
             self._fail(asset, str(e), refused="refused" in str(e))
             return
         sha = hashlib.sha256(data).hexdigest()
-        obj = self._object_path(sha)
-        if not self._object_ok(sha, asset):
-            self._write_atomic(obj, data)
+        obj = self.object_path(sha)
+        if not self.object_ok(sha, asset):
+            self.write_atomic(obj, data)
         if media == images.SVG and clean.removed:
             self._svg_removed[sha] = clean.removed
         if res is not None:  # a fresh download: record where it came from
-            self._write_json(self._record_path(asset.url), {
+            self.write_json(self.record_path(asset.url), {
                 "url": asset.url, "final_url": res.final_url or asset.url,
                 "status": res.status_code, "headers": res.headers, "fetched_at": _now(),
                 "sha256": sha, "media_type": media, "size": len(data)})
@@ -401,7 +379,7 @@ class AssetStore:
             self._merge(asset)
         return self.canonical(asset)
 
-    # ---- processing --------------------------------------------------------------------------
+    # ---- processing (variants.py) -------------------------------------------------------------
 
     def process(self, asset: Asset, profile: str) -> Variant | None:
         """The variant of an ok asset for one profile (cached); None and status "failed" if the
@@ -414,34 +392,22 @@ class AssetStore:
             return None
         if profile in asset.variants:
             return asset.variants[profile]
-        key = self._variant_key(asset, profile)
-        meta_path = self.cache_dir / "variants" / f"{key}.json"
-        variant = self._cached_variant(meta_path, asset)
-        if variant is None:
-            try:
-                out = self._make_variant(asset, profile)
-            except images.ImageRefused as e:
-                with self._lock:
-                    self._fail(asset, str(e), refused="refused" in str(e))
-                return None
-            ext = Variant(Path(), out.media_type).extension
-            path = self.cache_dir / "variants" / f"{key}.{ext}"
-            self._write_atomic(path, out.data)
-            variant = Variant(path, out.media_type, out.width, out.height,
-                              hashlib.sha256(out.data).hexdigest())
-            self._write_json(meta_path, {"file": path.name, "media_type": out.media_type,
-                                         "width": out.width, "height": out.height,
-                                         "sha256": variant.sha256, "source": asset.sha256,
-                                         "profile": profile})
+        try:
+            variant, made = self.variants.make(asset, profile)
+        except images.ImageRefused as e:
             with self._lock:
-                self.images_processed += 1
+                self._fail(asset, str(e), refused="refused" in str(e))
+            return None
         with self._lock:
+            if made:
+                self.images_processed += 1
             asset.variants[profile] = variant
         return variant
 
     def process_all(self, assets: list[Asset], profiles: tuple[str, ...]) -> None:
         """Process many assets for many profiles in a small thread pool (Pillow releases the
-        GIL while decoding and resampling)."""
+        GIL while decoding and resampling); what was prefetched is taken, the rest made here."""
+        self.variants.settle()
         jobs = []
         seen = set()
         for a in assets:
@@ -456,208 +422,32 @@ class AssetStore:
             with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
                 for _ in pool.map(lambda job: (self.process(*job), advance()), jobs):
                     pass
+        self.variants.forget()
 
-    def _box(self, profile: str) -> images.Box:
-        from . import images
-        s = self.settings
-        if profile == "epub":
-            return images.Box(longest=s.epub_max_size)
-        width = s.print_width if s.print_width > 0 else self.print_width
-        return images.Box(width=round(s.print_dpi * width),
-                          height=round(s.print_dpi * s.print_height))
+    def prefetch(self, refs: list[tuple[str, Path]], profiles: tuple[str, ...]) -> None:
+        """Start processing, in the background, the local images among refs ((reference, folder
+        it is relative to) pairs) for profiles, ahead of register/fetch_all/process_all, which
+        take the results (variants.py). Remote, data: and refused references are left alone."""
+        paths = []
+        for ref, base in refs:
+            kind, key, refusal = self._resolve((ref or "").strip(), Path(base))
+            if kind == "local" and not refusal:
+                paths.append(Path(urllib.parse.unquote(urllib.parse.urlsplit(key).path)))
+        self.variants.prefetch(self.root, paths, tuple(p for p in profiles if p in PROFILES))
 
-    def _slack(self, profile: str) -> float:
-        # print: 300-375 ppi is as good as 300 (sharper, a little bigger), and spares a resize
-        return PRINT_SLACK if profile == "print" else 1.0
-
-    def _quality(self, profile: str) -> int:
-        return self.settings.jpeg_quality if profile == "epub" else self.settings.print_jpeg_quality
-
-    def _variant_key(self, asset: Asset, profile: str) -> str:
-        box = self._box(profile)
-        spec = json.dumps([PROCESS_VERSION, asset.sha256, profile, box.longest, box.width,
-                           box.height, self._quality(profile), self._slack(profile)])
-        return hashlib.sha256(spec.encode()).hexdigest()[:32]
-
-    def _cached_variant(self, meta_path: Path, asset: Asset) -> Variant | None:
-        """The variant recorded at meta_path if its file is intact; a bad one is removed."""
-        raw = self._read_cache_file(meta_path)
-        if raw is None:
-            return None
-        try:
-            meta = json.loads(raw.decode("utf-8"))
-            name, sha = meta["file"], meta["sha256"]
-            if not (isinstance(name, str) and re.fullmatch(r"[0-9a-f]{32}\.[a-z]{2,4}", name)
-                    and isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{64}", sha)):
-                raise ValueError("bad record")
-            variant = Variant(meta_path.with_name(name), str(meta["media_type"]),
-                              int(meta["width"]), int(meta["height"]), sha)
-        except (ValueError, KeyError, TypeError):
-            self._drop(meta_path, asset, "unreadable record")
-            return None
-        data = self._read_cache_file(variant.path, asset)
-        if data is None:
-            return None
-        if hashlib.sha256(data).hexdigest() != variant.sha256:
-            self._drop(variant.path, asset, "its bytes do not match their recorded hash")
-            self._drop(meta_path, asset, None)
-            return None
-        return variant
-
-    def _make_variant(self, asset: Asset, profile: str) -> images.Output:
-        from . import images, svg
-        data = self._read_object(asset.sha256, asset)
-        if data is None:
-            raise images.ImageRefused("its cached original was damaged; build again to fetch it"
-                                      " anew")
-        if asset.media_type == images.SVG:
-            try:
-                clean = svg.sanitize(data, self.settings.max_bytes)
-            except svg.SvgRefused as e:
-                raise images.ImageRefused(str(e)) from None
-            return images.Output(clean.data, images.SVG, clean.width, clean.height)
-        return images.process(data, self._box(profile), self._quality(profile),
-                              self._slack(profile))
+    def stop_prefetching(self) -> None:
+        """Drop background work not yet taken (a build that fails before its images stage)."""
+        self.variants.forget()
 
     def svg_removed(self, asset: Asset) -> list[str]:
         """What sanitizing took out of an SVG asset (empty if it was clean)."""
         return self._svg_removed.get(asset.sha256, [])
 
-    # ---- cache files -------------------------------------------------------------------------
-
-    def _object_path(self, sha: str) -> Path:
-        return self.cache_dir / "objects" / sha[:2] / sha
-
-    def _record_path(self, url: str) -> Path:
-        return self.cache_dir / "urls" / (hashlib.sha256(url.encode()).hexdigest() + ".json")
-
-    def _read_record(self, url: str) -> dict | None:
-        raw = self._read_cache_file(self._record_path(url))
-        try:
-            rec = json.loads(raw.decode("utf-8")) if raw is not None else None
-        except ValueError:
-            rec = None
-        if not (isinstance(rec, dict) and isinstance(rec.get("sha256"), str)
-                and re.fullmatch(r"[0-9a-f]{64}", rec["sha256"])
-                and isinstance(rec.get("headers", {}), dict)):
-            return None
-        return rec
-
-    # Every read of the cache goes through these: regular files inside the cache, objects and
-    # variants checked against their hash.
-
-    def read_cache_file(self, relative: str, sha256: str = "") -> bytes | None:
-        """Bytes of cache_dir/relative if it is a regular file inside the cache (else None) and,
-        when sha256 is given, still has that hash (a file that does not is removed)."""
-        if Path(relative).is_absolute() or ".." in Path(relative).parts:
-            return None  # never a file outside the cache (nor one to remove as damaged)
-        path = self.cache_dir / relative
-        data = self._read_cache_file(path)
-        if data is not None and sha256 and hashlib.sha256(data).hexdigest() != sha256:
-            self._drop(path, None, "its bytes do not match their recorded hash")
-            return None
-        return data
-
-    def read_sealed_cache_file(self, relative: str) -> bytes | None:
-        """Bytes written by write_sealed_cache_file, if the file is a regular file inside the
-        cache whose recorded hash (of its name and bytes) still holds: a truncated, edited or
-        swapped entry is removed (reported once) and None returned, so the caller makes it again."""
-        raw = self.read_cache_file(relative)
-        if raw is None:
-            return None
-        seal, _, data = raw.partition(b"\n")
-        if seal.decode("ascii", "replace") != _seal(relative, data):
-            self._drop(self.cache_dir / relative, None, "its bytes do not match their recorded hash")
-            return None
-        return data
-
-    def write_sealed_cache_file(self, relative: str, data: bytes) -> None:
-        """Write an entry that carries its own hash (for entries no record points to)."""
-        self.write_cache_file(relative, _seal(relative, data).encode() + b"\n" + data)
-
     def original_bytes(self, asset: Asset) -> bytes | None:
         """The original bytes of an ok asset, checked against its hash (None if damaged)."""
         asset = self.canonical(asset)
-        return self._read_object(asset.sha256, asset) if asset.ok else None
+        return self.read_object(asset.sha256, asset) if asset.ok else None
 
-    def write_cache_file(self, relative: str, data: bytes) -> None:
-        """Write cache_dir/relative atomically (a cache that cannot be written is no error)."""
-        if Path(relative).is_absolute() or ".." in Path(relative).parts:
-            raise ValueError(f"not a cache file name: {relative}")
-        try:
-            self._write_atomic(self.cache_dir / relative, data)
-        except OSError:
-            pass
-
-    def _read_cache_file(self, path: Path, asset: Asset | None = None) -> bytes | None:
-        try:
-            rel = path.relative_to(self.cache_dir)
-        except ValueError:
-            return None
-        try:
-            real = Path(os.path.realpath(path))
-        except (OSError, ValueError):
-            real = None
-        noted = rel.as_posix().startswith(NETWORK_ENTRIES)
-        if noted:
-            self.network_reads[rel.as_posix()] = None
-        if not os.path.lexists(path):
-            return None
-        if real != self._cache_real / rel:  # a symlink somewhere below the cache folder
-            self._drop(path, asset, "a link, not a file of the cache")
-            return None
-        try:
-            data = read_regular_file(path)
-        except ValueError as e:  # not a regular file
-            self._drop(path, asset, str(e))
-            return None
-        except OSError:
-            return None
-        mark_used(path)  # its last use, for pruning (assets/cache.py)
-        if noted:
-            self.network_reads[rel.as_posix()] = hashlib.sha256(data).hexdigest()
-        return data
-
-    def _read_object(self, sha: str, asset: Asset | None = None) -> bytes | None:
-        path = self._object_path(sha)
-        data = self._read_cache_file(path, asset)
-        if data is not None and hashlib.sha256(data).hexdigest() != sha:
-            self._drop(path, asset, "its bytes do not match their hash")
-            return None
-        return data
-
-    def _object_ok(self, sha: str, asset: Asset | None = None) -> bool:
-        return self._read_object(sha, asset) is not None
-
-    def _drop(self, path: Path, asset: Asset | None, why: str | None) -> None:
-        """Remove a bad cache entry and say so once; the caller makes it again."""
-        try:
-            if os.path.isdir(path) and not os.path.islink(path):
-                import shutil
-                shutil.rmtree(path)
-            else:
-                os.unlink(path)
-        except OSError:
-            pass
-        with self._lock:
-            if why is None or path in self._damaged:
-                self._damaged.add(path)
-                return
-            self._damaged.add(path)
-        file, line = self._where(asset) if asset is not None else (None, None)
-        what = f" (image {asset.ref})" if asset is not None and asset.ref else ""
-        self.diagnostics.warn("cache-damaged", f"cache entry {path} was bad: {why}{what};"
-                              " removed and made again", file, line)
-
-    def _write_json(self, path: Path, data: dict) -> None:
-        self._write_atomic(path, json.dumps(data, indent=1, sort_keys=True).encode())
-
-    def _write_atomic(self, path: Path, data: bytes) -> None:
-        atomic_write(path, data)
-
-    def _where(self, asset: Asset) -> tuple[Path | None, int | None]:
-        loc = asset.locations[0] if asset.locations else Location(None)
-        return loc.file, loc.line
 
     def _progress_bar(self, label: str, total: int):
         if not self.progress or total == 0:
@@ -667,7 +457,3 @@ class AssetStore:
 
 def _now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-
-
-def _seal(relative: str, data: bytes) -> str:
-    return hashlib.sha256(relative.encode() + b"\0" + data).hexdigest()

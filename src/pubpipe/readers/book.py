@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,9 +21,11 @@ if TYPE_CHECKING:  # readers sit below config: the reader is handed one, never i
 
 
 def read_book(cfg: Config, cache: ChapterCache | None = None,
-              diagnostics: Diagnostics | None = None) -> Book:
+              diagnostics: Diagnostics | None = None,
+              on_chapter: Callable[[Chapter], None] | None = None) -> Book:
     """Every chapter of cfg read (from cache, when given, for chapters read before with the same
-    bytes and settings); diagnostics go to diagnostics (a new list by default)."""
+    bytes and settings); diagnostics go to diagnostics (a new list by default). on_chapter is
+    called with each chapter as soon as it is read (the build starts on its images then)."""
     diags = diagnostics if diagnostics is not None else Diagnostics()
     dollars = cfg.math.dollars
     if dollars is None and math.site_math(cfg.root).loads_math:
@@ -45,6 +48,8 @@ def read_book(cfg: Config, cache: ChapterCache | None = None,
         if ch.post and ch.post.slug and not slugify(ch.title) and not ch.meta.get("slug"):
             ch.slug = ch.post.slug  # a title in another script: the post's own slug names it
         chapters.append(ch)
+        if on_chapter is not None:
+            on_chapter(ch)
     _unique_slugs(chapters)
     book = Book(meta=_book_meta(cfg, chapters), root=cfg.root, chapters=chapters,
                 diagnostics=diags, labels=cfg.labels, site=site, files_read=files_read)

@@ -22,6 +22,14 @@ from ..util import remove_keep_tail
 _DATA_PREVIEW = 48
 
 
+def prefetch(chapter: Chapter, store: AssetStore, profiles: tuple[str, ...]) -> None:
+    """Start on the images chapter refers to, as it stands just after reading (``run`` takes
+    what was made for the same bytes; an image the later stages drop was only processed)."""
+    base = chapter.source.parent
+    store.prefetch([(img.get("src") or "", base) for img in chapter.body.iter("img")
+                    if img.get("src")], profiles)
+
+
 def run(book: Book, store: AssetStore, profiles: tuple[str, ...]) -> None:
     found: list[tuple[Chapter, etree._Element, Asset, int | None]] = []
     for chapter in book.chapters:
