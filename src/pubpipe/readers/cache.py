@@ -33,7 +33,8 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=Fals
 
 
 class CacheFiles(Protocol):
-    """The store's verified cache files (``assets.store.AssetStore``)."""
+    """The store's verified cache files (``assets.cachefiles.CacheFiles``, which the build's
+    ``AssetStore`` is)."""
 
     def read_cache_file(self, relative: str, sha256: str = "") -> bytes | None: ...
 
