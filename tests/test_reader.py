@@ -153,3 +153,20 @@ def test_config_bad_values(tmp_path, line, key):
     (tmp_path / "a.md").write_text("# A\n")
     with pytest.raises(config.ConfigError, match=key):
         config.load(tmp_path)
+
+
+def test_each_chapter_is_rendered_afresh(tmp_path):
+    """Chapters share a Markdown renderer (reset between them): nothing of one chapter's notes,
+    abbreviations, link references or ids may reach the next."""
+    first = ("# One\n\nA claim[^n] about HTML and [a ref][r].\n\n[^n]: The first note.\n\n"
+             "*[HTML]: Hyper Text\n\n[r]: https://example.org/one\n\n## Same heading\n")
+    second = ("# Two\n\nAnother claim[^n] about HTML and [a ref][r] and `$x$`.\n\n"
+              "[^n]: The second note.\n\n## Same heading\n")
+    a, _ = _chapter(tmp_path, first)
+    b, _ = _chapter(tmp_path, second)
+    text_b = etree.tostring(b.body, encoding="unicode")
+    assert "The first note" not in text_b and "The second note" in text_b
+    assert "<abbr" not in text_b and "example.org/one" not in text_b  # definitions are per chapter
+    assert text_b.count("fnref") == etree.tostring(a.body, encoding="unicode").count("fnref")
+    c, _ = _chapter(tmp_path, first)
+    assert etree.tostring(c.body) == etree.tostring(a.body)  # the same text, the same tree

@@ -12,6 +12,7 @@ import bisect
 import html
 import itertools
 import re
+import threading
 from urllib.parse import unquote
 
 import markdown
@@ -60,12 +61,7 @@ def render_html(text: str, lang: str = "en", ctx: shortcodes.Context | None = No
     Smart quotes are the language's (i18n.quotes); template syntax is handled first
     (shortcodes.convert) and what it could not honour is appended to unhonoured. notes, if
     given, receives (line in text, message) for every block that had to be bounded."""
-    configs = dict(EXTENSION_CONFIGS)
-    configs["markdown.extensions.smarty"] = {
-        "substitutions": {**_LITERAL_SUBSTITUTIONS, **_smart_quotes(lang)},
-        "smart_quotes": not pairs_quotes(lang)}
-    md = markdown.Markdown(extensions=EXTENSIONS, extension_configs=configs, output_format="html")
-    md.treeprocessors.register(_BlockTails(md), "pp-block-tails", 6.5)  # prettify 10, smarty 6
+    md = _markdown(lang)
     text, found = bound_blocks(text)
     if notes is not None:
         notes.extend(found)
@@ -82,6 +78,30 @@ def render_html(text: str, lang: str = "en", ctx: shortcodes.Context | None = No
                              " levels); the text is kept as plain paragraphs"))
         return "".join(f"<p>{html.escape(block)}</p>\n"
                        for block in re.split(r"\n[ \t]*\n", result.text) if block.strip())
+
+
+_RENDERERS = threading.local()  # one set per thread: a renderer holds its document's state
+
+
+def _markdown(lang: str) -> markdown.Markdown:
+    """A Markdown renderer for lang's quotes, reset for a new document. Made once per set of
+    quotes and reused: building one (its extensions, their patterns) cost as much as rendering
+    a short chapter."""
+    quotes = _smart_quotes(lang)
+    key = (tuple(sorted(quotes.items())), pairs_quotes(lang))
+    made = _RENDERERS.__dict__.setdefault("by_quotes", {})
+    md = made.get(key)
+    if md is None:
+        configs = dict(EXTENSION_CONFIGS)
+        configs["markdown.extensions.smarty"] = {
+            "substitutions": {**_LITERAL_SUBSTITUTIONS, **quotes},
+            "smart_quotes": not pairs_quotes(lang)}
+        md = markdown.Markdown(extensions=EXTENSIONS, extension_configs=configs,
+                               output_format="html")
+        md.treeprocessors.register(_BlockTails(md), "pp-block-tails", 6.5)  # prettify 10, smarty 6
+        made[key] = md
+    md.reset()
+    return md
 
 
 _TAIL_BLOCKS = {"li", "p", "ul", "ol", "dl", "dt", "dd", "div", "blockquote", "pre", "table",

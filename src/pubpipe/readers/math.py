@@ -42,6 +42,7 @@ ENVIRONMENTS = ("equation", "equation*", "align", "align*", "gather", "gather*",
                 "multline*", "eqnarray", "eqnarray*", "alignat", "alignat*", "flalign", "flalign*",
                 "displaymath", "math")
 _ENV_BEGIN = re.compile(r"\\begin\{(" + "|".join(re.escape(e) for e in ENVIRONMENTS) + r")\}")
+_PLAIN = re.compile(r"[^`<\\$\n]+")  # text with nothing Scanner.run looks at
 _FENCE = re.compile(r"^([ \t]*(?:>[ \t]?)*[ \t]*)(`{3,}|~{3,})[ \t]*\{?\.?([\w+-]*)[^\n]*$", re.M)
 _RAW_VERBATIM = re.compile(r"<(pre|code|script|style|textarea|kbd|samp)\b[^>]*>", re.I)
 _BLOCK_CLOSE = re.compile(r"(?<!\\)\$\$[ \t]*(?:\n|$)")
@@ -138,9 +139,13 @@ class _Scanner:
                 i = self.backslash(i)
             elif c == "$":
                 i = self.dollar(i)
-            else:
+            elif c == "\n":
                 self.out.append(c)
                 i += 1
+            else:  # a run of ordinary text at once (one character at a time was most of reading)
+                end = _PLAIN.match(text, i).end()
+                self.out.append(text[i:end])
+                i = end
             if i > 0 and text[i - 1] == "\n":
                 line_start = True
         return "".join(self.out)
