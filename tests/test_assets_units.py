@@ -484,3 +484,19 @@ def test_a_build_that_fails_reading_leaves_no_prefetching_behind(tmp_path):
         pipeline.build(config.load(root), BuildOptions(formats=("pdf",), cache_dir=tmp_path / "c"))
     assert not [t for t in threading.enumerate() if t.name.startswith("pubpipe-prefetch")]
     assert not list((root).glob("build/*"))
+
+
+def test_prefetching_holds_a_bounded_amount(book, tmp_path, monkeypatch):
+    from pubpipe.assets import variants
+    monkeypatch.setattr(variants, "PREFETCH_HELD_MAX", 1)  # one result held, then no more
+    for i in range(3):
+        (book / "posts" / f"p{i}.jpg").write_bytes(_photo_jpeg(seed=i))
+    store = _store(book, tmp_path)
+    store.prefetch([(f"p{i}.jpg", book / "posts") for i in range(3)], ("epub",))
+    _finish_prefetching(store)
+    assert len(store.variants._ready) == 1
+    assets = [store.register(f"p{i}.jpg", base=book / "posts") for i in range(3)]
+    store.fetch_all()
+    store.process_all(assets, ("epub",))  # the rest are made by the images stage
+    assert all(store.canonical(a).variants["epub"].width == 1200 for a in assets)
+    assert store.images_processed == 3 and store.variants._held == 0

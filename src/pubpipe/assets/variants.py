@@ -37,6 +37,9 @@ PROFILES = ("epub", "print")
 PROCESS_VERSION = 3  # bump when processing changes, so cached variants are remade
 # how much larger than its box a print variant may stay rather than be resampled (linear)
 PRINT_SLACK = 1.25
+# prefetched variants wait in memory for the images stage: past this many bytes held, prefetching
+# stops starting new ones (a book of thousands of photos must not hold them all)
+PREFETCH_HELD_MAX = 64 * 2**20
 
 
 class Variants:
@@ -48,6 +51,7 @@ class Variants:
         # widest an image prints, in inches, when [assets] print-width is 0 (auto)
         self.print_width = print_width
         self._ready: dict[str, images.Output | Exception] = {}  # cache key -> prefetched result
+        self._held = 0  # bytes of the prefetched outputs in _ready
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._queued: list[concurrent.futures.Future] = []
         self._seen: set[Path] = set()  # files already prefetched (or queued)
@@ -139,6 +143,8 @@ class Variants:
             return images.Output(clean.data, images.SVG, clean.width, clean.height)
         with self._lock:
             ready = self._ready.pop(key, None)
+            if isinstance(ready, images.Output):
+                self._held -= len(ready.data)
         if isinstance(ready, Exception):
             raise ready
         if ready is not None:  # prefetched from these very bytes (the key holds their hash)
@@ -175,6 +181,7 @@ class Variants:
         self.settle()
         with self._lock:
             self._ready.clear()
+            self._held = 0
 
     def _prefetch_one(self, root: Path, path: Path, profiles: tuple[str, ...]) -> None:
         from . import images
@@ -192,7 +199,7 @@ class Variants:
         for profile in profiles:
             key = self.key(sha, profile)
             with self._lock:
-                if key in self._ready:
+                if key in self._ready or self._held > PREFETCH_HELD_MAX:
                     continue
             if (self.files.cache_dir / "variants" / f"{key}.json").exists():
                 continue  # cached already (checked when it is read)
@@ -203,3 +210,5 @@ class Variants:
                 out = e
             with self._lock:
                 self._ready[key] = out
+                if isinstance(out, images.Output):
+                    self._held += len(out.data)
