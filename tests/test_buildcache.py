@@ -428,3 +428,36 @@ def test_a_font_installed_or_removed_is_seen(tmp_path):
     assert pdf("cold", "cold-cache") == (installed, False)  # the same as a cache of its own
     (fonts / "PubpipeTestMono.ttf").unlink()
     assert pdf("removed")[0] == without
+
+
+def test_an_image_edited_while_the_build_runs_is_seen_by_the_next(tmp_path, capsys,
+                                                                  monkeypatch):
+    """The manifest keeps the hash of the bytes the build used (the store hashed them as it
+    read them: not read again to be kept), not of the file as it is when the build ends: a
+    picture saved again while the build wrote the book is built again."""
+    from pubpipe import buildcache
+
+    book = _book(tmp_path)
+    cache = tmp_path / "cache"
+    real = pipeline.prepare
+    hashed: list[str] = []
+    real_sha = buildcache._sha_file
+    monkeypatch.setattr(buildcache, "_sha_file", lambda p: hashed.append(Path(p).name)
+                        or real_sha(p))
+
+    def edited_meanwhile(*args, **kw):
+        out = real(*args, **kw)  # the picture is read and processed by now
+        (book / "img" / "pic.png").write_bytes(fx.graphic_png(300, 220))
+        return out
+
+    monkeypatch.setattr(pipeline, "prepare", edited_meanwhile)
+    first = _build(book, tmp_path / "o1", cache, capsys, "--format", "epub")
+    monkeypatch.setattr(pipeline, "prepare", real)
+    assert first["code"] == 0
+    assert "one.md" in hashed and "pic.png" not in hashed  # chapters hashed, images known
+    again = _build(book, tmp_path / "o2", cache, capsys, "--format", "epub")
+    assert not again["reused"]
+    cold = _build(book, tmp_path / "o3", tmp_path / "cold-cache", capsys, "--format", "epub")
+    assert (tmp_path / "o2" / "cached.epub").read_bytes() == \
+        (tmp_path / "o3" / "cached.epub").read_bytes() != \
+        (tmp_path / "o1" / "cached.epub").read_bytes()

@@ -10,7 +10,7 @@ and Python, and the fonts installed (``systemfonts``: a font installed or remove
 same book differently) and the PDF/X output intent's ICC profile. With the slot goes a manifest of what the build read:
 
 * every file the build read (chapters, book.toml, the site config, `css` files, include files,
-  the cover, local images): its SHA-256;
+  the cover, local images): its SHA-256 (a local image's as the store hashed the bytes it read);
 * every file of the book folder (and of the site root), read or not: its size and modification
   time, so that a new, removed or edited file is seen (hidden folders, the output folder, the
   cache, ``node_modules`` and a site's output folder aside);
@@ -133,13 +133,18 @@ class OutputCache:
 
     def save(self, outputs: dict[str, tuple[str, bytes]], diagnostics: list[Diagnostic],
              checks: list[int], assets: list[Asset], read_files: list[Path],
-             cache_reads: dict[str, str | None]) -> None:
-        """Keep a successful build's outputs for the next build with the same inputs."""
+             cache_reads: dict[str, str | None], hashed: dict[Path, str] | None = None) -> None:
+        """Keep a successful build's outputs for the next build with the same inputs. hashed:
+        the SHA-256 of files' bytes as the build read them (local images: the store hashed
+        them), kept as they are instead of hashing the files again: a file edited while the
+        build ran is then seen changed by the next build."""
         if self.files is None:
             return
         roots = (self.cfg.root, self.cfg.book_dir)
-        read = {str(p): _file_state(p, *roots) for p in sorted(set(read_files))
-                if any(inside(r, p) for r in roots)}
+        hashed = hashed or {}
+        read = {str(p): hashed[p] if p in hashed and _HEX.fullmatch(hashed[p])
+                and not p.is_symlink() else _file_state(p, *roots)
+                for p in sorted(set(read_files)) if any(inside(r, p) for r in roots)}
         # an object that is a copy of a book file is checked through that file
         local = {h[-64:] for h in read.values()}
         cache = {rel: sha for rel, sha in sorted(cache_reads.items())

@@ -295,7 +295,7 @@ def _build(cfg: config_mod.Config, opts: BuildOptions) -> BuildResult:
             reuse.save({fmt: (names[fmt], data) for fmt, data in rendered.items()},
                        said, [n - n_early for n in ctx.checks], result.assets,
                        _files_read(cfg, result.assets, book.files_read),
-                       ctx.store.network_reads)
+                       ctx.store.network_reads, _local_hashes(result.assets))
     return result
 
 
@@ -330,6 +330,19 @@ def _replay(cached: CachedBuild, opts: BuildOptions, out_dir: Path,
                        assets=cached.assets, reused=True)
 
 
+def _local_path(asset: Asset) -> Path | None:
+    """The book file a local image was read from (None for other images)."""
+    if not asset.url.startswith("file:"):
+        return None
+    return Path(urllib.parse.unquote(urllib.parse.urlsplit(asset.url).path))
+
+
+def _local_hashes(assets: list[Asset]) -> dict[Path, str]:
+    """The SHA-256 of each local image's bytes as the store read them."""
+    return {path: a.sha256 for a in assets
+            if a.ok and a.sha256 and (path := _local_path(a)) is not None}
+
+
 def _files_read(cfg: config_mod.Config, assets: list[Asset], extra: list[Path]) -> list[Path]:
     """The files a build read (chapters, book.toml, the site's config, the [epub]/[pdf] css
     files, the include files chapters read, cover, local images), wherever they are. A file listed
@@ -344,7 +357,5 @@ def _files_read(cfg: config_mod.Config, assets: list[Asset], extra: list[Path]) 
     files += extra
     if cfg.book.cover:
         files.append(cfg.root / cfg.book.cover)
-    for a in assets:
-        if a.url.startswith("file:"):
-            files.append(Path(urllib.parse.unquote(urllib.parse.urlsplit(a.url).path)))
+    files += [path for a in assets if (path := _local_path(a)) is not None]
     return files
