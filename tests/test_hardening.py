@@ -947,3 +947,85 @@ def test_time_budget_during_layout_ends_the_build_at_once(tmp_path):
         assert not _group(proc.pid), _group(proc.pid)
     finally:
         subprocess.run(["pkill", "-9", "-g", str(proc.pid)], capture_output=True)
+
+
+def _break_long_runs_word_by_word(root, limit_of=lambda el, outer: outer) -> None:
+    """The plain per-word definition of break_long_runs, to check its fast path against."""
+    import re
+
+    from pubpipe.layout.printfixes import (_ADDRESS_CLASSES, _BLOCKISH, _NO_RUN_BREAK,
+                                           ADDRESS_RUN, LONG_RUN)
+    state = {"run": 0, "limit": LONG_RUN}
+
+    def feed(text):
+        if not text:
+            return text
+        out = []
+        for part in re.split(r"(\s+)", text):
+            if not part:
+                continue
+            if part[0].isspace():
+                state["run"] = 0
+            else:
+                while state["run"] + len(part) > state["limit"]:
+                    cut = state["limit"] - state["run"]
+                    out += [part[:cut], "\u200b"]
+                    part, state["run"] = part[cut:], 0
+                state["run"] += len(part)
+            out.append(part)
+        return "".join(out)
+
+    def walk(el):
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if tag in _BLOCKISH or tag == "br" or tag in _NO_RUN_BREAK:
+            state["run"] = 0
+        if tag and tag not in _NO_RUN_BREAK:
+            outer = state["limit"]
+            if _ADDRESS_CLASSES.intersection((el.get("class") or "").split()):
+                state["limit"], state["run"] = ADDRESS_RUN, 0
+            el.text = feed(el.text)
+            for child in el:
+                walk(child)
+            state["limit"] = outer
+            if tag in _BLOCKISH:
+                state["run"] = 0
+        el.tail = feed(el.tail)
+
+    walk(root)
+
+
+def test_long_run_breaks_are_those_of_the_per_word_rule():
+    """break_long_runs skips its per-word loop for text with no run too long: the zero-width
+    spaces must still be exactly where the per-word rule puts them (Unicode spaces included)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+    from lxml import etree
+
+    from pubpipe.layout.printfixes import break_long_runs
+
+    letters = "ab[x\u00e9-"
+    words = st.text(alphabet=letters, max_size=45) | st.text(alphabet=letters, max_size=90)
+    spaces = st.sampled_from([" ", "  ", "\n", "\u00a0", "\u2003", "\t", "\u3000"])
+    texts = st.lists(st.tuples(words, spaces), max_size=12).map(
+        lambda ps: "".join(w + s for w, s in ps)) | words
+    tags = st.sampled_from(["em", "b", "p", "br", "pre", "span"])
+    trees = st.lists(st.tuples(tags, texts, texts, st.booleans()), min_size=1, max_size=8)
+
+    @settings(max_examples=600, deadline=None)
+    @given(trees, texts)
+    def check(children, head):
+        def build():
+            root = etree.Element("div")
+            root.text = head
+            for tag, text, tail, address in children:
+                el = etree.SubElement(root, tag)
+                el.text, el.tail = text, tail
+                if address:
+                    el.set("class", "pp-embed-link")
+            return root
+        fast, slow = build(), build()
+        break_long_runs(fast)
+        _break_long_runs_word_by_word(slow)
+        assert etree.tostring(fast) == etree.tostring(slow)
+
+    check()

@@ -10,6 +10,7 @@ lets no author markup carry data-* attributes, so no post can restyle the book b
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -240,8 +241,7 @@ def _chapters(body, book: Book, settings: PrintSettings, doc: PrintDocument, wan
     matter = etree.SubElement(body, "div", {"class": "pp-bodymatter", "data-ppw": "bodymatter"})
     slugs = {ch.slug: cid for cid, ch in zip(chapter_ids, book.chapters) if ch.slug}
     # ids are unique book-wide (the ids stage): which chapter holds each, for links across them
-    owner = {el.get("id"): cid for cid, ch in zip(chapter_ids, book.chapters)
-             for el in ch.body.iter() if isinstance(el.tag, str) and el.get("id")}
+    owner = _IdOwners(book, chapter_ids)
     for n in wanted:
         cid, ch = chapter_ids[n], book.chapters[n]
         marked = mark_blocks(ch)
@@ -345,7 +345,29 @@ def _chapter_opening(sec, cbody, ch: Chapter, limit: int = 60) -> None:
         h1.set("data-pp-title", title)  # string-set reads the plain title (no markup, no notes)
 
 
-def _namespace_ids(cbody, cid: str, slugs: dict[str, str], owner: dict[str, str]) -> None:
+class _IdOwners:
+    """Which chapter (section id) holds each id, book-wide, looked up only for a link to an id
+    its own chapter lacks, and gathered once per book: a piece is one chapter, and walking every
+    chapter for each made the markup of a 40-chapter book quadratic."""
+
+    _last: tuple = ()  # (the book, its chapter bodies, chapter ids, the mapping)
+
+    def __init__(self, book: Book, chapter_ids: list[str]):
+        self.book, self.chapter_ids = book, chapter_ids
+
+    def get(self, target: str, default: str) -> str:
+        book, ids = self.book, self.chapter_ids
+        bodies = [ch.body for ch in book.chapters]
+        last = _IdOwners._last
+        if not (last and last[0]() is book and len(last[1]) == len(bodies)
+                and all(a is b for a, b in zip(last[1], bodies)) and last[2] == ids):
+            owner = {el.get("id"): cid for cid, body in zip(ids, bodies)
+                     for el in body.iter() if isinstance(el.tag, str) and el.get("id")}
+            last = _IdOwners._last = (weakref.ref(book), bodies, list(ids), owner)
+        return last[3].get(target, default)
+
+
+def _namespace_ids(cbody, cid: str, slugs: dict[str, str], owner: _IdOwners) -> None:
     """Chapters share one HTML document here: make their ids unique and links follow (into
     the chapter that holds the id). A relative address that is not in the book loses its href:
     the renderer would resolve it against an address made up for the sandbox."""
