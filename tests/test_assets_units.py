@@ -500,3 +500,21 @@ def test_prefetching_holds_a_bounded_amount(book, tmp_path, monkeypatch):
     store.process_all(assets, ("epub",))  # the rest are made by the images stage
     assert all(store.canonical(a).variants["epub"].width == 1200 for a in assets)
     assert store.images_processed == 3 and store.variants._held == 0
+
+
+def test_prefetching_a_bomb_prints_no_warning(book, tmp_path):
+    import warnings
+    (book / "posts" / "bomb.png").write_bytes(fx.bomb_png())
+    (book / "posts" / "fine.jpg").write_bytes(_photo_jpeg())
+    assert not images.quietly_openable(fx.bomb_png()) and images.quietly_openable(_photo_jpeg())
+    assert not images.quietly_openable(b"GIF89a not really")
+    store = _store(book, tmp_path)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        store.prefetch([("bomb.png", book / "posts"), ("fine.jpg", book / "posts")], ("epub",))
+        _finish_prefetching(store)
+    assert not [w for w in seen if issubclass(w.category, Image.DecompressionBombWarning)]
+    assert len(store.variants._ready) == 1  # the photo; the bomb is left to the store to refuse
+    a = store.register("bomb.png", base=book / "posts")
+    store.fetch_all()
+    assert a.status == "refused" and "decompression bomb" in a.reason

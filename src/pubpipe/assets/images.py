@@ -120,6 +120,24 @@ def _open(data: bytes, warnings_as_errors: bool = False) -> Image.Image:
     return im
 
 
+def quietly_openable(data: bytes) -> bool:
+    """Whether an allowed decoder reads data's header and its pixels are within
+    ``Image.MAX_IMAGE_PIXELS``, found out without ``Image.open``: its decompression-bomb warning
+    is printed once to stderr, and the filter that would silence it is process-wide, which a
+    background thread (prefetching) must neither print nor change."""
+    Image.init()
+    for fmt in RASTER_FORMATS:
+        factory, accept = Image.OPEN.get(fmt, (None, None))
+        if factory is None or (accept is not None and not accept(data[:16])):
+            continue
+        try:
+            w, h = factory(io.BytesIO(data)).size
+        except Exception:  # noqa: BLE001 - not this format after all, or damaged
+            continue
+        return 0 < w * h <= (Image.MAX_IMAGE_PIXELS or w * h)
+    return False
+
+
 def probe(data: bytes) -> tuple[int, int]:
     """(width, height) of a raster image after EXIF orientation, checking only the header."""
     im = _open(data, warnings_as_errors=True)

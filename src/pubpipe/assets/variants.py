@@ -193,8 +193,8 @@ class Variants:
         except (OSError, ValueError):
             return
         media = images.sniff(data)
-        if not media or media == images.SVG:
-            return  # SVGs are cheap; the store sanitizes them itself
+        if not media or media == images.SVG or not images.quietly_openable(data):
+            return  # SVGs are cheap, and the store refuses bombs itself (with its message)
         sha = hashlib.sha256(data).hexdigest()
         for profile in profiles:
             key = self.key(sha, profile)
