@@ -1,7 +1,8 @@
 """The EPUB package: OPF metadata, manifest and spine through ebooklib, written reproducibly.
 
-ebooklib assembles the package (OPF, EPUB 2 guide); the XHTML documents, the nav and the NCX are
-ours byte for byte (``_RawHtml``/``_RawNav``/``_RawWriter``). The zip is reproducible: a fixed
+ebooklib assembles the package (OPF, EPUB 2 guide) through its public API; the XHTML documents,
+the nav and the NCX are ours byte for byte (``_RawHtml``; the nav and the NCX are added as plain
+items, so ebooklib generates neither). The zip is reproducible: a fixed
 identifier, ``dcterms:modified`` from SOURCE_DATE_EPOCH, else the book's date, else the newest
 source file, and fixed entry times and order.
 """
@@ -139,15 +140,15 @@ def package(b: EpubBuilder, order: list[Doc], ncx: bytes) -> bytes:
 
     items = {}
     for doc in order:
-        cls = _RawNav if "nav" in doc.properties else _RawHtml
-        item = cls(uid=doc.uid, file_name=doc.file, title=doc.title)
+        # the nav too: an XHTML document like the others, its "nav" property in the manifest
+        item = _RawHtml(uid=doc.uid, file_name=doc.file, title=doc.title)
         item.content = doc.content
-        item.properties = [p for p in doc.properties if p != "nav"]
+        item.properties = list(doc.properties)
         eb.add_item(item)
         items[doc.file] = item
-    ncx_item = epub.EpubNcx()
-    ncx_item.content = ncx
-    eb.add_item(ncx_item)
+    # the NCX as a plain item: the spine names it by its id, "ncx" (ebooklib's default)
+    eb.add_item(epub.EpubItem(uid="ncx", file_name="toc.ncx",
+                              media_type="application/x-dtbncx+xml", content=ncx))
     for name, (data, mtype) in sorted(b.files.items()):
         if name == b.cover_href:
             item = epub.EpubCover(uid="cover-image", file_name=name)
@@ -157,7 +158,7 @@ def package(b: EpubBuilder, order: list[Doc], ncx: bytes) -> bytes:
         item.content = data
         eb.add_item(item)
     eb.spine = [items[d.file] for d in order]
-    eb.toc = []  # our own nav and NCX; see _RawWriter
+    eb.toc = []  # our own nav and NCX, added as documents: ebooklib generates neither
     w = b.words
     guide = [("cover", w("cover"), "cover"), ("titlepage", w("title-page"), "title-page"),
              ("bodymatter", w("start-of-content"), "text")]
@@ -166,10 +167,9 @@ def package(b: EpubBuilder, order: list[Doc], ncx: bytes) -> bytes:
     eb.guide.insert(min(2, len(eb.guide)), {"href": "nav.xhtml", "title": w("contents"),
                                              "type": "toc"})
     buf = io.BytesIO()
-    writer = _RawWriter(buf, eb, {"epub3_pages": False, "epub3_landmark": False,
-                                  "epub2_guide": True, "raise_exceptions": True,
-                                  "mtime": modified.replace(tzinfo=None)})
-    writer.ncx_bytes = ncx
+    writer = epub.EpubWriter(buf, eb, {"epub3_pages": False, "epub3_landmark": False,
+                                       "epub2_guide": True, "raise_exceptions": True,
+                                       "mtime": modified.replace(tzinfo=None)})
     writer.process()
     writer.write()
     return _reproducible_zip(buf.getvalue(), modified, b.lang)
@@ -184,23 +184,6 @@ class _RawHtml(epub.EpubHtml):
 
     def get_content(self, default=None):
         return self.content
-
-
-class _RawNav(epub.EpubNav):
-    def get_content(self, default=None):
-        return self.content
-
-
-class _RawWriter(epub.EpubWriter):
-    """ebooklib's writer with our nav and NCX instead of the ones it generates."""
-
-    ncx_bytes = b""
-
-    def _get_nav(self, item):
-        return item.content
-
-    def _get_ncx(self):
-        return self.ncx_bytes
 
 
 def _package_language(opf: bytes, lang: str) -> bytes:
