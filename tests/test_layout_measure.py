@@ -155,3 +155,38 @@ def test_parse_bbox_lines_and_words():
     assert [w.text for w in line.words] == ["Fish&", "chips", "here"]
     # no gap: one word drawn in two runs; a gap: a space
     assert pdfwords.line_text(line.words) == "Fish&chips here"
+
+
+def test_logical_order_of_right_to_left_lines():
+    # PDFium: words in reading order, runs left to right
+    assert pdfwords.logical(["b", "פרק"], visual=False) == ["פרק", "b"]
+    assert pdfwords.logical(["עולם", "hello", "שלום", "יום"], visual=False) == [
+        "שלום", "יום", "hello", "עולם"]
+    # more left-to-right letters than right-to-left: a left-to-right line
+    assert pdfwords.logical(["see", "פרק", "here"], visual=False) == ["see", "פרק", "here"]
+    assert pdfwords.logical(["שלום", "יום"], visual=False) == ["שלום", "יום"]
+    # poppler and pypdf: everything as drawn
+    assert pdfwords.logical(["b", "קרפ"], visual=True) == ["פרק", "b"]
+    assert pdfwords.logical(["םוי", "םולש"], visual=True) == ["שלום", "יום"]
+    assert pdfwords.logical(["see", "קרפ", "here"], visual=True) == ["see", "פרק", "here"]
+    assert pdfwords.logical(["plain", "words"], visual=True) == ["plain", "words"]
+
+
+@pytest.mark.slow
+def test_readers_read_right_to_left_pages_in_reading_order():
+    import random
+
+    rnd = random.Random(5)
+    vocab = "שלום עולם ספר דף מילה אור מים ארץ שמים יום לילה בית דרך עיר ים הר".split()
+    text = [rnd.choice(vocab) for _ in range(900)]
+    paras = ["<p>" + " ".join(text[k:k + 90]) + ".</p>" for k in range(0, 900, 90)]
+    html = ("<html lang='he' dir='rtl'><body><h1>פרק b</h1>" + "".join(paras) + "</body></html>")
+    s = psettings.resolve_settings(PdfSection(page_size="A6"))
+    pdf = _render(html, s).pdf
+    source = " ".join(["פרק", "b", *text])
+    for r in READERS:
+        first = pagemap.first_words(pdfwords.read_pages(pdf, pagemap.text_area(s),
+                                                        measure.text_check(s), r))
+        assert first[0][0][:3] == ("פרק", "b", text[0]), r
+        for page in first[1:]:
+            assert " ".join(page[0][:6]) in source, (r, page[0][:6])

@@ -3,7 +3,7 @@
 margins (preflight), each with its box, in points from the top left corner of the media box.
 
 Read in this process with pypdfium2 (a dependency: PDFium's text page, about 1.5 ms a page); where
-it cannot be loaded, poppler's ``pdftotext -bbox-layout`` (about 2 ms a page, and 5 ms to start);
+it cannot be loaded, poppler's ``pdftotext -bbox-layout`` (about 3 ms a page, 5 ms to start);
 where neither is installed, the PDF's content streams read with pypdf (``ContentStream``: the
 text operators, the fonts' widths and ToUnicode maps; about 30 ms a page).
 """
@@ -15,6 +15,7 @@ import io
 import re
 import shutil
 import subprocess
+import unicodedata
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -73,6 +74,9 @@ def _pdfium(pdf: bytes, area: Area | None, check: Check) -> list[PrintedPage]:
                 x, y, w, h = area
                 text = textpage.get_text_bounded(left + x, top - y - h, left + x + w, top - y)
                 text = text.replace("\r\n", "\n").replace("\r", "\n")
+                if _RTL.search(text):  # PDFium gives a line's runs left to right
+                    text = "\n".join(" ".join(logical(ln.split(), visual=False))
+                                     for ln in text.split("\n"))
             runs = []
             # a rectangle per run of text PDFium finds on a line (one text object's part of it)
             for k in range(textpage.count_rects()):
@@ -111,9 +115,8 @@ class Line:
     @property
     def words(self) -> list[Word]:
         if self._words is None:
-            make = Word._make  # namedtuple's constructor from an iterable (public API)
-            self._words = [make((float(a), float(b), float(c), float(d),
-                                 html.unescape(t) if "&" in t else t))
+            self._words = [Word(float(a), float(b), float(c), float(d),
+                                html.unescape(t) if "&" in t else t)
                            for a, b, c, d, t in _WORD.findall(self._raw)]
         return self._words
 
@@ -135,6 +138,53 @@ def line_text(words: list[Word]) -> str:
     return out
 
 
+_RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
+
+
+def _direction(word: str) -> str:
+    """"r" for a word of a right-to-left script, "l" for one of letters or digits of another,
+    "" for punctuation alone."""
+    for ch in word:
+        kind = unicodedata.bidirectional(ch)
+        if kind in ("R", "AL"):
+            return "r"
+        if kind in ("L", "EN", "AN"):
+            return "l"
+    return ""
+
+
+def logical(words: list[str], visual: bool) -> list[str]:
+    """A printed line's words in reading order. PDF text is drawn left to right: a line of a
+    right-to-left script (more of its letters right-to-left than not) reads its runs of
+    right-to-left and left-to-right words from the right. visual: each word's letters and
+    each right-to-left run's words are also as drawn (poppler's words, pypdf's glyphs), not
+    already in reading order (PDFium)."""
+    dirs = [_direction(w) for w in words]
+    if "r" not in dirs:
+        return words
+    if visual:
+        words = [w[::-1] if d == "r" else w for w, d in zip(words, dirs)]
+    runs: list[tuple[str, list[str]]] = []
+    for w, d in zip(words, dirs):
+        d = d or (runs[-1][0] if runs else "l")  # punctuation goes with the words before it
+        if runs and runs[-1][0] == d:
+            runs[-1][1].append(w)
+        else:
+            runs.append((d, [w]))
+    if visual:
+        runs = [(d, ws[::-1] if d == "r" else ws) for d, ws in runs]
+    rtl = sum(len(w) for w, d in zip(words, dirs) if d == "r")
+    if rtl > sum(len(w) for w, d in zip(words, dirs) if d == "l"):
+        runs.reverse()
+    return [w for _, ws in runs for w in ws]
+
+
+def _visual_text(words: list[Word]) -> str:
+    """line_text, with a line holding right-to-left words put in reading order."""
+    text = line_text(words)
+    return " ".join(logical(text.split(), visual=True)) if _RTL.search(text) else text
+
+
 def page_text(lines: Page, area: Area | None = None) -> str:
     """The text of a page's lines that lie in area (by the middle of each word), one line of
     text per printed line."""
@@ -153,7 +203,7 @@ def page_text(lines: Page, area: Area | None = None) -> str:
             kept = [w for w in ln.words
                     if x0 <= (w.x0 + w.x1) / 2 <= x1 and y0 <= (w.y0 + w.y1) / 2 <= y1]
         if kept:
-            out.append(line_text(kept))
+            out.append(_visual_text(kept))
     return "\n".join(out)
 
 
@@ -170,7 +220,8 @@ def _flagged(index: int, lines: Page, check: Check) -> list[Run]:
                 run.append(w)
             elif run:
                 runs.append(Run(min(x.x0 for x in run), min(x.y0 for x in run),
-                                max(x.x1 for x in run), max(x.y1 for x in run), line_text(run)))
+                                max(x.x1 for x in run), max(x.y1 for x in run),
+                                _visual_text(run)))
                 run = []
     return runs
 
@@ -199,21 +250,14 @@ def _poppler(pdf: bytes) -> list[Page] | None:
 def parse_bbox(text: str) -> list[Page]:
     """Pages of lines from ``pdftotext -bbox-layout`` output."""
     pages: list[Page] = []
-    last: Line | None = None
-    start = 0
-    for m in _LINE.finditer(text):
-        if last is not None:  # a line's words: its text up to the next line or page
-            last._raw = text[start:m.start()]
-            last = None
+    marks = list(_LINE.finditer(text))
+    for k, m in enumerate(marks):
         if m.group(1):
             pages.append([])
-        elif pages:
-            last = Line(float(m.group(2)), float(m.group(3)), float(m.group(4)),
-                        float(m.group(5)))
-            pages[-1].append(last)
-            start = m.end()
-    if last is not None:
-        last._raw = text[start:]
+        elif pages:  # a line's words: its text up to the next line or page
+            end = marks[k + 1].start() if k + 1 < len(marks) else len(text)
+            pages[-1].append(Line(float(m.group(2)), float(m.group(3)), float(m.group(4)),
+                                  float(m.group(5)), raw=text[m.end():end]))
     return pages
 
 

@@ -7,7 +7,6 @@ written. PDFium (``pdfwords``, which reads each written piece back) is loaded to
 import base64
 import io
 
-import pypdfium2  # noqa: F401  (about 85 ms to load: once here, not in every worker)
 from PIL import Image
 from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
@@ -35,3 +34,7 @@ def _warm() -> None:
 
 
 _warm()
+try:
+    import pypdfium2  # noqa: F401  (about 85 ms to load: once here, not in every worker)
+except ImportError:  # pdfwords reads with poppler or pypdf instead
+    pass
