@@ -545,3 +545,32 @@ def test_a_low_resolution_warning_names_the_use_in_the_chapter_of_its_page(tmp_p
     assert preflight._use_on_page(book, edition, facts, 5) == (one, 10)
     assert preflight._use_on_page(book, edition, facts, 9) == (two, 7)
     assert preflight._use_on_page(book, edition, facts, 1) == (one, 10)  # front matter: first use
+
+
+def test_hyphenation_leaves_two_letters_and_carries_three():
+    """Body text breaks words by Chicago's rule (at least 2 letters before the hyphen, 3 carried
+    over: no "oth-er", "hap-pi-ly" ends as "hap-pily") with print.css as the book uses it."""
+    import weasyprint
+
+    from pubpipe.layout.settings import resolve_settings
+    from pubpipe.layout.styles import stylesheets
+
+    settings = resolve_settings(None)
+    words = ("other happily extended another together rather whether mother further either "
+             "neither hyphenated languages understanding ").split()
+    rng = random.Random(7)
+    text = " ".join(rng.choice(words) for _ in range(900))
+    html = ('<html lang="en"><body><section data-ppw="chapter">'
+            f'<p style="width: 11em">{text}</p></section></body></html>')
+    sheets = [weasyprint.CSS(string=c) for c in stylesheets(settings) if c]
+    pdf = weasyprint.HTML(string=html).write_pdf(stylesheets=sheets)
+    out = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True,
+                         check=True).stdout.decode()
+    lines = [ln for ln in (ln.strip("\f ") for ln in out.splitlines())
+             if ln and not ln.isdigit()]  # folios left out
+    broken = [(a, b) for a, b in zip(lines, lines[1:]) if a.endswith(("\u2010", "-"))]
+    assert len(broken) > 20  # the column is narrow: many words are hyphenated
+    for a, b in broken:
+        before = re.findall(r"\w+", a)[-1]
+        after = re.findall(r"\w+", b)[0]
+        assert len(before) >= 2 and len(after) >= 3, (a, b)
