@@ -170,3 +170,20 @@ def test_each_chapter_is_rendered_afresh(tmp_path):
     assert text_b.count("fnref") == etree.tostring(a.body, encoding="unicode").count("fnref")
     c, _ = _chapter(tmp_path, first)
     assert etree.tostring(c.body) == etree.tostring(a.body)  # the same text, the same tree
+
+
+def test_a_renderer_left_mid_document_is_not_used_again(monkeypatch):
+    from pubpipe.readers import markdown as mdmod
+    text = "# T\n\n- a\n    - b\n\n1. one\n2. two\n\nPara *x*.\n"
+    good = mdmod.render_html(text)
+    md = mdmod._markdown("en")
+
+    def fail(source):
+        md.parser.state.set("list")  # what an exception deep in a list leaves behind
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(md, "convert", fail)
+    notes: list = []
+    assert "<p>" in mdmod.render_html(text, notes=notes) and notes  # kept as paragraphs
+    assert mdmod._markdown("en") is not md
+    assert mdmod.render_html(text) == good

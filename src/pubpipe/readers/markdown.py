@@ -70,7 +70,10 @@ def render_html(text: str, lang: str = "en", ctx: shortcodes.Context | None = No
         unhonoured.extend(result.unhonoured)
     try:
         return md.convert(close_unclosed_blocks(result.text))
-    except RecursionError:
+    except BaseException as e:
+        _discard(md)  # left mid-document (its block parser's state): the next chapter gets a new one
+        if not isinstance(e, RecursionError):
+            raise
         # Python-Markdown recurses once per list or quote level: thousands of '- ' or '>' in a
         # row exhaust the stack. Keep every word, as plain paragraphs.
         if notes is not None:
@@ -102,6 +105,12 @@ def _markdown(lang: str) -> markdown.Markdown:
         made[key] = md
     md.reset()
     return md
+
+
+def _discard(md: markdown.Markdown) -> None:
+    made = _RENDERERS.__dict__.get("by_quotes", {})
+    for key in [k for k, v in made.items() if v is md]:
+        del made[key]
 
 
 _TAIL_BLOCKS = {"li", "p", "ul", "ol", "dl", "dt", "dd", "div", "blockquote", "pre", "table",
