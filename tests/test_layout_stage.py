@@ -357,3 +357,27 @@ def test_pieces_are_found_by_image_content_in_a_moved_cache(tmp_path, monkeypatc
     shutil.rmtree(tmp_path / "moved" / "outputs", ignore_errors=True)
     _build(src, tmp_path / "moved", tmp_path / "out3")
     assert calls == ["chapter2"]
+
+
+def test_a_piece_with_an_emoji_is_the_same_bytes_at_another_time(monkeypatch):
+    """WeasyPrint saves colour emoji fonts again with fontTools, which stamps them with the time
+    of day: a piece laid out later (an incremental build) must still be the same bytes."""
+    import time
+
+    from pubpipe.layout.render import PieceJob, render_piece_here
+    from pubpipe.layout.settings import resolve_settings
+    from pubpipe.layout.styles import piece_css, stylesheets
+
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    s = resolve_settings(None)
+    html = ('<html lang="en"><body><section data-ppw="chapter"><h1>Fun</h1>'
+            "<p>Sounds fun \U0001F389 and \U0001F600, said no one.</p></section></body></html>")
+    job = PieceJob("chapter", html, [*stylesheets(s), piece_css("chapter")], s, {})
+    first = render_piece_here(job).pdf
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 86_400 * 400)  # a year and more later
+    assert render_piece_here(job).pdf == first
+    assert "SOURCE_DATE_EPOCH" not in __import__("os").environ  # left as it was
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # a caller's own date: the same bytes
+    assert render_piece_here(job).pdf == first
+    assert __import__("os").environ["SOURCE_DATE_EPOCH"] == "1700000000"

@@ -8,9 +8,11 @@ files and ``data:`` URIs (``SandboxFetcher``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,6 +125,23 @@ def convert_image(data: bytes, media_type: str, s: PrintSettings) -> tuple[bytes
 
 
 
+@contextlib.contextmanager
+def fixed_font_timestamps():
+    """fontTools stamps a font it saves again (WeasyPrint's subsets of colour emoji fonts) with
+    the time of day, or SOURCE_DATE_EPOCH when set: stamped 0 here, always, a chapter with an
+    emoji is the same bytes in every build (cached pieces are not keyed on the variable), and an
+    incremental PDF equals a cold one. The variable is put back as it was."""
+    before = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = "0"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = before
+
+
 def render(job: RenderJob) -> Rendered:
     """The whole book laid out in a fresh worker process (see ``workers``), which then ends: a
     whole book is large, and WeasyPrint does not give its memory back to the OS."""
@@ -162,7 +181,8 @@ def render_here(job: RenderJob) -> Rendered:
         if not s.bookmarks:
             for page in document.pages:
                 page.bookmarks = []
-        pdf = document.write_pdf(**options)
+        with fixed_font_timestamps():
+            pdf = document.write_pdf(**options)
     finally:
         logger.removeHandler(cap)
     printed = read_pages(pdf, text_area(s), text_check(s))  # what it prints, read once
@@ -241,8 +261,9 @@ def render_piece_here(job: PieceJob) -> RenderedPiece:
         marks = bookmarks(document) if s.bookmarks else []
         for page in document.pages:
             page.bookmarks = []  # the merge writes the book's one outline
-        pdf = document.write_pdf(full_fonts=s.full_fonts, pdf_tags=s.tagged,
-                                 optimize_images=False, dpi=600 if s.for_print else 200)
+        with fixed_font_timestamps():
+            pdf = document.write_pdf(full_fonts=s.full_fonts, pdf_tags=s.tagged,
+                                     optimize_images=False, dpi=600 if s.for_print else 200)
         starts = page_starts(document, job.block_ids, job.block_seq) if job.block_ids else {}
         anchors = anchor_pages(document)
         notes = note_positions(document) if job.kind == "chapter" else {}
