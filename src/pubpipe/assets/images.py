@@ -200,6 +200,9 @@ def process(data: bytes, box: Box, jpeg_quality: int, slack: float = 1.0) -> Out
         im.draft(im.mode, want)
     if getattr(im, "is_animated", False):
         im.seek(0)  # the first frame stands for the animation
+    # the bytes are in memory: decode them in one call, not 64 kB at a time (each call gives up
+    # and takes back the GIL, which the reader's thread then waits for when images are prefetched)
+    im.decodermaxblock = max(im.decodermaxblock, len(data))
     try:
         im.load()
     except Exception as e:  # noqa: BLE001 - truncated or corrupt data
