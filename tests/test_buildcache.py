@@ -461,3 +461,33 @@ def test_an_image_edited_while_the_build_runs_is_seen_by_the_next(tmp_path, caps
     assert (tmp_path / "o2" / "cached.epub").read_bytes() == \
         (tmp_path / "o3" / "cached.epub").read_bytes() != \
         (tmp_path / "o1" / "cached.epub").read_bytes()
+
+
+def test_an_epub_whose_print_layout_failed_is_not_replayed(tmp_path, capsys, monkeypatch):
+    """A layout that failed (a worker killed, out of memory) leaves the EPUB without its page
+    numbers, with a warning; the next build lays out again instead of replaying that."""
+    from pubpipe.layout import stage
+
+    book = _book(tmp_path)
+    (book / "book.toml").write_text((book / "book.toml").read_text() + "\n[pdf]\n")
+    cache = tmp_path / "cache"
+
+    def killed(*args, **kw):
+        raise RuntimeError("a layout worker died (exit code -9)")
+
+    real = stage.lay_out
+    monkeypatch.setattr(stage, "lay_out", killed)
+    failed = _build(book, tmp_path / "o1", cache, capsys, "--format", "epub")
+    monkeypatch.setattr(stage, "lay_out", real)
+    assert failed["code"] == 0
+    assert any("epub-page-numbers" in s for s in failed["said"])
+    again = _build(book, tmp_path / "o2", cache, capsys, "--format", "epub")
+    assert not again["reused"] and not any("epub-page-numbers" in s for s in again["said"])
+    assert b"page-list" in _nav(tmp_path / "o2" / "cached.epub")
+    assert _build(book, tmp_path / "o3", cache, capsys, "--format", "epub")["reused"]
+
+
+def _nav(epub: Path) -> bytes:
+    import zipfile
+    with zipfile.ZipFile(epub) as z:
+        return b"".join(z.read(n) for n in z.namelist() if n.endswith(".xhtml"))

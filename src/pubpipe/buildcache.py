@@ -27,7 +27,8 @@ store's verified API against the SHA-256 the manifest gives.
 Not stored: builds that asked a server anything (an online build revalidates every remote image
 and may fetch embed details, so its outputs depend on answers that can change: it runs in full
 each time); builds that found a damaged cache entry (the next full build would say something
-else); books whose folders hold more than ``MAX_FILES`` files (looking at them would cost more
+else); EPUB builds whose print layout failed (a worker killed: the next one may succeed and
+carry the page numbers); books whose folders hold more than ``MAX_FILES`` files (looking at them would cost more
 than it saves).
 """
 

@@ -246,6 +246,7 @@ def _build(cfg: config_mod.Config, opts: BuildOptions) -> BuildResult:
     _check(ctx)
 
     edition = None
+    replayable = True
     # the PDF writer reads the chapters' pieces while the layout still makes the rest (a thread
     # that ends when it has read them, or when the writer takes them)
     ahead = _writer("pdf").ReadAhead() if "pdf" in opts.formats else None
@@ -260,6 +261,9 @@ def _build(cfg: config_mod.Config, opts: BuildOptions) -> BuildResult:
                                  + bounds.message(e).split(";")[0], e.chapter.source, 1)
         if not unprintable:
             edition = _lay_out(book, ctx, opts, ahead)
+            # an EPUB without its page numbers because the layout failed (a worker killed, out of
+            # memory): not kept for reuse, so the next build lays out again
+            replayable = edition is not None
 
     rendered: dict[str, bytes] = {}
     for fmt in opts.formats:
@@ -289,8 +293,8 @@ def _build(cfg: config_mod.Config, opts: BuildOptions) -> BuildResult:
     # A build that met a damaged cache entry says so, and the next full build would not; a
     # damaged entry of the output cache itself is said by this build only.
     said = ctx.diagnostics[n_early:]
-    if reuse is not None and not result.requests and not any(d.code == "cache-damaged"
-                                                             for d in said):
+    if reuse is not None and replayable and not result.requests \
+            and not any(d.code == "cache-damaged" for d in said):
         with ctx.progress.stage("cache outputs"):
             reuse.save({fmt: (names[fmt], data) for fmt, data in rendered.items()},
                        said, [n - n_early for n in ctx.checks], result.assets,
