@@ -427,6 +427,16 @@ def test_right_to_left_book(tmp_path):
     html = markup.build_print_html(result.book, settings).html
     assert 'dir="rtl"' in html and "المحتويات" in html  # contents in the book's language
     assert not [d for d in result.diagnostics.warnings if d.code == "pdf-missing-glyph"]
+    # justified Arabic stays inside the margins (its spaces from the Arabic font: with Noto
+    # Serif's, Pango set each justified line about 6pt wider than WeasyPrint measured)
+    assert not [d for d in result.diagnostics.warnings if d.code == "pdf-overflow"]
+    inside, outside = psettings.margins(settings)[2:]
+    for page in range(1, len(reader.pages) + 1):
+        box = [float(v) for v in reader.pages[page - 1].trimbox]
+        left_hand = box[0] > 0  # KDP's bleed is on the outside edge
+        right = box[2] - (inside if left_hand else outside)
+        words = _words(out, page)
+        assert not words or max(w[2] for w in words) <= right + 0.5, (page, right)
 
 
 def test_known_variants_match_weasyprint():
@@ -449,3 +459,25 @@ def test_one_text_width_for_layout_and_images():
         assert f"margin-left: {inside}pt; margin-right: {outside}pt" in css
         assert ctx.store.print_width == pytest.approx(
             (ctx.print.trim_w - inside - outside) / 72, abs=0.001)
+
+
+@needs_poppler
+def test_arabic_chapter_in_a_latin_book_justified_within_the_margin(tmp_path):
+    """An Arabic section (lang on the section, not the book) gets the Arabic font's spaces too,
+    and a Latin element inside it the usual fonts."""
+    from weasyprint import CSS, HTML
+
+    settings = psettings.resolve_settings(PdfSection(), language="en")
+    words = "كان المسافر يمشي في الصحراء الواسعة حيث الرمال الذهبية تمتد إلى الأفق البعيد".split()
+    para = " ".join(words[i % len(words)] for i in range(260))
+    html = (f'<html lang="en"><body><section data-ppw="chapter" lang="ar" dir="rtl"><p>x</p>'
+            f'<p>{para}</p><p lang="en" dir="ltr">{"An English paragraph inside. " * 30}</p>'
+            f'</section></body></html>')
+    out = tmp_path / "ar.pdf"
+    HTML(string=html).write_pdf(out, stylesheets=[CSS(string=c) for c in
+                                                  styles.stylesheets(settings)])
+    inside, outside = psettings.margins(settings)[2:]
+    right = settings.trim_w - outside  # page 1 of a left-to-right book is a right-hand page
+    assert max(w[2] for w in _words(out, 1)) <= right + 0.5
+    fonts = subprocess.run(["pdffonts", str(out)], capture_output=True, text=True).stdout
+    assert "Noto-Naskh-Arabic" in fonts and "Noto-Serif" in fonts

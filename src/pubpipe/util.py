@@ -181,6 +181,11 @@ RTL_LANGUAGES = frozenset({"ar", "he", "iw", "fa", "ur", "yi", "ps", "sd", "ug",
                            "syr"})
 
 
+# Languages written in Arabic script (primary subtags); others (ku, pa, az...) when tagged -Arab.
+ARABIC_SCRIPT_LANGUAGES = ("ar", "fa", "ur", "ps", "sd", "ug", "ckb", "ks", "azb", "bal", "prs",
+                           "glk", "mzn", "lrc", "bqi")
+
+
 def is_rtl(lang: str | None) -> bool:
     """Whether a BCP 47 tag names a right-to-left language (Kurdish/Punjabi only in Arabic script)."""
     tag = (lang or "").lower()
