@@ -68,3 +68,24 @@ def test_markers_that_share_a_place_keep_page_order():
     insert_markers(body, starts, "c.xhtml")
     labels = [el.get("aria-label") for el in body.iter("span")]
     assert labels == ["1", "2", "3"], labels
+
+
+def test_a_page_that_begins_with_a_picture_and_then_words_gets_its_marker_before_the_picture():
+    """A printed page that begins with a picture and goes on with a paragraph: its first words
+    are the paragraph's, but the picture is on it too, so the marker stands before the picture."""
+    from lxml import etree as _etree
+
+    from pubpipe.layout.edition import PageStart
+    from pubpipe.write.epub.pagelist import insert_markers
+
+    body = _etree.fromstring(
+        '<body><p data-pp-block="0">Opening words of the chapter here</p>'
+        '<p data-pp-block="1"><code>xxxxxxxx</code></p>'
+        '<figure data-pp-block="2"><img src="a.png" alt="A"/></figure>'
+        '<p data-pp-block="3">Tide lantern rope harbour granite ledger</p></body>')
+    words = ("tide", "lantern", "rope", "harbour", "granite")
+    starts = [PageStart((), "7", ("opening", "words", "of", "the", "chapter")),
+              PageStart((2,), "8", words, words)]
+    insert_markers(body, starts, "c.xhtml")
+    order = [el.get("aria-label") or el.tag for el in body]
+    assert order == ["7", "p", "p", "8", "figure", "p"], order

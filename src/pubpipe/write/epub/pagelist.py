@@ -33,7 +33,8 @@ def insert_markers(body: etree._Element, starts: list[PageStart], file: str
     lo = 0
     placements: list[tuple[int, int, PageStart]] = []  # (token index, order, start)
     # a page that begins with a block holding no word (an image, a rule): its marker goes
-    # right before that block, not at the next word, which may be a later page's
+    # right before that block, not at the next word, which may be a later page's (or, when
+    # the page's first words follow that block, would leave the block on the page before)
     wordless: dict[int, etree._Element] = {}
     if any(ps.words for ps in starts):
         # a trailing page without a word is the blank verso before the next chapter:
@@ -50,7 +51,7 @@ def insert_markers(body: etree._Element, starts: list[PageStart], file: str
             at = hint if hint is not None and hint >= lo else lo
         if not ps.path and k == 0 and at == stream.first_token(body):
             at = -1  # the chapter's first page: before everything, the opening included
-        if (not ps.words and ps.path and block is not None and at == hint
+        if (ps.path and block is not None and at == hint
                 and not "".join(block.itertext()).strip() and block.getparent() is not None
                 and block.getparent().tag not in NO_SPAN_CHILD):
             wordless[k] = block
