@@ -481,3 +481,16 @@ def test_arabic_chapter_in_a_latin_book_justified_within_the_margin(tmp_path):
     assert max(w[2] for w in _words(out, 1)) <= right + 0.5
     fonts = subprocess.run(["pdffonts", str(out)], capture_output=True, text=True).stdout
     assert "Noto-Naskh-Arabic" in fonts and "Noto-Serif" in fonts
+
+
+def test_a_font_not_installed_falls_back_to_noto_serif(tmp_path):
+    """[pdf] fonts naming a family that is not installed: the text is set in Noto Serif, as the
+    warning says, not in the first font of the other scripts' fallback (Noto Serif CJK)."""
+    from weasyprint import CSS, HTML
+
+    settings = psettings.resolve_settings(PdfSection(fonts=["No Such Font Family"]))
+    out = tmp_path / "f.pdf"
+    HTML(string='<html lang="en"><body><p>Plain English words, <i>italic</i>.</p></body></html>'
+         ).write_pdf(out, stylesheets=[CSS(string=c) for c in styles.stylesheets(settings)])
+    fonts = subprocess.run(["pdffonts", str(out)], capture_output=True, text=True).stdout
+    assert "Noto-Serif-Italic" in fonts and "CJK" not in fonts, fonts

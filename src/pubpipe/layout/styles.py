@@ -27,9 +27,10 @@ _ARABIC = ", ".join([f"[lang|={lang}]" for lang in ARABIC_SCRIPT_LANGUAGES]
 def script_fonts_css(s: PrintSettings) -> str:
     """Font order for Arabic-script text (the Arabic font before Noto Serif), and back to the
     usual order for text in another language inside it."""
-    first = "".join(f'"{f}", ' for f in s.fonts) or '"Noto Serif", '  # as geometry_css has it
+    fams = "".join(f'"{f}", ' for f in s.fonts)
+    first = fams + '"Noto Serif", '  # as geometry_css has it
     others = FALLBACK_FONTS.replace('"Noto Naskh Arabic", ', "")
-    arabic = ('"Noto Naskh Arabic", ' + first if not s.fonts else first + '"Noto Naskh Arabic", ')
+    arabic = fams + '"Noto Naskh Arabic", "Noto Serif", '
     return (f"html:where({_ARABIC}), :where({_ARABIC}) {{ font-family: {arabic}{others}, serif; }}\n"
             f":where({_ARABIC}) :where([lang]:not({_ARABIC})) {{"
             f" font-family: {first}{FALLBACK_FONTS}, serif; }}")
@@ -62,8 +63,10 @@ def geometry_css(s: PrintSettings) -> str:
     lines.append(f"img {{ max-height: {round((h - top - bottom) * 0.82, 1)}pt; }}")
     if s.fonts:
         fams = ", ".join(f'"{f}"' for f in s.fonts)
-        lines.append(f"html {{ font-family: {fams}, {FALLBACK_FONTS}, serif; }}")
-        lines.append(f"@page {{ font-family: {fams}, {FALLBACK_FONTS}, serif; }}")
+        # Noto Serif after them, as print.css has it: for a family not installed, and for the
+        # letters theirs lack (else Noto Serif CJK, the first fallback, set the Latin text)
+        lines.append(f'html {{ font-family: {fams}, "Noto Serif", {FALLBACK_FONTS}, serif; }}')
+        lines.append(f'@page {{ font-family: {fams}, "Noto Serif", {FALLBACK_FONTS}, serif; }}')
     return "\n".join(lines)
 
 
