@@ -89,3 +89,44 @@ def test_a_page_that_begins_with_a_picture_and_then_words_gets_its_marker_before
     insert_markers(body, starts, "c.xhtml")
     order = [el.get("aria-label") or el.tag for el in body]
     assert order == ["7", "p", "p", "8", "figure", "p"], order
+
+
+def test_a_page_whose_first_words_read_back_garbled_gets_its_marker_at_its_first_word():
+    """The PDF's text of a page may spell a word otherwise than the EPUB (a ligature glyph with
+    no Unicode mapping): the marker still goes before the page's first word, not after the
+    words up to the first exact match."""
+    from lxml import etree as _etree
+
+    from pubpipe.layout.edition import PageStart
+    from pubpipe.write.epub.pagelist import insert_markers
+
+    body = _etree.fromstring(
+        '<body><p data-pp-block="0">كان المسافر يمشي في الصحراء إلا '
+        'والريح إلا تحمل قرب الغبار إلا في الغبار جده المسافر ولم القديمة البعيد معه</p></body>')
+    page2 = ("والريح", "إǂ", "تحمل", "قرب", "الغبار", "إǂ", "في", "الغبار", "جده",
+             "المسافر", "ولم", "القديمة", "البعيد", "معه")
+    starts = [PageStart((), "5", ("كان", "المسافر", "يمشي", "في", "الصحراء")),
+              PageStart((0,), "6", page2, page2)]
+    insert_markers(body, starts, "c.xhtml")
+    marker = next(el for el in body.iter("span") if el.get("aria-label") == "6")
+    assert marker.tail.startswith("والريح إلا تحمل"), marker.tail
+    assert marker.getparent().text.endswith("الصحراء إلا "), marker.getparent().text
+
+
+def test_a_word_read_back_as_two_is_stepped_over():
+    """'الأفق' reads back from a PDF with full fonts as 'اǂ فق': the marker still stands before
+    the page's first word, the paragraph's first."""
+    from lxml import etree as _etree
+
+    from pubpipe.layout.edition import PageStart
+    from pubpipe.write.epub.pagelist import insert_markers
+
+    body = _etree.fromstring(
+        '<body><p data-pp-block="0">كان المسافر يمشي في الصحراء الواسعة</p>'
+        '<p data-pp-block="1">وجهه الغبار الأفق إلا يمشي فوق المسافر قليل جده القديمة</p></body>')
+    page2 = ("وجهه", "الغبار", "اǂ", "فق", "إǂ", "يمشي", "فوق", "المسافر", "قليل", "جده")
+    starts = [PageStart((), "9", ("كان", "المسافر", "يمشي", "في", "الصحراء")),
+              PageStart((1,), "10", page2, page2)]
+    insert_markers(body, starts, "c.xhtml")
+    order = [el.get("aria-label") or el.tag for el in body]
+    assert order == ["9", "p", "10", "p"], order

@@ -196,7 +196,7 @@ class TextStream:
                         break
                     hits = longer
                 if hits:
-                    return hits[0]
+                    return self._back(hits[0], seq[:j], lo)
         words = loose or words
         # Print may show words the EPUB has not (link URLs after link text, QR captions):
         # accept a start where most of the following page words come in order.
@@ -214,8 +214,27 @@ class TextStream:
                             k, hits = m + 1, hits + 1
                             break
                 if hits >= max(4, int(0.6 * len(ahead))):
-                    return i
+                    return self._back(i, words[:j], lo)
         return None
+
+    def _back(self, i: int, skipped: list[str], lo: int) -> int:
+        """The page's words before the match (skipped) did not match as printed: a glyph the
+        PDF maps to no letter (Arabic lam-alef in a font embedded in full reads back as 'إǂ'
+        for 'إلا'), or a word print adds. Step back over the tokens before i that begin with
+        the same letter as those words (or, for a word read back as two, 'اǂ فق' for 'الأفق',
+        that begin with the first's letter and end with the second), so the marker stands at
+        the page's first word, not a few words into it; at the first that does not, stop."""
+        n = len(skipped)
+        while n and i - 1 >= lo and i - 1 not in self._in_head:
+            tok = self._words[i - 1]
+            if tok[:1] == skipped[n - 1][:1]:
+                n -= 1
+            elif n >= 2 and tok[:1] == skipped[n - 2][:1] and tok.endswith(skipped[n - 1]):
+                n -= 2
+            else:
+                break
+            i -= 1
+        return i
 
     def insert_before(self, index: int, span: etree._Element) -> None:
         host = self._hoist(index)
