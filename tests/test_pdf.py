@@ -179,6 +179,18 @@ def test_metadata_outline_fonts(bled_book):
         "Chapter 1: on things", "Chapter 2: on things", "Chapter 3: on things"]
     fonts = preflight.pdf_fonts(out.read_bytes())
     assert fonts and all(f["embedded"] for f in fonts.values())
+    # chapters laid out apart embed different subsets of one font: each has a name of its own
+    from pubpipe.write.pdf.objects import font_file
+    from pubpipe.write.pdf.objects import fonts as font_dicts
+
+    programs: dict[str, set[bytes]] = {}
+    for font in font_dicts(reader.pages):
+        program = font_file(font)
+        if program is not None:
+            programs.setdefault(str(font["/BaseFont"]), set()).add(program.get_data())
+    assert len([n for n in programs if "Noto-Serif" in n]) > 3  # one per chapter at least
+    assert all(len(found) == 1 for found in programs.values()), {
+        n: len(found) for n, found in programs.items()}
 
 
 @needs_poppler

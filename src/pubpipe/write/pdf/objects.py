@@ -40,3 +40,16 @@ def fonts(pages: Iterable) -> Iterator:
             if id(font) not in seen:
                 seen.add(id(font))
                 yield font
+
+
+def font_file(font):
+    """The embedded font program of a font dictionary (a Type 0 font's is its descendant's),
+    or None."""
+    for f in [font] + [d.get_object() for d in font.get("/DescendantFonts", [])]:
+        desc = f.get("/FontDescriptor")
+        if desc is not None:
+            desc = desc.get_object()
+            for key in ("/FontFile2", "/FontFile3", "/FontFile"):
+                if key in desc:
+                    return desc[key].get_object()
+    return None

@@ -12,7 +12,7 @@ import re
 from typing import TYPE_CHECKING
 
 from ...layout.settings import PrintSettings, page_boxes
-from .objects import fonts
+from .objects import font_file, fonts
 
 if TYPE_CHECKING:
     from pypdf import PdfWriter
@@ -144,6 +144,39 @@ def _unsubset_names(writer) -> None:
                         "/" + _SUBSET_PREFIX.sub("", str(desc["/FontName"])))
 
 
+def _distinct_subset_tags(writer) -> None:
+    """Each chapter is laid out on its own, so one font's subsets in the merged PDF hold other
+    glyphs under the same 'ABCDEF+Name' (WeasyPrint's tag comes from the font file, not the
+    subset). PDF wants a tag per subset, and a RIP or preflight that merges fonts by name
+    would draw one chapter's glyphs from another's subset: a font whose name is shared by
+    different subsets gets a tag made from each subset's bytes."""
+    import hashlib
+
+    from pypdf.generic import NameObject
+
+    by_name: dict[str, list[tuple[object, bytes]]] = {}
+    for font in fonts(writer.pages):
+        name = str(font.get("/BaseFont", ""))
+        program = font_file(font) if _SUBSET_PREFIX.match(name) else None
+        if program is not None:
+            by_name.setdefault(name, []).append((font, program.get_data()))
+    for name, found in by_name.items():
+        if len({data for _, data in found}) < 2:
+            continue
+        for font, data in found:
+            digest = hashlib.sha256(data).digest()
+            tag = "".join(chr(65 + b % 26) for b in digest[:6])
+            for f in [font] + [d.get_object() for d in font.get("/DescendantFonts", [])]:
+                if "/BaseFont" in f:
+                    f[NameObject("/BaseFont")] = NameObject(
+                        "/" + tag + "+" + _SUBSET_PREFIX.sub("", str(f["/BaseFont"])))
+                desc = f.get("/FontDescriptor")
+                if desc is not None and "/FontName" in desc.get_object():
+                    desc = desc.get_object()
+                    desc[NameObject("/FontName")] = NameObject(
+                        "/" + tag + "+" + _SUBSET_PREFIX.sub("", str(desc["/FontName"])))
+
+
 def convert_colors(writer: PdfWriter, s: PrintSettings) -> None:
     """The colours the settings ask for (gray or CMYK operators and images), transparency
     flattened where they forbid it: for the interior and the cover alike."""
@@ -179,6 +212,8 @@ def postprocess(writer: PdfWriter, s: PrintSettings, labels: list[str]) -> None:
             del page[NameObject("/Annots")]
     if s.full_fonts:
         _unsubset_names(writer)
+    else:
+        _distinct_subset_tags(writer)
     convert_colors(writer, s)
     root = writer.root_object
     if not s.bookmarks:
