@@ -88,6 +88,12 @@ def test_line_numbers_follow_the_source(tmp_path):
     assert last.sourceline == 8
 
 
+def test_an_image_named_like_the_end_of_an_earlier_one_gets_its_own_line(tmp_path):
+    ch, _ = _chapter(tmp_path, "# T\n\n![x](photos/cat.jpg)\n\n![y](cat.jpg)\n\n"
+                     "<img src=\"images/a.png\"><img src=\"a.png\">\n\n[![z](cat.jpg)](x/cat.jpg)\n")
+    assert [i.sourceline for i in ch.body.iter("img")] == [3, 5, 7, 7, 9]
+
+
 @pytest.mark.parametrize("value,iso", [("January 20, 2019", "2019-01-20"), ("20 January 2019", "2019-01-20"),
                                        ("2019-01-20T10:00:00Z", "2019-01-20"), ("not a date", ""),
                                        ("March 3rd, 2020", "2020-03-03")])

@@ -394,6 +394,20 @@ def _first_words(el: etree._Element, want: int, limit: int = 200) -> list[str]:
     return out[:want]
 
 
+# characters that continue a URL or path: an occurrence right after one is inside a longer one
+_URL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/.-_~%+")
+
+
+def _find_whole(source: str, value: str, start: int, tries: int = 20) -> int:
+    """The first occurrence of value at or after start that does not continue a longer URL or
+    path (-1 if none among the first few occurrences)."""
+    pos = source.find(value, start)
+    while pos > 0 and source[pos - 1] in _URL_CHARS and tries > 0:
+        tries -= 1
+        pos = source.find(value, pos + 1)
+    return pos if tries > 0 else -1
+
+
 MAX_SOURCELINE = 65535  # lxml keeps sourceline in 16 bits; later lines are reported as this one
 
 
@@ -436,7 +450,10 @@ def annotate_lines(root: etree._Element, source: str) -> None:
     def find_url(value: str) -> int:
         nonlocal url_cursor, misses
         # The same URL may stand twice: each use takes the next occurrence.
-        pos = source.find(value, url_seen.get(value, url_cursor))
+        start = url_seen.get(value, url_cursor)
+        pos = _find_whole(source, value, start)  # not "cat.jpg" inside "photos/cat.jpg"
+        if pos < 0:
+            pos = source.find(value, start)
         if pos < 0 and misses < 1000:  # before the cursor (rare); bounded for hostile posts
             misses += 1
             pos = source.find(value)
