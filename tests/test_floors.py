@@ -68,6 +68,14 @@ def _runtime_nodes(tree: ast.AST):
         stack.extend(ast.iter_child_nodes(node))
 
 
+def import_target(node: ast.ImportFrom, package: list[str]) -> str:
+    """The dotted module a ``from ... import`` names, relative levels resolved against package."""
+    if node.level:
+        base = package[: len(package) - (node.level - 1)]
+        return ".".join(base + ([node.module] if node.module else []))
+    return node.module or ""
+
+
 def imports_of(module: str, source: str, is_package: bool) -> set[str]:
     """The pubpipe modules (or names in them) that a module's source imports at run time."""
     package = module.split(".") if is_package else module.split(".")[:-1]
@@ -76,11 +84,7 @@ def imports_of(module: str, source: str, is_package: bool) -> set[str]:
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name.split(".")[0] == "pubpipe")
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package[: len(package) - (node.level - 1)]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
+            target = import_target(node, package)
             if target.split(".")[0] != "pubpipe":
                 continue
             if node.module:
@@ -186,11 +190,7 @@ def private_uses(module: str, source: str, is_package: bool) -> list[str]:
     tree = ast.parse(source)
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package[: len(package) - (node.level - 1)]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
+            target = import_target(node, package)
             if target.split(".")[0] != "pubpipe":
                 continue
             for a in node.names:
