@@ -562,6 +562,25 @@ def _group(pgid: int) -> list[str]:
     return [ln for ln in out.splitlines() if ln.split()[1][0] != "Z"]  # zombies are gone
 
 
+def _wait_for_render_worker(proc: subprocess.Popen) -> None:
+    """Until the build's process group holds a render worker (a grandchild) or the build ends;
+    the build must still be running."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if len(_group(proc.pid)) >= 4 or proc.poll() is not None:
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, "the build ended before its render worker was seen"
+
+
+def _assert_group_ends(pgid: int, seconds: float) -> None:
+    """Every process of the group gone within seconds."""
+    end = time.monotonic() + seconds
+    while _group(pgid) and time.monotonic() < end:
+        time.sleep(0.3)
+    assert not _group(pgid), _group(pgid)
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="process groups and ps as on Linux")
 def test_kill_9_during_the_pdf_leaves_no_process_behind(tmp_path):
     post = _big_book(tmp_path / "book")
@@ -572,19 +591,11 @@ def test_kill_9_during_the_pdf_leaves_no_process_behind(tmp_path):
                              str(tmp_path / "out")], env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:  # wait for the render worker (a grandchild)
-            if len(_group(proc.pid)) >= 4 or proc.poll() is not None:
-                break
-            time.sleep(0.2)
-        assert proc.poll() is None, "the build ended before its render worker was seen"
+        _wait_for_render_worker(proc)
         time.sleep(1)
         os.kill(proc.pid, 9)
         proc.wait()
-        end = time.monotonic() + 15
-        while _group(proc.pid) and time.monotonic() < end:
-            time.sleep(0.3)
-        assert not _group(proc.pid), _group(proc.pid)
+        _assert_group_ends(proc.pid, 15)
         assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
     finally:
         subprocess.run(["pkill", "-9", "-g", str(proc.pid)], capture_output=True)
@@ -810,20 +821,12 @@ def test_sigterm_during_layout_ends_the_build_quietly(tmp_path):
                             start_new_session=True, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:  # a render worker is laying out
-            if len(_group(proc.pid)) >= 4 or proc.poll() is not None:
-                break
-            time.sleep(0.2)
-        assert proc.poll() is None, "the build ended before its render worker was seen"
+        _wait_for_render_worker(proc)
         time.sleep(0.5)
         proc.terminate()
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 143 and err.strip() == "pubpipe: terminated", err
-        end = time.monotonic() + 10
-        while _group(proc.pid) and time.monotonic() < end:
-            time.sleep(0.3)
-        assert not _group(proc.pid), _group(proc.pid)
+        _assert_group_ends(proc.pid, 10)
         assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
     finally:
         subprocess.run(["pkill", "-9", "-g", str(proc.pid)], capture_output=True)
@@ -941,10 +944,7 @@ def test_time_budget_during_layout_ends_the_build_at_once(tmp_path):
         _, err = proc.communicate(timeout=120)
         assert time.monotonic() - t0 < 40, err
         assert proc.returncode == 1 and "time budget (4 s" in err, err
-        end = time.monotonic() + 10
-        while _group(proc.pid) and time.monotonic() < end:
-            time.sleep(0.3)
-        assert not _group(proc.pid), _group(proc.pid)
+        _assert_group_ends(proc.pid, 10)
     finally:
         subprocess.run(["pkill", "-9", "-g", str(proc.pid)], capture_output=True)
 
