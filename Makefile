@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml tools/setup-system.sh tools/setup-ace.sh tools/ace/pack
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m compileall -q src >/dev/null  # bytecode, as a wheel install makes it
 	touch $(STAMP)
 
 epub: $(STAMP)

@@ -70,6 +70,11 @@ def main() -> int:
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # weasyprint
     env["PYTHONPATH"] = str(REPO / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    # pubpipe's bytecode made first, as installing a package makes it (and as WeasyPrint's is in
+    # the venv): a user's first run writes it anyway, unless PYTHONDONTWRITEBYTECODE is set, and
+    # then every build, and every layout worker, would compile pubpipe's sources again
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "src")], check=False,
+                   stdout=subprocess.DEVNULL)
     rows: list[tuple[str, dict, Path | None]] = []
     book = work / "book"
     shutil.copytree(source, book)
