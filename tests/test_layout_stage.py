@@ -87,7 +87,7 @@ def test_pieces_merge_into_the_book_and_rebuild_alone(tmp_path, monkeypatch):
     # chapter two prints page numbers ("p. 5" back-links): its first folio is guessed when it
     # is started, from chapter one (laid out by then, here in one process): right, so every
     # chapter is laid out once
-    assert sorted(calls) == ["chapter0", "chapter1", "chapter2", "front-1", "overlay-1"]
+    assert sorted(calls) == ["chapter0", "chapter1", "chapter2", "front-1", "stamps-1"]
     pdf = r1.outputs["pdf"]
     reader = PdfReader(pdf)
     labels = reader.page_labels
@@ -113,7 +113,7 @@ def test_pieces_merge_into_the_book_and_rebuild_alone(tmp_path, monkeypatch):
     assert to_three, links
     target = reader.get_destination_page_number(dests[to_three[0]])
     assert labels[target] == opening["Third chapter"]
-    # running heads and folios are on the body pages (the overlay)
+    # running heads and folios are on the body pages (stamped)
     body = reader.pages[5].extract_text()
     assert "Pieces" in body or "First chapter" in body
 
@@ -210,7 +210,7 @@ def test_links_that_print_pages_across_chapters_lay_out_piece_by_piece(tmp_path,
     # numbers; chapter 2 prints its own pages (a source's back-links, "see p." within it): its
     # first folio, guessed from chapter 1 when it starts, is right, so it is laid out once
     assert sorted(calls) == ["chapter0", "chapter0?", "chapter1", "chapter2",
-                             "chapter2?", "chapter3", "chapter3?", "front-1", "overlay-1"]
+                             "chapter2?", "chapter3", "chapter3?", "front-1", "stamps-1"]
     calls.clear()
     monkeypatch.setenv("PUBPIPE_LAYOUT", "whole")
     whole = _build(src, tmp_path / "whole-cache", tmp_path / "whole").outputs["pdf"]
@@ -296,7 +296,8 @@ def test_page_numbers_that_do_not_settle_lay_the_book_out_whole(tmp_path, monkey
                         lambda job: calls.append(job.kind) or real(job))
     src = _linked_book(tmp_path / "book")
     r = _build(src, tmp_path / "cache", tmp_path / "out")
-    assert calls == ["chapter"] * 4  # probed piece by piece, then laid out whole
+    # the stamps beside the chapters, probed piece by piece, then laid out whole
+    assert calls == ["stamps"] + ["chapter"] * 4
     assert any(d.code == "pdf-layout-whole" for d in r.diagnostics)
     refs = _page_refs(r.outputs["pdf"])
     assert len(refs) == 6 and "000" not in refs and refs[3] == "1"

@@ -91,17 +91,21 @@ class Bookmark:
 
 @dataclass
 class Piece:
-    """A part of the book laid out on its own: the front matter, a chapter, or a part of the
-    overlay that draws folios and running heads on the body pages. Page numbers in it are its
-    own (0-based)."""
+    """A part of the book laid out on its own: the front matter, a chapter, or what draws folios
+    and running heads on the body pages (a part of the overlay, or the stamps). Page numbers in
+    it are its own (0-based)."""
 
-    kind: str  # front | chapter | overlay
+    kind: str  # front | chapter | overlay | stamps
     pdf: bytes
     pages: int  # pages to use (a last marker page on a recto, of the front matter or an overlay
     # part, is left out)
     first: int = 0  # index of its first page in the book
     chapter: int = -1  # the chapter's index, for kind "chapter"
     bookmarks: list[Bookmark] = field(default_factory=list)
+    # kind "stamps" (the overlay as content streams, see layout/stamps.py): what to draw over
+    # each page from first on, written against the resources of the pdf's first page; a page
+    # with no chapter page under it (a blank verso) is a copy of that first page drawing it
+    streams: list[bytes] = field(default_factory=list)
 
 
 @dataclass

@@ -456,3 +456,38 @@ def overlay_html(book: Book, settings: PrintSettings, pages: list[int], first: i
     if first + len(pages) < len(book.chapters):
         etree.SubElement(body, "div", {"data-ppw": "end"})
     return "<!DOCTYPE html>\n" + lxml_html.tostring(root, encoding="unicode", method="html")
+
+
+
+def stamp_html(book: Book, settings: PrintSettings) -> str:
+    """The stamp document (see stamps.py), laid out with the book's page rules: a chapter of five
+    pages (its opening, then a verso, a recto, a verso and a recto) whose folios are the samples,
+    then the next chapter (the blank verso before it, its opening), whose pages after the opening
+    are a verso and a recto for every chapter of the book, carrying its running heads (its
+    strings set at the page's start, as a chapter's pages carry them from its opening)."""
+    meta = book.meta
+    root = etree.Element("html", lang=meta.language or "en")
+    if settings.rtl:
+        root.set("dir", "rtl")
+    head = etree.SubElement(root, "head")
+    etree.SubElement(head, "meta", charset="utf-8")
+    body = etree.SubElement(root, "body")
+    body.set("class", " ".join(c for c in (
+        "pp-book", f"pp-preset-{settings.preset}" if settings.preset else "") if c))
+    matter = etree.SubElement(body, "div", {"class": "pp-bodymatter", "data-ppw": "bodymatter"})
+    chars = running_head_chars(settings)
+    hidden = {"data-ppw": "overlay-hidden"}
+    titles = [_shorten(_chapter_title(ch), chars) for ch in book.chapters]
+    folios = etree.SubElement(matter, "section", {"class": "pp-chapter", "data-ppw": "chapter"})
+    etree.SubElement(folios, "p", {**hidden, "data-pp-running": _shorten(
+        meta.title or "Untitled", chars), "class": "pp-book-title-string"})
+    for _ in range(4):
+        etree.SubElement(folios, "div", {"data-ppw": "page"})
+    heads = etree.SubElement(matter, "section", {"class": "pp-chapter", "data-ppw": "chapter"})
+    etree.SubElement(heads, "p", {**hidden})
+    for title in titles:
+        for _ in range(2):
+            page = etree.SubElement(heads, "div", {"data-ppw": "page"})
+            etree.SubElement(page, "p", {**hidden, "data-pp-running": title,
+                                         "class": "pp-chapter-title-string"})
+    return "<!DOCTYPE html>\n" + lxml_html.tostring(root, encoding="unicode", method="html")

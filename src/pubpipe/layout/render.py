@@ -201,7 +201,7 @@ def render_here(job: RenderJob) -> Rendered:
 
 @dataclass
 class PieceJob:
-    kind: str  # front | chapter | overlay
+    kind: str  # front | chapter | overlay | stamps
     html: str
     css: list[str]
     settings: PrintSettings
@@ -271,7 +271,7 @@ def render_piece_here(job: PieceJob) -> RenderedPiece:
     finally:
         logger.removeHandler(cap)
     measures, words = Measures(), []
-    if job.kind != "overlay":  # the overlay prints folios and running heads only
+    if job.kind not in ("overlay", "stamps"):  # they print folios and running heads only
         area = job.text_area if job.kind == "chapter" else None
         printed = read_pages(pdf, area, text_check(s))  # what it prints, read once
         measures = measure(document, printed, s, job.image_ids)
@@ -329,5 +329,7 @@ def _stylesheets(css: list[str], fetcher) -> tuple:
 def render_pieces(jobs: list[PieceJob], done: Callable[[], None] = lambda: None
                   ) -> list[RenderedPiece]:
     """Every job laid out in the layout's worker processes (one per core, the biggest pieces
-    first), the results in the jobs' order."""
-    return workers.run(render_piece_here, jobs, done, cost=lambda job: len(job.html))
+    first, the stamps before them: laid out beside the chapters, they must not end the batch),
+    the results in the jobs' order."""
+    return workers.run(render_piece_here, jobs, done, cost=lambda job: (
+        float("inf") if job.kind == "stamps" else len(job.html)))

@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING
 
 from .. import __version__, resources
 from ..document import Book
-from . import notes, pagemap, workers
+from . import notes, pagemap, stamps, workers
 from .edition import (Bookmark, ImageFacts, Measures, Piece, PageStart, PlacedImage,
                       PrintEdition, Resource)
-from .markup import PrintDocument, build_print_html, chapter_id, overlay_html
+from .markup import PrintDocument, build_print_html, chapter_id, overlay_html, stamp_html
 from .measure import roman
 from .render import PieceJob, RenderedPiece, RenderJob, Rendered, render, render_pieces
 from .workers import Deferred
@@ -309,17 +309,25 @@ def _by_pieces(book: Book, ctx: BuildContext, want_pdf: bool, advance,
     # starts (see guess_folio), and its layout is kept when the guess is right
     probe = [any(t not in known_labels for t in docs[k].xrefs) for k in range(n)]
 
+    # folios and running heads: the stamp document, laid out beside the chapters (it depends on
+    # their titles only), unless the book's own CSS could make the stamps wrong
+    stamp_job = PieceJob("stamps", stamp_html(book, s), [*base, piece_css("stamps")], s, {}) \
+        if want_pdf and n and stamps.usable(s, resources.author_css(s.css)) else None
+    before = 1 if stamp_job else 0  # jobs before the chapters' in the first batch
+
     def first(k: int) -> PieceJob | Deferred:
         if probe[k] or not docs[k].has_pagerefs or isinstance(known_folios.get(cids[k]), int):
             return job(k, used[k], probe[k])
 
         def make(results: list) -> PieceJob:
-            used[k] = guess_folio(k, results, [len(d.html) for d in docs])
+            used[k] = guess_folio(k, results[before:], [len(d.html) for d in docs])
             return job(k, used[k])
         return Deferred(make)
 
-    pieces = _render_cached(ctx, [first(k) for k in range(n)], advance)
+    pieces = _render_cached(ctx, [*([stamp_job] if stamp_job else []),
+                                  *(first(k) for k in range(n))], advance)
     _count_cpu(ctx, pieces)
+    stamped, pieces = (pieces[0] if stamp_job else None), pieces[before:]
     owner = {cid: k for k, cid in enumerate(cids)}
 
     def numbers(k: int, folios: list[int]) -> tuple[int | None, dict[str, str]]:
@@ -380,7 +388,8 @@ def _by_pieces(book: Book, ctx: BuildContext, want_pdf: bool, advance,
         edition = _whole(book, ctx)
         if want_pdf:
             advance()
-            advance()
+            if not stamp_job:
+                advance()
         return edition
     ctx.store.write_cache_file(FOLIOS, json.dumps(
         {cids[k]: folios[k] for k in range(n) if docs[k].has_pagerefs}, sort_keys=True).encode())
@@ -388,6 +397,7 @@ def _by_pieces(book: Book, ctx: BuildContext, want_pdf: bool, advance,
         {t: label for d in docs for t, label in d.xrefs.items()}, sort_keys=True).encode())
 
     extra: list[RenderedPiece] = []
+    drawn: Piece | None = None
     if want_pdf:
         front = build_print_html(book, s, chapters=[], folios=folios, math_cache=math_cache)
         front_css = [*base, piece_css("front")]
@@ -395,18 +405,24 @@ def _by_pieces(book: Book, ctx: BuildContext, want_pdf: bool, advance,
         if color:
             front_css.append(color)
         counts = [p.pages for p in pieces]
-        parts = overlay_parts(counts)
-        overlays = [PieceJob("overlay", overlay_html(book, s, counts[a:b], a),
-                             [*base, piece_css("overlay", folios[a])], s, {})
-                    for a, b in parts]
+        stamper = stamps.read(stamped.pdf, n) if stamped is not None else None
+        if stamper is not None:  # the overlay composed from the stamps: no page laid out
+            drawn = Piece("stamps", stamped.pdf, 0, streams=stamps.compose(stamper, counts, folios))
+            drawn.pages = len(drawn.streams)
+            overlays = []
+        else:  # the overlay laid out page by page, in parts
+            overlays = [PieceJob("overlay", overlay_html(book, s, counts[a:b], a),
+                                 [*base, piece_css("overlay", folios[a])], s, {})
+                        for a, b in overlay_parts(counts)]
         meanwhile = (lambda: chapters_done([p.pdf for p in pieces])) if chapters_done else None
         extra = _render_cached(ctx, [
             PieceJob("front", front.html, front_css, s, front.resources), *overlays],
             lambda: None, meanwhile)
         _count_cpu(ctx, extra)
-        advance()  # the front matter and the overlay are a step each
-        advance()
-    return _assemble(book, ctx, docs, cids, pieces, folios, extra)
+        advance()  # the front matter and the overlay (or the stamps) are a step each
+        if not stamp_job:
+            advance()
+    return _assemble(book, ctx, docs, cids, pieces, folios, extra, drawn)
 
 
 FOLIOS = "layout/folios.json"
@@ -468,9 +484,10 @@ def overlay_parts(pages: list[int]) -> list[tuple[int, int]]:
 
 
 def _assemble(book: Book, ctx: BuildContext, docs: list[PrintDocument], cids: list[str],
-              chapters: list[RenderedPiece], folios: list[int], extra: list[RenderedPiece]
-              ) -> PrintEdition:
-    """The edition from its pieces: folios, where chapters open, page map, measures."""
+              chapters: list[RenderedPiece], folios: list[int], extra: list[RenderedPiece],
+              drawn: Piece | None = None) -> PrintEdition:
+    """The edition from its pieces: folios, where chapters open, page map, measures. drawn: the
+    overlay as stamps (its first page is set here), else it is in extra after the front."""
     front = extra[0] if extra else None
     front_pages = front.pages - 1 if front else 0  # its last page is the recto marker
     labels = [roman(i + 1) for i in range(front_pages)]
@@ -510,6 +527,9 @@ def _assemble(book: Book, ctx: BuildContext, docs: list[PrintDocument], cids: li
             first = front_pages + folios[a] - 1
             last = front_pages + folios[b] - 1 if b < n else end  # its marker page left out
             pieces.append(Piece("overlay", overlay.pdf, last - first, first))
+    if drawn is not None:
+        drawn.first = front_pages
+        pieces.append(drawn)
     return PrintEdition(pdf=None, settings=ctx.print, page_labels=labels,
                         chapter_pages={cid: starts_at[k] for k, cid in enumerate(cids)},
                         page_map=page_map, measures=measures, images=images, warnings=warnings,

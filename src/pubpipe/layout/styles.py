@@ -131,4 +131,33 @@ def piece_css(kind: str, first_folio: int | None = None) -> str:
                 "div[data-ppw=page] { break-before: page; height: 0; }\n"
                 ".pp-book-title-string { string-set: pp-book-title attr(data-pp-running); }\n"
                 ".pp-chapter-title-string { string-set: pp-chapter-title attr(data-pp-running); }")
+    if kind == "stamps":
+        return stamp_css()
     raise ValueError(f"unknown piece {kind!r}")
+
+
+STAMP_FOLIOS = (1234567890, 908)  # every digit once, then other neighbours and a shorter width
+_BOXES = ("top-left-corner", "top-left", "top-center", "top-right", "top-right-corner",
+          "left-top", "left-middle", "left-bottom", "right-top", "right-middle", "right-bottom")
+_FOOT = ("bottom-left-corner", "bottom-left", "bottom-center", "bottom-right",
+         "bottom-right-corner")
+
+
+def stamp_css() -> str:
+    """The stamp document's page rules (see markup.stamp_html and stamps.py): the sample folios,
+    each sample page drawing one thing (a folio and nothing else, or running heads and nothing
+    else), crop marks on the blank verso only."""
+    a, b = STAMP_FOLIOS
+    heads_off = "".join(f" @{box} {{ content: none; }}" for box in _BOXES)
+    foot_off = "".join(f" @{box} {{ content: none; }}" for box in _FOOT)
+    return "\n".join([
+        f"@page :nth(1) {{ counter-reset: page {a}; marks: none; }}",  # an opening
+        *(f"@page :nth({n}) {{ counter-reset: page {v}; marks: none;{heads_off} }}"
+          for n, v in ((2, a), (3, a), (4, b), (5, b))),  # versos and rectos
+        f"@page :nth(7) {{ counter-reset: page {b}; marks: none; }}",  # the next opening
+        f"@page :nth(n+8) {{ marks: none;{foot_off} }}",  # running heads
+        "[data-ppw=overlay-hidden] { visibility: hidden; height: 0; margin: 0; padding: 0;"
+        " border: 0; font-size: 0; line-height: 0; bookmark-level: none; break-after: auto; }",
+        "div[data-ppw=page] { break-before: page; height: 0; }",
+        ".pp-book-title-string { string-set: pp-book-title attr(data-pp-running); }",
+        ".pp-chapter-title-string { string-set: pp-chapter-title attr(data-pp-running); }"])

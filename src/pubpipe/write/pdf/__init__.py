@@ -61,7 +61,8 @@ def _key(book: Book, ctx: BuildContext, edition: PrintEdition) -> str:
     h = hashlib.sha256(f"pubpipe {__version__} pdf 1".encode())
     for p in sorted(Path(__file__).parent.glob("*.py")):  # this writer's code
         h.update(p.read_bytes())
-    for part in (edition.pdf or b"", *(p.pdf for p in edition.pieces)):
+    for part in (edition.pdf or b"", *(p.pdf for p in edition.pieces),
+                 *(s for p in edition.pieces for s in p.streams)):
         h.update(hashlib.sha256(part).digest())
     h.update(repr((edition.settings, edition.page_labels, edition.measures, edition.images,
                    edition.warnings, [(p.kind, p.pages, p.first, p.bookmarks)

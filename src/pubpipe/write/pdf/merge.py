@@ -121,6 +121,7 @@ def merge(edition: PrintEdition, ahead: ReadAhead | None = None) -> PdfWriter:
 
     front = next(p for p in edition.pieces if p.kind == "front")
     overlays = [p for p in edition.pieces if p.kind == "overlay"]  # in parts, in page order
+    # (or, in their place, the stamps: one PDF and a content stream per page)
     chapters = [p for p in edition.pieces if p.kind == "chapter"]
     done = ahead.take() if ahead is not None else {}
     parsed = {id(p): done.get(p.pdf) or parse(p.pdf) for p in edition.pieces}
@@ -136,6 +137,15 @@ def merge(edition: PrintEdition, ahead: ReadAhead | None = None) -> PdfWriter:
         for j in range(piece.pages):
             owner[piece.first + j] = (piece, j)
     stamp = _Stamp()
+    for drawn in [p for p in edition.pieces if p.kind == "stamps"]:
+        streams = _Streams(writer, readers[id(drawn)].pages[0])
+        for i, data in enumerate(drawn.streams):
+            book_index = drawn.first + i
+            if book_index in owner:
+                piece, j = owner[book_index]
+                streams.draw(writer.add_page(readers[id(piece)].pages[j]), data)
+            else:  # a blank verso before a chapter
+                streams.page_of_its_own(writer.add_page(readers[id(drawn)].pages[0]), data)
     for overlay in overlays:
         over = readers[id(overlay)]
         for i in range(overlay.pages):
@@ -262,6 +272,86 @@ class _Stamp:
         streams = [s.get_object() for s in old] if isinstance(old, ArrayObject) else [old]
         del page[NameObject("/Contents")]
         page.replace_contents(ArrayObject([self._pre, *streams, self._post]))
+
+
+class _Streams:
+    """Draws content streams written against the resources of one page of another PDF (the
+    stamps: see layout/stamps.py) over body pages.
+
+    The stream goes last in the page's content, after the page's own content isolated in
+    ``q``/``Q``. Its resource names are prefixed (a font of the stamps and a chapter's font of
+    the same name are different subsets), and the prefixed entries are added to the page's own
+    copy of its resources; the objects they name are the same for every page."""
+
+    PREFIX = "PPs"
+
+    def __init__(self, writer: PdfWriter, template: PageObject) -> None:
+        import re
+
+        from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+        res = template.get("/Resources")
+        res = res.get_object() if res is not None else DictionaryObject()
+        self.entries: dict[str, dict] = {}
+        names: set[str] = set()
+        for category, d in res.items():
+            d = d.get_object()
+            if not isinstance(d, DictionaryObject):
+                continue  # /ProcSet
+            self.entries[category] = {
+                NameObject(f"/{self.PREFIX}{key[1:]}"): value.clone(writer)
+                for key, value in d.items()}
+            names.update(key[1:] for key in d)
+        alternatives = b"|".join(re.escape(n.encode("latin-1"))
+                                 for n in sorted(names, key=len, reverse=True))
+        self._names = re.compile(rb"/(" + alternatives + rb")(?=[\s/\[\]<>(){}%]|$)") \
+            if names else None
+        self._open, self._close = DecodedStreamObject(), DecodedStreamObject()
+        self._open.set_data(b"q\n")
+        self._close.set_data(b"\nQ\n")
+
+    def _stream(self, data: bytes):
+        from pypdf.generic import DecodedStreamObject
+
+        s = DecodedStreamObject()
+        s.set_data(data)
+        return s.flate_encode()
+
+    def draw(self, page: PageObject, data: bytes) -> None:
+        from pypdf.generic import ArrayObject, DictionaryObject, NameObject
+
+        used: set[str] = set()
+        if self._names is not None:
+            prefix = self.PREFIX.encode()
+
+            def rename(m):
+                used.add(f"/{self.PREFIX}{m.group(1).decode('latin-1')}")
+                return b"/" + prefix + m.group(1)
+            data = self._names.sub(rename, data)
+        res = page.get("/Resources")
+        mine = DictionaryObject(res.get_object() if res is not None else {})
+        for category, entries in self.entries.items():
+            wanted = {k: v for k, v in entries.items() if k in used}
+            if not wanted:
+                continue
+            have = mine.get(category)
+            merged = DictionaryObject(have.get_object() if have is not None else {})
+            merged.update(wanted)
+            mine[NameObject(category)] = merged
+        page[NameObject("/Resources")] = mine
+        old = page["/Contents"]
+        streams = [s.get_object() for s in old] if isinstance(old, ArrayObject) else [old]
+        del page[NameObject("/Contents")]
+        page.replace_contents(ArrayObject([self._open, *streams, self._close,
+                                           self._stream(data)]))
+
+    def page_of_its_own(self, page: PageObject, data: bytes) -> None:
+        """A copy of the template page (its boxes and resources) drawing this stream (a stream
+        of its own: the copies share the template's)."""
+        from pypdf.generic import NameObject
+
+        del page[NameObject("/Contents")]
+        page.replace_contents(self._stream(data))
 
 
 def _outline(writer, marks: list[tuple[Bookmark, int]]) -> None:
