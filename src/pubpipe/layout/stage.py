@@ -3,9 +3,10 @@
 Two ways, one result (a ``PrintEdition``):
 
 * **piece by piece** (plain PDFs, the default): every chapter is laid out as its own document in
-  parallel worker processes, then the front matter (its contents print the chapters' first
-  folios) and an overlay of the body pages that draws the folios and running heads. The PDF
-  writer merges them (``write/pdf/merge.py``). Each piece is cached under a hash of its markup,
+  parallel worker processes, beside them a stamp document from which every body page's folio
+  and running heads are composed once the chapters' lengths are known (``stamps.py``; where
+  stamps cannot be trusted, an overlay of the body pages laid out page by page), then the front
+  matter (its contents print the chapters' first folios). The PDF writer merges them (``write/pdf/merge.py``). Each piece is cached under a hash of its markup,
   styles, settings, images and the layout code, so a rebuild lays out only what changed.
   A chapter opens on a recto, so its layout depends on the other chapters only through the
   page numbers it prints: its own pages (source back-links "p. 7", "see p. 7" within the
@@ -16,7 +17,7 @@ Two ways, one result (a ``PrintEdition``):
   give, until nothing moves; since every chapter fills whole leaves, a chapter's folios move
   only when an earlier chapter gains or loses a leaf. Numbers that never settle (a label one
   digit longer pushing its chapter onto another leaf, and back) make the book go whole.
-  Folios and running heads are in the overlay, which is cheap to redo.
+  Folios and running heads are stamped afterwards, which is cheap to redo.
 * **as one document** (PDF/A, PDF/UA and PDF/X variants, whose tags, metadata and output intents
   belong to one document, or ``PUBPIPE_LAYOUT=whole``): the whole book in one worker, cached
   whole.

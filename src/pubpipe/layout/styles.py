@@ -104,6 +104,7 @@ def piece_css(kind: str, first_folio: int | None = None) -> str:
     end on a verso (that page is left out). overlay (in parts of a few chapters, laid out in
     parallel): its pages are empty; its hidden headings only set the running heads; its folios
     start at first_folio; a marker page after the last recto is left out, as in the front.
+    stamps: the stamp document's own rules (``stamp_css``).
     """
     if kind == "chapter":
         css = [f"@page{sel} {{{_MARGIN_BOXES} }}" for sel in (
