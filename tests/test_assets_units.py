@@ -410,15 +410,30 @@ def _photo_jpeg(w: int = 1200, h: int = 800, seed: int = 0) -> bytes:
 
 
 def _finish_prefetching(store: AssetStore) -> None:
-    import concurrent.futures
-    concurrent.futures.wait(store.variants._queued)
+    store.variants.settle()
 
 
-def test_prefetched_variants_are_the_ones_made_without_it(book, tmp_path):
+def _runner(kind: str):
+    """Prefetching in threads of this process, or in the layout's worker processes."""
+    from pubpipe.assets.variants import ThreadRunner
+    from pubpipe.layout import workers
+    if kind == "threads":
+        return ThreadRunner()
+    if workers.in_process():
+        pytest.skip("no worker processes here")
+    return workers.Background()
+
+
+RUNNERS = pytest.mark.parametrize("runner", ["threads", "processes"])
+
+
+@RUNNERS
+def test_prefetched_variants_are_the_ones_made_without_it(book, tmp_path, runner):
     (book / "posts" / "p.jpg").write_bytes(_photo_jpeg())
 
     def run(prefetch: bool, where: str):
         store = _store(book, tmp_path / where)
+        store.prefetch_in(_runner(runner))
         if prefetch:
             store.prefetch([("p.jpg", book / "posts"), ("a%20b.png", book / "posts")],
                            ("epub", "print"))
@@ -439,10 +454,12 @@ def test_prefetched_variants_are_the_ones_made_without_it(book, tmp_path):
     assert not s2.diagnostics
 
 
-def test_prefetch_takes_only_the_bytes_the_store_accepts(book, tmp_path):
+@RUNNERS
+def test_prefetch_takes_only_the_bytes_the_store_accepts(book, tmp_path, runner):
     photo = book / "posts" / "p.jpg"
     photo.write_bytes(_photo_jpeg(seed=1))
     store = _store(book, tmp_path)
+    store.prefetch_in(_runner(runner))
     store.prefetch([("p.jpg", book / "posts")], ("print",))
     _finish_prefetching(store)
     assert len(store.variants._ready) == 1
@@ -457,9 +474,11 @@ def test_prefetch_takes_only_the_bytes_the_store_accepts(book, tmp_path):
     assert store.canonical(a).variants["print"].sha256 == fresh.canonical(b).variants["print"].sha256
 
 
-def test_prefetch_reads_nothing_the_store_would_refuse(book, tmp_path):
+@RUNNERS
+def test_prefetch_reads_nothing_the_store_would_refuse(book, tmp_path, runner):
     (book / "posts" / "big.jpg").write_bytes(_photo_jpeg())
     store = _store(book, tmp_path, max_bytes=1000)
+    store.prefetch_in(_runner(runner))
     store.prefetch([("link.png", book / "posts"), ("../../secret.png", book / "posts"),
                     ("big.jpg", book / "posts"), ("http://127.0.0.1:9/x.png", book / "posts"),
                     ("missing.png", book / "posts")], ("epub",))
@@ -468,6 +487,7 @@ def test_prefetch_reads_nothing_the_store_would_refuse(book, tmp_path):
 
 
 def test_a_build_that_fails_reading_leaves_no_prefetching_behind(tmp_path):
+    import multiprocessing
     import threading
 
     from pubpipe import config, pipeline
@@ -482,16 +502,20 @@ def test_a_build_that_fails_reading_leaves_no_prefetching_behind(tmp_path):
     (root / "b.md").write_bytes(b"# B\n\n\xff\xfe broken \x00 utf-8\n")
     with pytest.raises(BuildError):
         pipeline.build(config.load(root), BuildOptions(formats=("pdf",), cache_dir=tmp_path / "c"))
-    assert not [t for t in threading.enumerate() if t.name.startswith("pubpipe-prefetch")]
+    assert not [t for t in threading.enumerate()
+                if t.name.startswith(("pubpipe-prefetch", "pubpipe-background"))]
+    assert not multiprocessing.active_children()  # the prefetching workers ended with it
     assert not list((root).glob("build/*"))
 
 
-def test_prefetching_holds_a_bounded_amount(book, tmp_path, monkeypatch):
+@RUNNERS
+def test_prefetching_holds_a_bounded_amount(book, tmp_path, monkeypatch, runner):
     from pubpipe.assets import variants
     monkeypatch.setattr(variants, "PREFETCH_HELD_MAX", 1)  # one result held, then no more
     for i in range(3):
         (book / "posts" / f"p{i}.jpg").write_bytes(_photo_jpeg(seed=i))
     store = _store(book, tmp_path)
+    store.prefetch_in(_runner(runner))
     store.prefetch([(f"p{i}.jpg", book / "posts") for i in range(3)], ("epub",))
     _finish_prefetching(store)
     assert len(store.variants._ready) == 1
@@ -500,6 +524,37 @@ def test_prefetching_holds_a_bounded_amount(book, tmp_path, monkeypatch):
     store.process_all(assets, ("epub",))  # the rest are made by the images stage
     assert all(store.canonical(a).variants["epub"].width == 1200 for a in assets)
     assert store.images_processed == 3 and store.variants._held == 0
+
+
+def test_prefetching_starts_no_more_once_enough_is_held(book, tmp_path, monkeypatch):
+    from pubpipe.assets import variants
+    monkeypatch.setattr(variants, "PREFETCH_HELD_MAX", 1)
+    monkeypatch.setattr(variants, "PREFETCH_RUNNING", 1)  # one job at a time
+    for i in range(4):
+        (book / "posts" / f"p{i}.jpg").write_bytes(_photo_jpeg(seed=i))
+    store = _store(book, tmp_path)
+    ran = []
+    real = variants.prefetch_file
+    monkeypatch.setattr(variants, "prefetch_file", lambda job: ran.append(job) or real(job))
+    store.prefetch([(f"p{i}.jpg", book / "posts") for i in range(4)], ("epub",))
+    _finish_prefetching(store)
+    assert len(ran) == 1 and len(store.variants._ready) == 1  # the others were never started
+    store.stop_prefetching()
+    assert not store.variants._ready and store.variants._held == 0
+
+
+def test_a_prefetch_worker_that_dies_fails_only_its_own_job():
+    """A job whose worker process ends is handed WorkerDied (the images stage then makes its
+    variant itself); the next job gets a fresh worker."""
+    from pubpipe.layout import workers
+    if workers.in_process():
+        pytest.skip("no worker processes here")
+    runner = workers.Background(1)
+    got = []
+    runner.submit(os._exit, 9, got.append)  # ends the worker that runs it
+    runner.submit(abs, -5, got.append)
+    runner.drain()
+    assert isinstance(got[0], workers.WorkerDied) and got[1] == 5
 
 
 def test_prefetching_a_bomb_prints_no_warning(book, tmp_path):

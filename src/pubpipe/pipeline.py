@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import time
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,8 @@ __all__ = ["FORMATS", "BuildOptions", "BuildResult", "build", "cache_dir_for", "
 LAYOUT_PROFILES = ("print",)  # the image variants the print layout needs
 COVER_PRESETS = ("kdp", "lulu", "ingramspark")
 
+
+_STARTED: float | None = None  # when the build being made started (time.perf_counter())
 
 # the cover is the PDF writer's second output: write/pdf/cover.py
 _WRITER_MODULES = {"cover": "pdf.cover"}
@@ -99,6 +102,8 @@ def prepare(cfg: config_mod.Config, opts: BuildOptions, progress: Progress | Non
     opts.formats = wanted_formats(cfg, opts.formats)
     profiles = _profiles(cfg, opts.formats)
     store = open_store(cfg, opts, diags, progress)
+    if _lays_out(cfg, opts.formats):
+        _start_workers(store)
     try:
         book, ctx = _read(cfg, opts, store, diags, progress, profiles)
         return _transform(book, ctx, cfg, profiles), ctx
@@ -129,11 +134,19 @@ def _read(cfg: config_mod.Config, opts: BuildOptions, store: AssetStore, diags: 
         for e in bounds.too_long(book, ctx.print):
             ctx.diagnostics.error("print-too-long", bounds.message(e), e.chapter.source, 1)
         _check(ctx)
-    if needs_layout(ctx):
-        from .layout.workers import prestart
-
-        prestart()  # the layout's workers get WeasyPrint ready while the chapters are transformed
     return book, ctx
+
+
+def _start_workers(store: AssetStore) -> None:
+    """Start the layout's forkserver now: it readies WeasyPrint (about a second of one core)
+    while this process reads, and the photos are processed in workers forked from it, on the
+    other core, not in threads that would share this process's GIL with the reader."""
+    from .layout import workers
+
+    if workers.in_process():
+        return
+    workers.prestart()
+    store.prefetch_in(workers.Background(fork_now=True))
 
 
 def _transform(book: Book, ctx: BuildContext, cfg: config_mod.Config,
@@ -189,6 +202,9 @@ def build(cfg: config_mod.Config, opts: BuildOptions) -> BuildResult:
     """Build every requested format. Raises BuildError when the build fails (nothing written),
     also when it takes longer than opts.time_limit or meets a bug (named by what it was doing;
     --debug, which sets PUBPIPE_DEBUG, lets the bug through with its traceback)."""
+    global _STARTED
+    # the first build of a process counts from the process's start (its imports are part of it)
+    _STARTED = time.perf_counter() - ((_process_age() or 0.0) if _STARTED is None else 0.0)
     try:
         with budget.limit(opts.time_limit):
             return _build(cfg, opts)
@@ -206,6 +222,8 @@ def _lay_out(book: Book, ctx: BuildContext, opts: BuildOptions,
     from .layout.stage import lay_out
 
     budget.doing("laying out the print edition")
+    if _STARTED is not None:  # for the report: how long it takes to get to the layout
+        ctx.progress.timings["layout starts at"] = round(time.perf_counter() - _STARTED, 3)
     try:  # the front matter and the merge are wanted only by printed outputs
         return lay_out(book, ctx, pdf=_printed(opts.formats),
                        chapters_done=ahead.start if ahead is not None else None)
@@ -217,6 +235,16 @@ def _lay_out(book: Book, ctx: BuildContext, opts: BuildOptions,
         # the EPUB is still good without page numbers
         ctx.diagnostics.warn("epub-page-numbers", f"print page numbers left out: laying out"
                              f" the print edition failed ({e})")
+        return None
+
+
+def _process_age() -> float | None:
+    """Seconds since this process started (Linux; None elsewhere)."""
+    try:
+        with open("/proc/self/stat") as f:
+            started = int(f.read().rsplit(")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
+        return time.clock_gettime(time.CLOCK_BOOTTIME) - started
+    except (OSError, ValueError, IndexError, AttributeError):
         return None
 
 

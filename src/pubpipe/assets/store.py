@@ -26,7 +26,8 @@ Usage (the assets transform does exactly this; other stages may too)::
   ``process_all(assets, profiles)`` does many in a thread pool. Results are cached by (content hash,
   profile, the settings that shape the output), so a rebuild does no image work (``variants.py``).
   ``prefetch(refs, profiles)`` starts on local images before they are registered (while the other
-  chapters are read); ``process_all`` takes what it made.
+  chapters are read), in threads or in the runner given to ``prefetch_in`` (worker processes);
+  ``process_all`` waits for it and takes what it made.
 * ``offline=True``: no network request at all; remote images come from the cache or fail.
 
 The store is the cache folder's front door (``cachefiles.py``: its layout, checked reads, atomic
@@ -54,7 +55,7 @@ from ..document import Asset, Diagnostics, Location, Variant, read_regular_file
 from ..progress import Progress
 from ..util import inside
 from .cachefiles import NETWORK_ENTRIES, CacheFiles, where
-from .variants import PRINT_SLACK, PROCESS_VERSION, PROFILES, Variants
+from .variants import PRINT_SLACK, PROCESS_VERSION, PROFILES, Runner, Variants
 
 if TYPE_CHECKING:
     from . import fetch as fetch_mod
@@ -434,6 +435,11 @@ class AssetStore(CacheFiles):
             if kind == "local" and not refusal:
                 paths.append(Path(urllib.parse.unquote(urllib.parse.urlsplit(key).path)))
         self.variants.prefetch(self.root, paths, tuple(p for p in profiles if p in PROFILES))
+
+    def prefetch_in(self, runner: Runner) -> None:
+        """Prefetch with this runner (worker processes, say) instead of threads of this
+        process; call it before the first ``prefetch``."""
+        self.variants.runner = runner
 
     def stop_prefetching(self) -> None:
         """Drop background work not yet taken (a build that fails before its images stage)."""

@@ -6,24 +6,30 @@ changed setting remakes only what it changes. Variants live in ``variants/<key>.
 ``<key>.json`` record (its size, media type and SHA-256, checked on every read).
 
 Prefetching: the local images a chapter refers to can be processed while the other chapters are
-still being read (``prefetch``: a thread beside the Markdown reader; Pillow releases the GIL while
-it decodes, resamples and encodes). A prefetched result is kept in memory under its cache key and
-taken by ``make`` only for the very bytes the store later read and accepted, so what a build makes
-and reports is the same with or without it; prefetching itself reports nothing, writes nothing,
-never touches the network and refuses what the store would refuse (paths leaving the book,
-links, files over [assets] max-bytes).
+still being read (``prefetch``). Each file is one job (``prefetch_file``) for a ``Runner``: threads
+in this process by default (Pillow releases the GIL while it decodes, resamples and encodes), or
+worker processes when the build gives the store some (a build that lays out lends its layout
+workers: there the second core is really used while this process reads, with no GIL shared).
+A prefetched result comes back as bytes, is kept in memory under its cache key and is taken by
+``make`` only for the very bytes the store later read and accepted (the key holds their hash), so
+what a build makes, writes and reports is the same with or without it; prefetching itself reports
+nothing, writes nothing, never touches the network and refuses what the store would refuse (paths
+leaving the book, links, files over [assets] max-bytes, decompression bombs).
 """
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import hashlib
 import json
 import os
 import re
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from ..config import AssetsSection
 from ..document import Asset, Variant, read_regular_file
@@ -38,23 +44,157 @@ PROCESS_VERSION = 3  # bump when processing changes, so cached variants are rema
 # how much larger than its box a print variant may stay rather than be resampled (linear)
 PRINT_SLACK = 1.25
 # prefetched variants wait in memory for the images stage: past this many bytes held, prefetching
-# stops starting new ones (a book of thousands of photos must not hold them all)
+# stops starting new ones and drops what still comes back (a book of thousands of photos must not
+# hold them all)
 PREFETCH_HELD_MAX = 64 * 2**20
+PREFETCH_RUNNING = 4  # jobs handed to the runner at once (the rest wait here, cheaply dropped)
+
+J = TypeVar("J")
+R = TypeVar("R")
+
+
+class Runner(Protocol):
+    """Runs jobs beside the caller and hands each result (or the exception it raised) to its
+    callback, in another thread."""
+
+    def submit(self, fn: Callable[[J], R], job: J,
+               done: Callable[[R | Exception], None]) -> None: ...
+
+    def drain(self) -> None:
+        """Return when every job submitted is done and its callback has run."""
+
+    def cancel(self) -> None:
+        """Drop the jobs not started, end the ones running; no callback runs afterwards."""
+
+
+class ThreadRunner:
+    """A Runner of a few threads in this process (the reader keeps one core)."""
+
+    def __init__(self, workers: int | None = None):
+        self.workers = workers or max(1, min(3, (os.cpu_count() or 1) - 1))
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._open = 0  # jobs submitted whose callback has not returned
+        self._changed = threading.Condition()
+        self._cancelled = False
+
+    def submit(self, fn: Callable[[J], R], job: J,
+               done: Callable[[R | Exception], None]) -> None:
+        with self._changed:
+            if self._pool is None:
+                self._cancelled = False
+                self._pool = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=self.workers, thread_name_prefix="pubpipe-prefetch")
+            self._open += 1
+            pool = self._pool
+
+        def run() -> None:
+            try:
+                if self._cancelled:
+                    return
+                try:
+                    got: R | Exception = fn(job)
+                except Exception as e:  # noqa: BLE001 - handed to the callback
+                    got = e
+                if not self._cancelled:
+                    done(got)
+            finally:
+                with self._changed:
+                    self._open -= 1
+                    self._changed.notify_all()
+
+        pool.submit(run)
+
+    def drain(self) -> None:
+        with self._changed:
+            while self._open:
+                self._changed.wait()
+        self._end()
+
+    def cancel(self) -> None:
+        self._cancelled = True
+        self._end()
+
+    def _end(self) -> None:
+        with self._changed:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        with self._changed:
+            self._open = 0
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What shapes one profile's variant (with the original's hash: its cache key)."""
+
+    profile: str
+    box: images.Box
+    quality: int
+    slack: float
+
+    def key(self, sha256: str) -> str:
+        box = self.box
+        spec = json.dumps([PROCESS_VERSION, sha256, self.profile, box.longest, box.width,
+                           box.height, self.quality, self.slack])
+        return hashlib.sha256(spec.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class PrefetchJob:
+    """One local file to process ahead, for these profiles."""
+
+    root: Path  # the book folder: nothing outside it is read
+    path: Path
+    max_bytes: int  # [assets] max-bytes
+    variants_dir: Path  # a variant already cached there is not made again
+    specs: tuple[Spec, ...]
+
+
+Prefetched = dict[str, "images.Output | images.ImageRefused"]  # cache key -> what was made
+
+
+def prefetch_file(job: PrefetchJob) -> Prefetched:
+    """The variants of one local file, by cache key (empty when the store would refuse the file,
+    or would report it: a bomb, an SVG, not an image). Runs in a thread or a worker process."""
+    from . import images
+    try:
+        real = inside(job.root, job.path)
+        if real is None or real.stat().st_size > job.max_bytes:
+            return {}
+        data = read_regular_file(real)
+    except (OSError, ValueError):
+        return {}
+    media = images.sniff(data)
+    if not media or media == images.SVG or not images.quietly_openable(data):
+        return {}  # SVGs are cheap, and the store refuses bombs itself (with its message)
+    sha = hashlib.sha256(data).hexdigest()
+    made: Prefetched = {}
+    for spec in job.specs:
+        key = spec.key(sha)
+        if (job.variants_dir / f"{key}.json").exists():
+            continue  # cached already (checked when it is read)
+        try:
+            made[key] = images.process(data, spec.box, spec.quality, spec.slack)
+        except images.ImageRefused as e:
+            made[key] = e
+    return made
 
 
 class Variants:
     """Makes and caches the variants of accepted assets (the store asks it)."""
 
-    def __init__(self, files: CacheFiles, settings: AssetsSection, print_width: float):
+    def __init__(self, files: CacheFiles, settings: AssetsSection, print_width: float,
+                 runner: Runner | None = None):
         self.files = files
         self.settings = settings
         # widest an image prints, in inches, when [assets] print-width is 0 (auto)
         self.print_width = print_width
+        self.runner: Runner = runner or ThreadRunner()  # where prefetching runs
         self._ready: dict[str, images.Output | Exception] = {}  # cache key -> prefetched result
         self._held = 0  # bytes of the prefetched outputs in _ready
-        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
-        self._queued: list[concurrent.futures.Future] = []
         self._seen: set[Path] = set()  # files already prefetched (or queued)
+        self._waiting: collections.deque[PrefetchJob] = collections.deque()  # not yet started
+        self._running = 0  # jobs handed to the runner, not yet taken back
         self._lock = threading.Lock()
 
     # ---- the settings that shape a variant -----------------------------------------------------
@@ -75,11 +215,11 @@ class Variants:
     def quality(self, profile: str) -> int:
         return self.settings.jpeg_quality if profile == "epub" else self.settings.print_jpeg_quality
 
+    def spec(self, profile: str) -> Spec:
+        return Spec(profile, self.box(profile), self.quality(profile), self.slack(profile))
+
     def key(self, sha256: str, profile: str) -> str:
-        box = self.box(profile)
-        spec = json.dumps([PROCESS_VERSION, sha256, profile, box.longest, box.width,
-                           box.height, self.quality(profile), self.slack(profile)])
-        return hashlib.sha256(spec.encode()).hexdigest()[:32]
+        return self.spec(profile).key(sha256)
 
     # ---- making ----------------------------------------------------------------------------------
 
@@ -160,55 +300,47 @@ class Variants:
         if not todo or not profiles:
             return
         self._seen.update(todo)
-        if self._pool is None:
-            # the reader keeps one core; the others process images beside it
-            workers = max(1, min(3, (os.cpu_count() or 1) - 1))
-            self._pool = concurrent.futures.ThreadPoolExecutor(
-                max_workers=workers, thread_name_prefix="pubpipe-prefetch")
-        for path in todo:
-            self._queued.append(self._pool.submit(self._prefetch_one, root, path, profiles))
+        specs = tuple(self.spec(p) for p in profiles)
+        variants_dir = self.files.cache_dir / "variants"
+        with self._lock:
+            self._waiting.extend(PrefetchJob(root, path, self.settings.max_bytes, variants_dir,
+                                             specs) for path in todo)
+        self._pump()
+
+    def _pump(self) -> None:
+        """Hand waiting jobs to the runner, a few at a time, while not too much is held."""
+        with self._lock:
+            jobs = []
+            while (self._waiting and self._running + len(jobs) < PREFETCH_RUNNING
+                   and self._held <= PREFETCH_HELD_MAX):
+                jobs.append(self._waiting.popleft())
+            self._running += len(jobs)
+        for job in jobs:
+            self.runner.submit(prefetch_file, job, self._took)
+
+    def _took(self, got: Prefetched | Exception) -> None:
+        """A prefetch job's result (one that failed, say its worker died, is made later)."""
+        with self._lock:
+            self._running -= 1
+            for key, out in ({} if isinstance(got, Exception) else got).items():
+                if key in self._ready or self._held > PREFETCH_HELD_MAX:
+                    continue
+                self._ready[key] = out
+                if not isinstance(out, Exception):
+                    self._held += len(out.data)
+        self._pump()
 
     def settle(self) -> None:
-        """Stop prefetching: what has not started is dropped (``make`` does it), what is running
-        is waited for."""
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-        self._queued = []
+        """Wait for every prefetch job started (the images stage then takes their results)."""
+        self.runner.drain()
 
     def forget(self) -> None:
-        """Drop every prefetched result not taken (after the images stage)."""
-        self.settle()
+        """Stop prefetching (what has not started is dropped, what runs is ended) and drop
+        every prefetched result not taken (after the images stage, or a failed build)."""
+        with self._lock:
+            self._waiting.clear()
+        self.runner.cancel()
         with self._lock:
             self._ready.clear()
             self._held = 0
-
-    def _prefetch_one(self, root: Path, path: Path, profiles: tuple[str, ...]) -> None:
-        from . import images
-        try:
-            real = inside(root, path)
-            if real is None or real.stat().st_size > self.settings.max_bytes:
-                return
-            data = read_regular_file(real)
-        except (OSError, ValueError):
-            return
-        media = images.sniff(data)
-        if not media or media == images.SVG or not images.quietly_openable(data):
-            return  # SVGs are cheap, and the store refuses bombs itself (with its message)
-        sha = hashlib.sha256(data).hexdigest()
-        for profile in profiles:
-            key = self.key(sha, profile)
-            with self._lock:
-                if key in self._ready or self._held > PREFETCH_HELD_MAX:
-                    continue
-            if (self.files.cache_dir / "variants" / f"{key}.json").exists():
-                continue  # cached already (checked when it is read)
-            try:
-                out: images.Output | Exception = images.process(
-                    data, self.box(profile), self.quality(profile), self.slack(profile))
-            except images.ImageRefused as e:
-                out = e
-            with self._lock:
-                self._ready[key] = out
-                if isinstance(out, images.Output):
-                    self._held += len(out.data)
+            self._running = 0

@@ -13,9 +13,11 @@ without fork).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -23,7 +25,9 @@ from typing import Any
 
 from .. import budget
 
-PRELOAD = ["weasyprint", "pubpipe.layout.render", "pubpipe.layout.warm"]
+# (the asset store's image prefetching runs in these workers too: ``Background``)
+PRELOAD = ["weasyprint", "pubpipe.layout.render", "pubpipe.layout.warm",
+           "pubpipe.assets.variants"]
 RETIRE_MIB = 320  # a worker this large ends after its piece and a fresh one takes its place
 # a worker holding a piece that has used (almost) no CPU for this long, and runs no program, is
 # stuck (a lock in a C library, a lost message): it is killed and its piece tried once more,
@@ -43,6 +47,13 @@ def _context():
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(PRELOAD)
     return ctx
+
+
+def cores() -> int:
+    """The cores this process may run on (one worker each)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def prestart() -> None:
@@ -174,7 +185,8 @@ class _Worker:
             # every worker forked from it would keep the mask
             import multiprocessing.forkserver
 
-            multiprocessing.forkserver.ensure_running()
+            if ctx.get_start_method() == "forkserver":
+                multiprocessing.forkserver.ensure_running()
             parent, child = ctx.Pipe()
             self.conn = parent
             self.proc = ctx.Process(target=_serve, args=(child, os.getpid(), deadline),
@@ -329,8 +341,7 @@ def run(fn: Callable[[Any], Any], jobs: Sequence[Any], done: Callable[[], None] 
     if not in_process() and jobs:
         try:
             if _POOL is None:
-                _POOL = Pool(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                             else os.cpu_count() or 1)
+                _POOL = Pool(cores())
             return _POOL.run(fn, jobs, done, cost, fresh)
         except _NoWorker:
             _POOL = None  # no process can be started here: lay out in this process
@@ -347,3 +358,161 @@ def stop() -> None:
     if _POOL is not None:
         pool, _POOL = _POOL, None
         pool.stop()
+
+
+class Background:
+    """Jobs run in worker processes from the layout's forkserver while this process does other
+    work (a ``Runner`` for the asset store's prefetching). A thread here starts the workers (the
+    first waits for the forkserver's warm-up, which the caller must not) and hands each result,
+    or the exception its job raised, to the job's callback, in that thread. A worker that dies or
+    is stuck fails its job (``WorkerDied``); when no worker can be started, every job fails so."""
+
+    def __init__(self, size: int | None = None, fork_now: bool = False):
+        """fork_now: start the workers at once by forking this process, when it runs a single
+        thread (so that no lock another thread holds is copied locked): they can work at once,
+        while the forkserver still readies WeasyPrint (a second before it forks anything).
+        Otherwise, and for any worker that replaces one, they come from the forkserver."""
+        self.size = max(1, size or cores())
+        self._todo: collections.deque[tuple[Callable, Any, Callable]] = collections.deque()
+        self._open = 0  # jobs submitted whose callback has not returned
+        self._changed = threading.Condition()
+        self._stopping = False  # cancel(): end everything at once
+        self._thread: threading.Thread | None = None
+        self._wake: tuple[int, int] | None = None  # a pipe that interrupts the thread's wait
+        self._forked: list[_Worker] = []
+        if fork_now and threading.active_count() == 1 and hasattr(os, "fork"):
+            import multiprocessing
+
+            try:
+                for _ in range(self.size):
+                    self._forked.append(_Worker(multiprocessing.get_context("fork"),
+                                                budget.deadline()))
+            except _NoWorker:
+                pass
+
+    def submit(self, fn: Callable[[Any], Any], job: Any,
+               done: Callable[[Any], None]) -> None:
+        with self._changed:
+            self._todo.append((fn, job, done))
+            self._open += 1
+            if self._thread is None:
+                self._stopping = False
+                self._wake = os.pipe()
+                self._thread = threading.Thread(target=self._feed, args=(self._wake[0],),
+                                                name="pubpipe-background", daemon=True)
+                self._thread.start()
+            else:
+                self._poke()
+
+    def drain(self) -> None:
+        with self._changed:
+            while self._open:
+                self._changed.wait()
+        self._end()
+
+    def cancel(self) -> None:
+        with self._changed:
+            self._stopping = True
+            self._todo.clear()
+        self._end()
+
+    def _poke(self) -> None:
+        if self._wake is not None:
+            with contextlib.suppress(OSError):
+                os.write(self._wake[1], b"x")
+
+    def _end(self) -> None:
+        with self._changed:
+            thread, self._thread = self._thread, None
+            self._stopping = True
+            self._poke()
+        if thread is not None:
+            thread.join()
+        forked, self._forked = self._forked, []
+        for w in forked:  # started, never given a job
+            w.kill()
+        with self._changed:
+            if self._wake is not None:
+                for fd in self._wake:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+                self._wake = None
+            self._open = 0
+            self._todo.clear()
+
+    def _finished(self, done: Callable[[Any], None], result: Any) -> None:
+        try:
+            if not self._stopping:
+                done(result)
+        finally:
+            with self._changed:
+                self._open -= 1
+                self._changed.notify_all()
+
+    def _feed(self, wake: int) -> None:
+        from multiprocessing.connection import wait
+
+        ctx = _context()
+        deadline = budget.deadline()
+        idle, self._forked = self._forked, []
+        busy: dict[_Worker, Callable[[Any], None]] = {}
+        progress = _Progress()
+        try:
+            while True:
+                with self._changed:
+                    if self._stopping:
+                        return
+                    start = []
+                    while self._todo and len(busy) + len(start) < self.size:
+                        start.append(self._todo.popleft())
+                for fn, job, done in start:
+                    try:
+                        w = idle.pop() if idle else _Worker(ctx, deadline)
+                    except _NoWorker as e:
+                        self._finished(done, WorkerDied(f"no worker process: {e}"))
+                        continue
+                    try:
+                        w.conn.send((fn, job, False))
+                    except (OSError, ValueError):
+                        w.kill()
+                        self._finished(done, WorkerDied("a worker died before its job"))
+                        continue
+                    busy[w] = done
+                    progress.started(w)
+                if self._stopping:
+                    return
+                ready = set(wait([wake] + [w.conn for w in busy] + [w.proc.sentinel for w in busy],
+                                 timeout=min(5.0, STALL_SECONDS / 4)))
+                if wake in ready:
+                    with contextlib.suppress(OSError):
+                        os.read(wake, 4096)
+                for w in list(busy):
+                    if w.conn in ready or w.proc.sentinel in ready:
+                        done = busy.pop(w)
+                        try:
+                            if not w.conn.poll():
+                                raise EOFError
+                            status, value, retire = w.conn.recv()
+                        except (EOFError, OSError):
+                            w.kill()
+                            self._finished(done, WorkerDied(
+                                f"a worker died (exit code {w.proc.exitcode})"))
+                            continue
+                        if retire:
+                            w.close()
+                        else:
+                            idle.append(w)
+                        self._finished(done, value)
+                    elif not ready and progress.stuck(w):
+                        done = busy.pop(w)
+                        w.kill()
+                        self._finished(done, WorkerDied(
+                            f"a worker was stuck (no CPU used for {STALL_SECONDS:g} s)"))
+        finally:
+            for w in busy:
+                w.kill()
+            for w in idle:
+                with contextlib.suppress(OSError, ValueError):
+                    w.conn.send(None)
+            for w in idle:
+                w.close()
