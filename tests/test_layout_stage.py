@@ -256,13 +256,15 @@ def test_links_that_print_pages_across_chapters_lay_out_piece_by_piece(tmp_path,
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("part_pages", [120, 1])
-def test_pieces_look_like_the_book_laid_out_whole(tmp_path, monkeypatch, part_pages):
-    from pubpipe.layout import stage
+@pytest.mark.parametrize("stamped", [True, False])
+def test_pieces_look_like_the_book_laid_out_whole(tmp_path, monkeypatch, stamped):
+    from pubpipe.layout import stage, stamps
 
-    # part_pages=1: the overlay (folios, running heads) in one part per chapter, blank versos
-    # after odd chapters included
-    monkeypatch.setattr(stage, "OVERLAY_PART_PAGES", part_pages)
+    if not stamped:
+        # the overlay (folios, running heads) laid out page by page, in one part per chapter,
+        # blank versos after odd chapters included
+        monkeypatch.setattr(stamps, "usable", lambda *a: False)
+        monkeypatch.setattr(stage, "OVERLAY_PART_PAGES", 1)
     src = _book(tmp_path / "book")
     with (src / "one.md").open("a") as f:  # 7 pages: a blank verso before chapter two
         f.write("\n" + LOREM * 4 + "\n")

@@ -176,6 +176,9 @@ def test_author_css_that_touches_pages_strings_or_counters_is_not_trusted():
     s = PrintSettings(trim_w=432.0, trim_h=648.0)
     assert stamps.usable(s, "")
     assert stamps.usable(s, "p { color: red; }")
-    for css in ("@page { margin: 1in; }", "h1 { string-set: x content(); }",
-                "li { counter-increment: item; }", "@counter-style x { system: cyclic; }"):
+    assert stamps.usable(s, "ol { counter-reset: item; } li { counter-increment: item; }")
+    for css in ("@page { margin: 1in; }", "@PAGE :left { margin: 1in; }",
+                "h1 { string-set: x content(); }", "p::after { content: string(x); }",
+                "h1 { counter-reset: page 1; }", "div { counter-increment: item page; }",
+                "@counter-style x { system: cyclic; }"):
         assert not stamps.usable(s, css), css

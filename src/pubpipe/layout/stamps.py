@@ -41,9 +41,10 @@ FOLIO_SAMPLES = {OPENING: (0, 6), VERSO: (1, 3), RECTO: (2, 4)}  # (first value,
 BLANK = 5
 HEADS = 7  # chapter k: verso at HEADS + 2k, recto at HEADS + 2k + 1
 
-# author CSS that can change what a page draws in ways the samples do not show
-_UNTRUSTED_CSS = re.compile(r"@page|string-set|string\(|counter|@counter-style|marks|bleed",
-                            re.IGNORECASE)
+# author CSS that can change what a page draws in ways the samples do not show: page rules,
+# running strings, counter styles, the page counter set by an element
+_UNTRUSTED_CSS = re.compile(r"@page|string-set|string\(|@counter-style|"
+                            r"counter-(?:reset|increment|set)\s*:[^;}]*\bpage\b", re.IGNORECASE)
 
 _NUMBER = rb"(-?(?:\d+\.?\d*|\.\d+))"
 _TM = re.compile(rb" ".join([_NUMBER] * 6) + rb"\s+Tm")
@@ -121,6 +122,7 @@ def compose(stamper: Stamper, pages: list[int], folios: list[int]) -> list[bytes
 def read(pdf: bytes, chapters: int) -> Stamper | None:
     """The stamp document read, or None when it cannot be trusted (see the module text)."""
     from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(pdf))
@@ -132,7 +134,8 @@ def read(pdf: bytes, chapters: int) -> Stamper | None:
         if len(boxes) != 1:
             return None
         return _read(reader, streams)
-    except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError,
+            ZeroDivisionError):
         return None
 
 
