@@ -225,6 +225,9 @@ def test_new_book_builds_at_once_and_check_finds_what_breaks_it(tmp_path):
     assert data["warnings"] == 0 and isinstance(data["diagnostics"], list)
     assert any(a["ref"] == "images/sample.jpg" and a["status"] == "ok" for a in data["assets"])
     assert data["timings"]["total"] > 0
+    # counted from the process's start (the CLI's first build), so the startup is in it
+    assert 0 < data["timings"]["layout starts at"] < data["timings"]["total"]
+    assert data["timings"]["layout starts at"] > data["timings"]["read"]
     assert_epubcheck_clean(Path(data["outputs"]["epub"]))
     page = _page_png(Path(data["outputs"]["pdf"]), 5, tmp_path)
     assert _has_red(page), "the [pdf] css file did not reach the PDF"

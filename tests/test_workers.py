@@ -61,3 +61,75 @@ def test_workers_start_with_no_signal_held():
     out = subprocess.run([sys.executable, "-c", _MASK], capture_output=True, text=True,
                          env=env, timeout=120, check=True).stdout
     assert out.strip() == "[]", out
+
+
+_STAT = __import__("pathlib").Path("/proc/self/stat")
+
+
+def _stat_fields(text: str) -> list[str]:
+    return text.rsplit(")", 1)[1].split()
+
+
+@pytest.mark.skipif(workers.in_process() or not _STAT.exists(), reason="needs workers and /proc")
+def test_background_workers_yield_to_the_build():
+    """Images processed while the chapters are read run below the build's own priority (work
+    goes on whenever a core is free), so that the reader, which the layout waits for, is not
+    slowed to a share of a core."""
+    import functools
+
+    runner = workers.Background(1)
+    got = []
+    runner.submit(functools.partial(os.getpriority, os.PRIO_PROCESS), 0, got.append)
+    runner.drain()
+    assert got == [os.getpriority(os.PRIO_PROCESS, 0) + workers.BACKGROUND_NICE]
+
+
+_FORK_NOW = """
+import os, pathlib
+from pubpipe.layout import workers
+runner = workers.Background(2, fork_now=True)
+got = []
+for _ in range(3):
+    runner.submit(pathlib.Path.read_text, pathlib.Path("/proc/self/stat"), got.append)
+runner.drain()
+ppids = {int(text.rsplit(")", 1)[1].split()[1]) for text in got}
+print(ppids == {os.getpid()}, len(got), len(__import__("multiprocessing").active_children()))
+"""
+
+
+@pytest.mark.skipif(workers.in_process() or not _STAT.exists(), reason="needs workers and /proc")
+def test_background_workers_are_forked_at_once_from_a_single_thread():
+    """Started at once by forking the build (no wait for the forkserver's warm-up), and ended
+    when the jobs are drained."""
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    env.pop("PUBPIPE_PDF_INPROCESS", None)
+    out = subprocess.run([sys.executable, "-c", _FORK_NOW], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "3", "0"]
+
+
+_TERM = """
+import os, signal, sys, time
+from pubpipe import cli
+from pubpipe.layout import workers
+signal.signal(signal.SIGTERM, cli._terminated)  # as `pubpipe build` has it
+runner = workers.Background(1, fork_now=True)
+got = []
+runner.submit(os.getpgid, 0, got.append)  # a worker is up
+while not got:
+    time.sleep(0.01)
+pid = [p for p in __import__("multiprocessing").active_children()][0].pid
+os.kill(pid, signal.SIGTERM)
+time.sleep(1)
+runner.cancel()
+"""
+
+
+@pytest.mark.skipif(workers.in_process() or not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_background_worker_ends_quietly_on_sigterm():
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    env.pop("PUBPIPE_PDF_INPROCESS", None)
+    out = subprocess.run([sys.executable, "-c", _TERM], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr

@@ -35,6 +35,11 @@ RETIRE_MIB = 320  # a worker this large ends after its piece and a fresh one tak
 STALL_SECONDS = 60.0
 STALL_CPU = 0.05  # seconds of CPU that count as work (its watchdog thread uses far less)
 _HELD = ("SIGALRM", "SIGTERM", "SIGINT")
+# Background workers (images processed while the chapters are read) yield to the build's own
+# process: reading and transforming is one chain of work that the layout waits for, while the
+# photos fill whatever CPU is left (on two cores the reader, the forkserver's warm-up and two
+# photo workers would otherwise each get half a core, and the chain would finish last)
+BACKGROUND_NICE = 5
 
 
 def in_process() -> bool:
@@ -105,6 +110,10 @@ def _serve(conn, build_pid: int, deadline: float) -> None:
     if hasattr(signal, "pthread_sigmask"):  # a mask held by whoever started the forkserver
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {getattr(signal, n) for n in _HELD})
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    # a worker forked from the build itself (``Background``) has the build's handlers: a SIGTERM
+    # to the whole group, or the budget's alarm, must end it quietly, not raise in it
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
     budget.watch_from_worker(build_pid, deadline)
     while True:
         try:
@@ -179,7 +188,7 @@ def _cpu_and_running(pid: int) -> tuple[float, bool] | None:
 
 
 class _Worker:
-    def __init__(self, ctx, deadline: float):
+    def __init__(self, ctx, deadline: float, nice: int = 0):
         try:
             # the forkserver is started (when it is not running) before signals are held: it and
             # every worker forked from it would keep the mask
@@ -196,6 +205,10 @@ class _Worker:
         except (OSError, RuntimeError, ValueError) as e:
             raise _NoWorker(str(e)) from e
         child.close()
+        if nice and hasattr(os, "setpriority"):
+            with contextlib.suppress(OSError):  # a lower priority than this process's
+                os.setpriority(os.PRIO_PROCESS, self.proc.pid,
+                               os.getpriority(os.PRIO_PROCESS, 0) + nice)
 
     def kill(self) -> None:
         with contextlib.suppress(OSError, ValueError, AttributeError):
@@ -360,6 +373,15 @@ def stop() -> None:
         pool.stop()
 
 
+def _single_threaded() -> bool:
+    """Whether this process runs one thread, counting those no Python code started (a library's
+    own threads) where /proc tells."""
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return threading.active_count() == 1
+
+
 class Background:
     """Jobs run in worker processes from the layout's forkserver while this process does other
     work (a ``Runner`` for the asset store's prefetching). A thread here starts the workers (the
@@ -380,13 +402,13 @@ class Background:
         self._thread: threading.Thread | None = None
         self._wake: tuple[int, int] | None = None  # a pipe that interrupts the thread's wait
         self._forked: list[_Worker] = []
-        if fork_now and threading.active_count() == 1 and hasattr(os, "fork"):
+        if fork_now and _single_threaded() and hasattr(os, "fork"):
             import multiprocessing
 
             try:
                 for _ in range(self.size):
                     self._forked.append(_Worker(multiprocessing.get_context("fork"),
-                                                budget.deadline()))
+                                                budget.deadline(), BACKGROUND_NICE))
             except _NoWorker:
                 pass
 
@@ -467,7 +489,7 @@ class Background:
                         start.append(self._todo.popleft())
                 for fn, job, done in start:
                     try:
-                        w = idle.pop() if idle else _Worker(ctx, deadline)
+                        w = idle.pop() if idle else _Worker(ctx, deadline, BACKGROUND_NICE)
                     except _NoWorker as e:
                         self._finished(done, WorkerDied(f"no worker process: {e}"))
                         continue
