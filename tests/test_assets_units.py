@@ -573,3 +573,20 @@ def test_prefetching_a_bomb_prints_no_warning(book, tmp_path):
     a = store.register("bomb.png", base=book / "posts")
     store.fetch_all()
     assert a.status == "refused" and "decompression bomb" in a.reason
+
+
+def test_a_prefetched_variant_is_taken_without_reading_the_original_again(book, tmp_path,
+                                                                          monkeypatch):
+    (book / "posts" / "p.jpg").write_bytes(_photo_jpeg())
+    store = _store(book, tmp_path)
+    store.prefetch([("p.jpg", book / "posts")], ("print",))
+    _finish_prefetching(store)
+    a = store.register("p.jpg", base=book / "posts")
+    store.fetch_all()
+    noted = dict(store.network_reads)  # the original, as stored: what a replay checks
+    assert list(noted.values()) == [store.canonical(a).sha256]
+    reads = []
+    real = store.read_object
+    monkeypatch.setattr(store, "read_object", lambda *x: reads.append(x) or real(*x))
+    store.process_all([a], ("print",))
+    assert not reads and store.images_processed == 1 and store.canonical(a).variants["print"]

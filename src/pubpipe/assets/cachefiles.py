@@ -147,6 +147,13 @@ class CacheFiles:
     def object_ok(self, sha: str, asset: Asset | None = None) -> bool:
         return self.read_object(sha, asset) is not None
 
+    def write_object(self, sha: str, data: bytes) -> None:
+        """Store original bytes under their hash. The build depends on the entry as written, as
+        on one it read (``network_reads``), so it need not read it back to have it noted."""
+        path = self.object_path(sha)
+        self.write_atomic(path, data)
+        self.network_reads[path.relative_to(self.cache_dir).as_posix()] = sha
+
     def drop(self, path: Path, asset: Asset | None, why: str | None) -> None:
         """Remove a bad cache entry and say so once; the caller makes it again."""
         try:

@@ -331,7 +331,7 @@ class AssetStore(CacheFiles):
         sha = hashlib.sha256(data).hexdigest()
         obj = self.object_path(sha)
         if not self.object_ok(sha, asset):
-            self.write_atomic(obj, data)
+            self.write_object(sha, data)
         if media == images.SVG and clean.removed:
             self._svg_removed[sha] = clean.removed
         if res is not None:  # a fresh download: record where it came from

@@ -271,6 +271,16 @@ class Variants:
 
     def _compute(self, asset: Asset, profile: str, key: str) -> images.Output:
         from . import images, svg
+        with self._lock:
+            ready = self._ready.pop(key, None)
+            if isinstance(ready, images.Output):
+                self._held -= len(ready.data)
+        # prefetched from these very bytes: the key holds the hash of what the store accepted
+        # (and has just stored, or checked in the cache), so the original is not read again
+        if isinstance(ready, Exception):
+            raise ready
+        if ready is not None:
+            return ready
         data = self.files.read_object(asset.sha256, asset)
         if data is None:
             raise images.ImageRefused("its cached original was damaged; build again to fetch it"
@@ -281,14 +291,6 @@ class Variants:
             except svg.SvgRefused as e:
                 raise images.ImageRefused(str(e)) from None
             return images.Output(clean.data, images.SVG, clean.width, clean.height)
-        with self._lock:
-            ready = self._ready.pop(key, None)
-            if isinstance(ready, images.Output):
-                self._held -= len(ready.data)
-        if isinstance(ready, Exception):
-            raise ready
-        if ready is not None:  # prefetched from these very bytes (the key holds their hash)
-            return ready
         return images.process(data, self.box(profile), self.quality(profile),
                               self.slack(profile))
 
