@@ -10,7 +10,7 @@ like any piece: pages that each draw one thing, with the book's own page rules â
 
 * folio samples: a chapter opening, a verso and a recto, each with the folio 1234567890 (every
   digit once: its glyph and what WeasyPrint writes after it) and 908 (other neighbours, another
-  width), running heads left out;
+  width), running heads left out on the verso and recto (an opening must draw its folio alone);
 * the blank verso before a chapter (crop marks, when [pdf] asks for them);
 * for every chapter a verso and a recto with its running heads, folios left out.
 
@@ -104,9 +104,6 @@ class Stamper:
                       self.folio(RECTO if recto else VERSO, folio)]
         return b"".join(b"q\n" + p + b"\nQ\n" for p in parts)
 
-    def blank_page(self) -> bytes:
-        return self.blank
-
 
 def compose(stamper: Stamper, pages: list[int], folios: list[int]) -> list[bytes]:
     """The overlay of every body page, from chapter 1's opening to the book's last page: for
@@ -114,7 +111,7 @@ def compose(stamper: Stamper, pages: list[int], folios: list[int]) -> list[bytes
     out: list[bytes] = []
     for k, (count, first) in enumerate(zip(pages, folios)):
         if k and len(out) < first - 1:
-            out.append(stamper.blank_page())
+            out.append(stamper.blank)  # the blank verso before chapter k
         out += [stamper.page(k, first + j, j == 0) for j in range(count)]
     return out
 
@@ -142,7 +139,6 @@ def read(pdf: bytes, chapters: int) -> Stamper | None:
 def _read(reader, streams: list[bytes]) -> Stamper | None:
     digits = str(STAMP_FOLIOS[0])
     chunks: dict[str, bytes] = {}
-    followers: dict[str, float] = {}
     font: tuple[bytes, float] | None = None
     parsed = {}
     for side, (i, j) in FOLIO_SAMPLES.items():
@@ -159,8 +155,8 @@ def _read(reader, streams: list[bytes]) -> Stamper | None:
     first = parsed[FOLIO_SAMPLES[OPENING][0]]["chunks"]
     if len(first) != len(digits):
         return None
-    for d, (raw, glyph, after) in zip(digits, first):
-        chunks[d], followers[d] = raw, after
+    for d, chunk in zip(digits, first):
+        chunks[d] = chunk[0]
     if len(set(chunks.values())) != len(chunks):
         return None
     widths_1000 = _glyph_widths(reader, font[0])
@@ -237,7 +233,7 @@ def _parse_folio(stream: bytes) -> dict | None:
             "chunks": chunks, "font": (tf.group(1), float(tf.group(2)))}
 
 
-def _glyph_widths(reader, font_name: bytes) -> dict[int, float] | None:
+def _glyph_widths(reader, font_name: bytes) -> _Widths | None:
     """Glyph id -> width (thousandths of the font size) of the font the folios are set in, from
     its /W array (a Type 0 font's descendant), or None."""
     fonts = reader.pages[0]["/Resources"]["/Font"].get_object()
