@@ -543,6 +543,30 @@ def test_prefetching_starts_no_more_once_enough_is_held(book, tmp_path, monkeypa
     assert not store.variants._ready and store.variants._held == 0
 
 
+def test_the_images_stage_waits_only_for_prefetch_jobs_already_started(book, tmp_path,
+                                                                         monkeypatch):
+    """Files still queued for prefetching when the images stage starts are made by the stage
+    itself: it does not sit idle while the (lower-priority) workers work through the queue."""
+    import time
+
+    from pubpipe.assets import variants
+    monkeypatch.setattr(variants, "PREFETCH_RUNNING", 1)  # one job at a time
+    for i in range(3):
+        (book / "posts" / f"p{i}.jpg").write_bytes(_photo_jpeg(seed=i))
+    store = _store(book, tmp_path)
+    real = variants.prefetch_file
+    monkeypatch.setattr(variants, "prefetch_file",
+                        lambda job: time.sleep(1.0) or real(job))  # still running at settle
+    store.prefetch([(f"p{i}.jpg", book / "posts") for i in range(3)], ("epub",))
+    _finish_prefetching(store)
+    assert len(store.variants._ready) == 1  # the one started; the others were not started
+    assets = [store.register(f"p{i}.jpg", base=book / "posts") for i in range(3)]
+    store.fetch_all()
+    store.process_all(assets, ("epub",))
+    assert all(store.canonical(a).variants["epub"].width == 1200 for a in assets)
+    assert store.images_processed == 3
+
+
 def test_a_prefetch_worker_that_dies_fails_only_its_own_job():
     """A job whose worker process ends is handed WorkerDied (the images stage then makes its
     variant itself); the next job gets a fresh worker."""

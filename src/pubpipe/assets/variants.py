@@ -333,7 +333,13 @@ class Variants:
         self._pump()
 
     def settle(self) -> None:
-        """Wait for every prefetch job started (the images stage then takes their results)."""
+        """Wait for the prefetch jobs already started (the images stage then takes their
+        results); the files still waiting are not started: the images stage makes them itself,
+        at the build's own priority. (Waiting for the whole queue left the build idle while the
+        workers, below its priority, got a sliver of a busy machine's cores: a minute or more
+        for a few seconds of images.)"""
+        with self._lock:
+            self._waiting.clear()
         self.runner.drain()
 
     def forget(self) -> None:
