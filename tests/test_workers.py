@@ -63,6 +63,39 @@ def test_workers_start_with_no_signal_held():
     assert out.strip() == "[]", out
 
 
+_CTRL_C = """
+import os, signal, time
+from pubpipe.layout import workers
+workers.prestart()
+time.sleep(0.3)  # the forkserver is importing its preload (WeasyPrint: a second or more)
+me = str(os.getpid())
+for pid in os.listdir("/proc"):
+    try:
+        stat = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        cmd = open(f"/proc/{pid}/cmdline", "rb").read()
+    except OSError:
+        continue
+    if stat[1] == me and b"forkserver" in cmd:
+        os.kill(int(pid), signal.SIGINT)  # Ctrl-C reaches the terminal's whole process group
+time.sleep(1)
+print(workers.run(abs, [-3]))
+workers.stop()
+"""
+
+
+@pytest.mark.skipif(workers.in_process() or not Path("/proc/self/stat").exists(),
+                    reason="needs worker processes and /proc")
+def test_ctrl_c_while_the_forkserver_warms_up_prints_no_traceback():
+    """The forkserver is started before reading, and imports WeasyPrint for a second or more:
+    a Ctrl-C then (sent to the whole process group) must not print a traceback from it."""
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    env.pop("PUBPIPE_PDF_INPROCESS", None)
+    run = subprocess.run([sys.executable, "-c", _CTRL_C], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert "KeyboardInterrupt" not in run.stderr and "Traceback" not in run.stderr, run.stderr
+    assert run.stdout.strip() == "[3]", (run.stdout, run.stderr)
+
+
 _STAT = __import__("pathlib").Path("/proc/self/stat")
 
 

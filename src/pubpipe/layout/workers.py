@@ -70,9 +70,28 @@ def prestart() -> None:
         import multiprocessing.forkserver
 
         _context()
-        multiprocessing.forkserver.ensure_running()
+        # Ctrl-C ignored while the forkserver is started (a few milliseconds): it keeps that
+        # through exec, so a Ctrl-C to the terminal's process group during its preload
+        # (importing and warming WeasyPrint, a second or more, while this process reads) prints
+        # no KeyboardInterrupt traceback from it (multiprocessing ignores Ctrl-C there only
+        # after the preload); its workers ignore Ctrl-C anyway (``_serve``)
+        with _sigint_ignored():
+            multiprocessing.forkserver.ensure_running()
     except (OSError, RuntimeError, ValueError):
         pass  # the workers start it themselves, or the layout runs in this process
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGINT, old)
 
 
 @contextlib.contextmanager
