@@ -43,6 +43,17 @@ def soup(draw, depth=0):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(html=soup())
 def test_any_soup_becomes_valid_safe_xhtml(tmp_path, html):
+    check_soup(tmp_path, html)
+
+
+def test_empty_block_between_words_keeps_them_apart(tmp_path):
+    # the parser leaves empty paragraphs between "alpha" and "beta" (the stray </p> makes one,
+    # the table takes the space); removing them must not make one word "alphabeta" of the two
+    check_soup(tmp_path, 'alpha alpha <p style="color:red"><table style="color:red">alpha</p>'
+                         ' <font style="color:red">beta')
+
+
+def check_soup(tmp_path, html):
     src = tmp_path / "p.md"
     src.write_text(f"# T\n\n{html}\n\nend\n", encoding="utf-8")
     d = Diagnostics()

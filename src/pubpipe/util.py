@@ -61,17 +61,23 @@ def text_of(el) -> str:
     return " ".join("".join(parts).split())
 
 
-def remove_keep_tail(el) -> None:
-    """Remove an lxml element but keep the text that follows it (its tail) in place."""
+def remove_keep_tail(el, separate: bool = False) -> None:
+    """Remove an lxml element but keep the text that follows it (its tail) in place.
+    separate: the element was a block, which kept the words on its two sides apart; they stay
+    apart (a space between them when neither side has one)."""
     parent = el.getparent()
     if parent is None:
         return
     if el.tail:
         prev = el.getprevious()
+        before = (prev.tail if prev is not None else parent.text) or ""
+        tail = el.tail
+        if separate and before and not before[-1].isspace() and not tail[0].isspace():
+            tail = " " + tail
         if prev is not None:
-            prev.tail = (prev.tail or "") + el.tail
+            prev.tail = before + tail
         else:
-            parent.text = (parent.text or "") + el.tail
+            parent.text = before + tail
     parent.remove(el)
 
 

@@ -318,7 +318,7 @@ def _after(body: etree._Element) -> None:
         _trim_breaks(p)
         if not "".join(p.itertext()).strip() and not len(p.findall(".//img")) and \
                 not len(p.findall(".//pp-embed")):
-            remove_keep_tail(p)
+            remove_keep_tail(p, separate=True)
 
 
 def _trim_breaks(p: etree._Element) -> None:
@@ -397,4 +397,4 @@ def split_paragraph_at(p: etree._Element, block: etree._Element) -> None:
         _trim_breaks(after)
     _trim_breaks(p)
     if not "".join(p.itertext()).strip() and not len(p):
-        remove_keep_tail(p)
+        remove_keep_tail(p, separate=True)
