@@ -145,7 +145,10 @@ def _start_workers(store: AssetStore) -> None:
 
     if workers.in_process():
         return
+    from .assets import images
+
     workers.prestart()
+    images.load_decoders()  # once here, not in each of the workers forked from this process
     store.prefetch_in(workers.Background(fork_now=True))
 
 
