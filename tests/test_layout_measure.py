@@ -190,3 +190,43 @@ def test_readers_read_right_to_left_pages_in_reading_order():
         assert first[0][0][:3] == ("פרק", "b", text[0]), r
         for page in first[1:]:
             assert " ".join(page[0][:6]) in source, (r, page[0][:6])
+
+
+def test_pieces_streams_are_compressed_after_reading(tmp_path):
+    """A piece is written uncompressed, read back, then its streams deflated at zlib's default
+    level: the same pages, every content stream and font compressed, images left as they are,
+    and anything not laid out as pydyf writes it returned untouched."""
+    import io
+
+    import weasyprint
+    from pypdf import PdfReader
+
+    from pubpipe.layout.deflate import deflate_streams
+
+    photo = tmp_path / "p.jpg"
+    Image.new("RGB", (40, 30), "teal").save(photo)
+    html = (f"<html lang=en><body><h1>Deflate</h1><p>{'Words in a paragraph. ' * 200}</p>"
+            f"<img src='{photo.as_uri()}' alt=''></body></html>")
+    raw = weasyprint.HTML(string=html).render().write_pdf(uncompressed_pdf=True)
+    packed = deflate_streams(raw)
+    assert len(packed) < len(raw) / 2
+    before, after = PdfReader(io.BytesIO(raw), strict=True), PdfReader(io.BytesIO(packed),
+                                                                         strict=True)
+    assert len(after.pages) == len(before.pages) > 1
+    for a, b in zip(after.pages, before.pages):
+        assert a["/Contents"].get_object().get("/Filter") == "/FlateDecode"
+        assert a.get_contents().get_data() == b.get_contents().get_data()
+        assert a.extract_text() == b.extract_text()
+    filters = {}
+    for n in range(1, int(after.trailer["/Size"])):
+        obj = after.get_object(n)
+        if hasattr(obj, "get_data"):
+            filters[n] = obj.get("/Filter")
+    assert "/DCTDecode" in filters.values()  # the photo as it was
+    assert all(f in ("/FlateDecode", "/DCTDecode") for f in filters.values())
+    # the same bytes every time, and what it cannot read left alone
+    assert deflate_streams(raw) == packed
+    assert deflate_streams(packed) == packed
+    compressed = weasyprint.HTML(string=html).render().write_pdf()  # an xref stream
+    assert deflate_streams(compressed) == compressed
+    assert deflate_streams(raw[:-200]) == raw[:-200]

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..document import read_regular_file
 from . import workers
+from .deflate import deflate_streams
 from .edition import BlockPath, Bookmark, Measures, Resource
 from .measure import read_layout, text_check
 from .pagemap import first_words, text_area
@@ -262,8 +263,10 @@ def render_piece_here(job: PieceJob) -> RenderedPiece:
         for page in document.pages:
             page.bookmarks = []  # the merge writes the book's one outline
         with fixed_font_timestamps():
+            # uncompressed: read back as it is, then compressed faster (see deflate)
             pdf = document.write_pdf(full_fonts=s.full_fonts, pdf_tags=s.tagged,
-                                     optimize_images=False, dpi=600 if s.for_print else 200)
+                                     optimize_images=False, dpi=600 if s.for_print else 200,
+                                     uncompressed_pdf=True)
         starts = page_starts(document, job.block_ids, job.block_seq) if job.block_ids else {}
         anchors = anchor_pages(document)
         notes = note_positions(document) if job.kind == "chapter" else {}
@@ -277,6 +280,7 @@ def render_piece_here(job: PieceJob) -> RenderedPiece:
         measures = measure(document, printed, s, job.image_ids)
         if area is not None:
             words = first_words(printed)
+    pdf = deflate_streams(pdf)
     return RenderedPiece(job.kind, job.chapter, pdf, pages, starts, anchors, measures, marks,
                          words, cap.messages, notes, _cpu_seconds() - started)
 
