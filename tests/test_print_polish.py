@@ -574,3 +574,61 @@ def test_hyphenation_leaves_two_letters_and_carries_three():
         before = re.findall(r"\w+", a)[-1]
         after = re.findall(r"\w+", b)[0]
         assert len(before) >= 2 and len(after) >= 3, (a, b)
+
+
+@needs_poppler
+def test_only_blocks_whose_words_all_fit_skip_word_breaking(tmp_path):
+    """``data-ppw-fit`` (no overflow-wrap: break-word) goes on blocks whose every run of letters
+    fits the measure; a block with a longer word still breaks it inside the margins, and a
+    marked block lays out exactly as it did unmarked."""
+    import dataclasses
+
+    from weasyprint import CSS, HTML
+
+    from pubpipe.config import PdfSection
+    from pubpipe.layout import settings as psettings
+    from pubpipe.layout import styles
+    from pubpipe.layout.measure import text_check, text_measures
+    from pubpipe.layout.pdfwords import read_pages
+    from pubpipe.layout.printfixes import mark_fitting_blocks
+
+    s = psettings.resolve_settings(PdfSection())
+    words = "kiln clay glaze porcelain stoneware feldspar " * 30
+    long_word = "Glaze" * 12  # 60 letters: wider than the 6 x 9 in measure
+    body = lxml_html.fromstring(
+        f"<div><p>{words}</p><p>{words} {long_word} {words}</p>"
+        f"<ul><li><p>{words}</p></li></ul><blockquote><p>{words}</p></blockquote>"
+        f"<div class='x'><p>{words}</p></div><p style='font-size: 3em'>{words}</p>"
+        f"<p>{words} soft\u00adhyphen</p><p>{'字' * 30}</p><figure><figcaption>A caption"
+        "</figcaption></figure></div>")
+    mark_fitting_blocks(body, s)
+    fit = [el.get("data-ppw-fit") is not None for el in body.iter("p", "li", "figcaption")]
+    # p, p (long word), li, li > p, blockquote > p, div > p, styled p, soft hyphen, CJK, caption
+    assert fit == [True, False, True, True, True, False, False, False, False, True]
+    assert body.find("blockquote").get("data-ppw-fit") is not None
+    mark_fitting_blocks(marked := lxml_html.fromstring(f"<div><p>{words}</p></div>"),
+                        dataclasses.replace(s, css="p { font-size: 40pt }"))
+    assert marked.find("p").get("data-ppw-fit") is None  # author CSS may change sizes
+
+    sheets = [CSS(string=c) for c in styles.stylesheets(s) if c]
+
+    def lay_out(inner: str) -> bytes:
+        html = (f'<html lang="en"><body><section data-ppw="chapter">{inner}</section>'
+                "</body></html>")
+        return HTML(string=html).render(stylesheets=sheets).write_pdf()
+
+    long_pdf = lay_out(f"<p data-ppw-fit>{words}</p><p>{words} {long_word} {words}</p>")
+    outside, past = text_measures(read_pages(long_pdf, None, text_check(s)), s)
+    assert not outside and not past  # the long word is broken
+    # without the attribute the long word would run past the margin
+    overflowing = lay_out(f"<p data-ppw-fit>{words} {long_word}</p>")
+    assert text_measures(read_pages(overflowing, None, text_check(s)), s)[1]
+    # a block whose words fit prints the same either way
+    plain, fitted = lay_out(f"<p>{words}</p>"), lay_out(f"<p data-ppw-fit>{words}</p>")
+    for name, pdf in (("plain", plain), ("fitted", fitted)):
+        (tmp_path / f"{name}.pdf").write_bytes(pdf)
+        subprocess.run(["pdftoppm", "-r", "72", "-png", str(tmp_path / f"{name}.pdf"),
+                        str(tmp_path / name)], check=True)
+    pages = sorted(p.name for p in tmp_path.glob("plain*.png"))
+    assert pages and all((tmp_path / p).read_bytes() == (tmp_path / p.replace("plain", "fitted"))
+                         .read_bytes() for p in pages)

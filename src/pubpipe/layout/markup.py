@@ -28,7 +28,7 @@ from .mathsvg import Note as FormulaNote
 from .mathsvg import place_all as place_formulas
 from .pagemap import mark_blocks
 from . import notes
-from .printfixes import footnotes, print_fixes
+from .printfixes import footnotes, mark_fitting_blocks, print_fixes
 from .settings import PrintSettings, parse_length, text_height, text_width
 from .styles import ASSET_URL
 
@@ -269,6 +269,7 @@ def _chapters(body, book: Book, settings: PrintSettings, doc: PrintDocument, wan
         doc.note_ids.update(el.get("id") for el in cbody.iter("span")
                             if el.get("data-ppw") == "footnote" and el.get("id"))
         doc.pageref_groups.extend(print_fixes(cbody, settings, anchor_pages))
+        mark_fitting_blocks(cbody, settings)
         # references sit in the chapter's text: its language's words
         _page_references(cbody, words if not ch.lang or ch.lang == lang else
                          labels_for(ch.lang, book.labels))

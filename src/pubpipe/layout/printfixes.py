@@ -420,3 +420,63 @@ def _spans_for_matches(el, pattern, marker: str, worth, keep=lambda m: True) -> 
                     anchor.addnext(span)
                     anchor = span
 
+
+
+# Blocks whose lines break a word longer than the line (print.css: overflow-wrap: break-word),
+# and how far the elements around a block may narrow its lines, in em (generous: list markers
+# widen a list's padding); an element not listed may narrow them by any amount
+_WRAP_BLOCKS = {"p", "li", "dd", "dt", "figcaption", "blockquote"}
+_NARROWING = {"ul": 4.0, "ol": 4.0, "blockquote": 2.4, "dd": 1.4, "li": 0.0, "dl": 0.0,
+              "dt": 0.0, "p": 0.0, "figure": 0.0, "figcaption": 0.0, "header": 0.0,
+              "section": 0.0, "body": 0.0}
+_RUN_SPLIT = re.compile(r"[\s\u200b]+")
+
+
+def _run_em(token: str) -> float:
+    """The widest a run of letters may print, in em: no Latin glyph of the print fonts is wider
+    than 1 em; other scripts' and symbols' glyphs are counted wider still."""
+    if token.isascii():
+        return float(len(token))
+    return sum(1.0 if c < "\x80" else 1.5 if c < "\u0600" else 4.0 for c in token)
+
+
+def mark_fitting_blocks(cbody, settings: PrintSettings) -> None:
+    """``data-ppw-fit`` on the blocks of a chapter in which no run of letters can be wider than a
+    line: they need no ``overflow-wrap: break-word``, which costs every text layout WeasyPrint
+    makes of their lines an attribute list (about 2 % of a chapter's layout) and changes nothing
+    where every word fits. Anything uncertain is left unmarked, as before: a style attribute, an
+    element that may narrow the lines by an unknown amount, a soft hyphen (Pango breaks there
+    itself), author CSS (it may change sizes)."""
+    if settings.css:
+        return
+    font_pt = parse_length(settings.font_size) or 10.5
+    # the line less a first-line indent or a hanging one, with a fifth to spare
+    line_em = (text_width(settings) / font_pt - 1.5) * 0.8
+
+    def walk(el, narrowed: float | None) -> None:
+        for child in el:
+            if not isinstance(child.tag, str):
+                continue
+            tag = child.tag
+            room = narrowed
+            if room is not None:
+                room = None if (child.get("style") is not None or tag not in _NARROWING) \
+                    else room + _NARROWING[tag]
+            if tag in _WRAP_BLOCKS and room is not None and _fits(child, line_em - room):
+                child.set("data-ppw-fit", "")
+            walk(child, room)
+
+    walk(cbody, 0.0)
+
+
+def _fits(block, line_em: float) -> bool:
+    """Whether every run of letters in block fits in line_em (a nested style attribute may
+    change its type: no)."""
+    text = "".join(block.itertext())
+    if "\u00ad" in text or any(isinstance(e.tag, str) and e.get("style") is not None
+                               for e in block.iterdescendants()):
+        return False
+    if len(text) <= line_em or (text.isascii() and max(
+            map(len, _RUN_SPLIT.split(text)), default=0) <= line_em):
+        return True
+    return all(len(t) <= line_em / 4 or _run_em(t) <= line_em for t in _RUN_SPLIT.split(text))
