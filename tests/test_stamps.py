@@ -182,3 +182,53 @@ def test_author_css_that_touches_pages_strings_or_counters_is_not_trusted():
                 "h1 { counter-reset: page 1; }", "div { counter-increment: item page; }",
                 "@counter-style x { system: cyclic; }"):
         assert not stamps.usable(s, css), css
+
+
+_KERNED_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _KERNED_FONT.exists() or not shutil.which("fc-list"),
+                    reason="needs DejaVu Serif and fontconfig")
+def test_a_font_that_kerns_digits_the_two_samples_lack_is_not_stamped(tmp_path):
+    """A folio font that kerns "11", "10" and "01" (pairs neither 1234567890 nor 908 holds):
+    stamped folios would lose that kerning (folio 11 set wider than the page's own layout sets
+    it), so the stamp document draws every pair of digits and such a font is not trusted."""
+    import os
+    import sys
+
+    from fontTools.feaLib.builder import addOpenTypeFeaturesFromString
+    from fontTools.ttLib import TTFont
+
+    from pubpipe.layout.styles import STAMP_PAIRS
+    assert len({s[i:i + 2] for s in map(str, STAMP_PAIRS) for i in range(len(s) - 1)}) == 100
+    fonts = tmp_path / "fonts"
+    fonts.mkdir()
+    font = TTFont(_KERNED_FONT)
+    addOpenTypeFeaturesFromString(font, "languagesystem DFLT dflt; languagesystem latn dflt;\n"
+                                  "feature kern { pos one one -300; pos one zero -120;"
+                                  " pos zero one -120; } kern;\n", tables=["GPOS"])
+    for rec in font["name"].names:
+        if rec.nameID in (1, 4, 16):
+            rec.string = "Kerned Digits Test"
+        elif rec.nameID == 6:
+            rec.string = "KernedDigitsTest"
+    font.save(fonts / "KernedDigitsTest.ttf")
+    conf = tmp_path / "fonts.conf"
+    conf.write_text('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n'
+                    '<fontconfig><include ignore_missing="yes">/etc/fonts/fonts.conf</include>'
+                    f'<dir>{fonts}</dir><cachedir>{tmp_path / "fc"}</cachedir></fontconfig>\n')
+    src = _book(tmp_path / "book", [("One", 13), ("Two", 2)],
+                toml='fonts = ["Kerned Digits Test"]\n')
+    env = {**os.environ, "FONTCONFIG_FILE": str(conf),
+           "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    run = subprocess.run([sys.executable, "-m", "pubpipe", "build", str(src), "--format", "pdf",
+                          "--out-dir", str(tmp_path / "out"), "--cache-dir",
+                          str(tmp_path / "cache"), "--offline"],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert "not installed" not in run.stderr
+    pdf = next((tmp_path / "out").glob("*.pdf"))
+    body = [lab for lab, _ in _body_text(pdf) if lab.isdigit()]
+    assert "11" in body
+    assert not _is_stamped(pdf)

@@ -30,7 +30,7 @@ from .pagemap import mark_blocks
 from . import notes
 from .printfixes import footnotes, mark_fitting_blocks, print_fixes
 from .settings import PrintSettings, parse_length, text_height, text_width
-from .styles import ASSET_URL
+from .styles import ASSET_URL, STAMP_PAIRS
 
 
 @dataclass
@@ -482,7 +482,7 @@ def stamp_html(book: Book, settings: PrintSettings) -> str:
     folios = etree.SubElement(matter, "section", {"class": "pp-chapter", "data-ppw": "chapter"})
     etree.SubElement(folios, "p", {**hidden, "data-pp-running": _shorten(
         meta.title or "Untitled", chars), "class": "pp-book-title-string"})
-    for _ in range(4):
+    for _ in range(4 + len(STAMP_PAIRS)):  # the samples, then every pair of digits
         etree.SubElement(folios, "div", {"data-ppw": "page"})
     heads = etree.SubElement(matter, "section", {"class": "pp-chapter", "data-ppw": "chapter"})
     etree.SubElement(heads, "p", {**hidden})

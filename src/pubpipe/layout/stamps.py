@@ -33,13 +33,14 @@ import re
 from dataclasses import dataclass
 
 from .settings import PrintSettings
-from .styles import STAMP_FOLIOS
+from .styles import STAMP_FOLIOS, STAMP_PAIRS
 
 # pages of the stamp document (0-based; see markup.stamp_html and styles.stamp_css)
 OPENING, VERSO, RECTO = "opening", "verso", "recto"
-FOLIO_SAMPLES = {OPENING: (0, 6), VERSO: (1, 3), RECTO: (2, 4)}  # (first value, second value)
-BLANK = 5
-HEADS = 7  # chapter k: verso at HEADS + 2k, recto at HEADS + 2k + 1
+PAIRS = 5  # the folios of STAMP_PAIRS, one a page, from here: every pair of digits drawn
+BLANK = PAIRS + len(STAMP_PAIRS)
+FOLIO_SAMPLES = {OPENING: (0, BLANK + 1), VERSO: (1, 3), RECTO: (2, 4)}  # (first, second value)
+HEADS = BLANK + 2  # chapter k: verso at HEADS + 2k, recto at HEADS + 2k + 1
 
 # author CSS that can change what a page draws in ways the samples do not show: page rules,
 # running strings, counter styles, the page counter set by an element
@@ -159,6 +160,12 @@ def _read(reader, streams: list[bytes]) -> Stamper | None:
         chunks[d] = chunk[0]
     if len(set(chunks.values())) != len(chunks):
         return None
+    for k, value in enumerate(STAMP_PAIRS):
+        # every pair of digits drawn as the digits' chunks say (no kerning the samples lack)
+        p = _parse_folio(streams[PAIRS + k])
+        if p is None or p["font"] != font or p["tj"] != b"[" + b"".join(
+                chunks[d] for d in str(value)) + b"]":
+            return None
     widths_1000 = _glyph_widths(reader, font[0])
     if widths_1000 is None:
         return None

@@ -138,6 +138,43 @@ def piece_css(kind: str, first_folio: int | None = None) -> str:
 
 
 STAMP_FOLIOS = (1234567890, 908)  # every digit once, then other neighbours and a shorter width
+
+
+def _digit_pairs(longest: int = 16) -> tuple[int, ...]:
+    """Folios that together hold every ordered pair of digits ("11", "10"…: a de Bruijn sequence
+    cut into pieces that overlap by a digit, none starting with 0), an even count of them: the
+    stamp document draws each on a page of its own, so a font that kerns a pair the two samples
+    above lack shows it there, and the stamps are not trusted."""
+    a, seq = [0] * 20, []
+
+    def db(t: int, p: int) -> None:
+        if t > 2:
+            if 2 % p == 0:
+                seq.extend(a[1:p + 1])
+        else:
+            a[t] = a[t - p]
+            db(t + 1, p)
+            for j in range(a[t - p] + 1, 10):
+                a[t] = j
+                db(t + 1, t)
+
+    db(1, 1)
+    text = "".join(map(str, seq))
+    text = text[text.index("1"):] + text[:text.index("1")]
+    text += text[0]  # cyclic: its last pair wraps round
+    pieces, start = [], 0
+    while start < len(text) - 1:
+        end = min(start + longest, len(text))
+        pieces.append(int(text[start:end]))
+        start = end - 1
+        while start > 0 and text[start] == "0":
+            start -= 1
+    if len(pieces) % 2:
+        pieces.append(STAMP_FOLIOS[0])
+    return tuple(pieces)
+
+
+STAMP_PAIRS = _digit_pairs()
 _BOXES = ("top-left-corner", "top-left", "top-center", "top-right", "top-right-corner",
           "left-top", "left-middle", "left-bottom", "right-top", "right-middle", "right-bottom")
 _FOOT = ("bottom-left-corner", "bottom-left", "bottom-center", "bottom-right",
@@ -149,14 +186,17 @@ def stamp_css() -> str:
     each sample page drawing one thing (a folio and nothing else, or running heads and nothing
     else), crop marks on the blank verso only."""
     a, b = STAMP_FOLIOS
+    m = len(STAMP_PAIRS)
     heads_off = "".join(f" @{box} {{ content: none; }}" for box in _BOXES)
     foot_off = "".join(f" @{box} {{ content: none; }}" for box in _FOOT)
     return "\n".join([
         f"@page :nth(1) {{ counter-reset: page {a}; marks: none; }}",  # an opening
         *(f"@page :nth({n}) {{ counter-reset: page {v}; marks: none;{heads_off} }}"
           for n, v in ((2, a), (3, a), (4, b), (5, b))),  # versos and rectos
-        f"@page :nth(7) {{ counter-reset: page {b}; marks: none; }}",  # the next opening
-        f"@page :nth(n+8) {{ marks: none;{foot_off} }}",  # running heads
+        *(f"@page :nth({6 + i}) {{ counter-reset: page {v}; marks: none;{heads_off} }}"
+          for i, v in enumerate(STAMP_PAIRS)),  # every pair of digits
+        f"@page :nth({7 + m}) {{ counter-reset: page {b}; marks: none; }}",  # the next opening
+        f"@page :nth(n+{8 + m}) {{ marks: none;{foot_off} }}",  # running heads
         "[data-ppw=overlay-hidden] { visibility: hidden; height: 0; margin: 0; padding: 0;"
         " border: 0; font-size: 0; line-height: 0; bookmark-level: none; break-after: auto; }",
         "div[data-ppw=page] { break-before: page; height: 0; }",
