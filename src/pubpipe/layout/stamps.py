@@ -11,6 +11,9 @@ like any piece: pages that each draw one thing, with the book's own page rules â
 * folio samples: a chapter opening, a verso and a recto, each with the folio 1234567890 (every
   digit once: its glyph and what WeasyPrint writes after it) and 908 (other neighbours, another
   width), running heads left out on the verso and recto (an opening must draw its folio alone);
+* folios that together hold every ordered pair of digits (``styles.STAMP_PAIRS``), one a page:
+  each must be drawn exactly as the digits' chunks say, so a font that kerns a pair the two
+  samples lack ("11", "10") is not trusted (its stamped folios would lose that kerning);
 * the blank verso before a chapter (crop marks, when [pdf] asks for them);
 * for every chapter a verso and a recto with its running heads, folios left out.
 
