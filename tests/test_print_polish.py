@@ -632,3 +632,22 @@ def test_only_blocks_whose_words_all_fit_skip_word_breaking(tmp_path):
     pages = sorted(p.name for p in tmp_path.glob("plain*.png"))
     assert pages and all((tmp_path / p).read_bytes() == (tmp_path / p.replace("plain", "fitted"))
                          .read_bytes() for p in pages)
+
+
+def test_wide_characters_keep_word_breaking():
+    """A short block of wide characters (three-em dashes, the basmala ligature) is not taken as
+    fitting by its character count: eight three-em dashes are 23 em, past an A6 line at 14pt,
+    and printed past the margin once their block lost overflow-wrap: break-word."""
+    from pubpipe.config import PdfSection
+    from pubpipe.layout import settings as psettings
+    from pubpipe.layout.printfixes import mark_fitting_blocks
+
+    for settings in (psettings.resolve_settings(PdfSection()),
+                     psettings.resolve_settings(PdfSection(page_size="A6", font_size="14pt"))):
+        body = lxml_html.fromstring(
+            "<div><p>\u2e3b\u2e3b\u2e3b\u2e3b\u2e3b\u2e3b\u2e3b\u2e3b</p>"
+            "<p>\ufdfd\ufdfd\ufdfd\ufdfd\ufdfd</p><p>Fa\u00e7ade na\u00efve \u00e9t\u00e9</p>"
+            "<p>\u2e3b Smith, <i>Another Book</i> (1999).</p></div>")
+        mark_fitting_blocks(body, settings)
+        fit = [el.get("data-ppw-fit") is not None for el in body.iter("p")]
+        assert fit == [False, False, True, True], fit

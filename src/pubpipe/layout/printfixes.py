@@ -430,6 +430,9 @@ _NARROWING = {"ul": 4.0, "ol": 4.0, "blockquote": 2.4, "dd": 1.4, "li": 0.0, "dl
               "dt": 0.0, "p": 0.0, "figure": 0.0, "figcaption": 0.0, "header": 0.0,
               "section": 0.0, "body": 0.0}
 _RUN_SPLIT = re.compile(r"[\s\u200b]+")
+# the widest single character of the installed fonts: U+FDFD, the basmala ligature (7.9 em in
+# some Arabic fonts); after it, cuneiform signs (4.6 em); every other one is at most 4 em
+_WIDEST_EM = 8.0
 
 
 def _run_em(token: str) -> float:
@@ -437,7 +440,9 @@ def _run_em(token: str) -> float:
     than 1 em; other scripts' and symbols' glyphs are counted wider still."""
     if token.isascii():
         return float(len(token))
-    return sum(1.0 if c < "\x80" else 1.5 if c < "\u0600" else 4.0 for c in token)
+    return sum(1.0 if c < "\x80" else 1.5 if c < "\u0600" else
+               _WIDEST_EM if c == "\ufdfd" else 5.0 if "\U00012000" <= c < "\U00012550" else 4.0
+               for c in token)
 
 
 def mark_fitting_blocks(cbody, settings: PrintSettings) -> None:
@@ -476,7 +481,9 @@ def _fits(block, line_em: float) -> bool:
     if "\u00ad" in text or any(isinstance(e.tag, str) and e.get("style") is not None
                                for e in block.iterdescendants()):
         return False
-    if len(text) <= line_em or (text.isascii() and max(
+    if text.isascii() and (len(text) <= line_em or max(
             map(len, _RUN_SPLIT.split(text)), default=0) <= line_em):
         return True
-    return all(len(t) <= line_em / 4 or _run_em(t) <= line_em for t in _RUN_SPLIT.split(text))
+    # a few characters may be wide ones: a run of three-em dashes is 8 characters but 23 em
+    return all(len(t) <= line_em / _WIDEST_EM or _run_em(t) <= line_em
+               for t in _RUN_SPLIT.split(text))
