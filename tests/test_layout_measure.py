@@ -230,3 +230,42 @@ def test_pieces_streams_are_compressed_after_reading(tmp_path):
     compressed = weasyprint.HTML(string=html).render().write_pdf()  # an xref stream
     assert deflate_streams(compressed) == compressed
     assert deflate_streams(raw[:-200]) == raw[:-200]
+
+
+def test_blocks_of_a_piece_are_found_by_position_bookmarks():
+    """In a piece, a block without an id is marked by a bookmark (one shared CSS rule, so sibling
+    paragraphs share a computed style) rather than an id: the page map finds where each page
+    begins from them as from anchors, and they never reach the outline."""
+    import weasyprint
+
+    from pubpipe.layout.pagemap import BLOCK_MARK
+
+    s = psettings.resolve_settings(PdfSection())
+    sheets = [weasyprint.CSS(string=c) for c in styles.stylesheets(s) if c]
+    text = "Kiln clay glaze porcelain stoneware feldspar silica. "
+    blocks = [("ppb-0-0", "p", 130), ("h", "h2", 0), ("ppb-0-2", "p", 40), ("ppb-0-3", "p", 1),
+              ("ppb-0-4", "p", 50)]
+
+    def lay_out(marked: bool):
+        inner = "".join(
+            f'<{tag} {"data-ppw-b" if marked and tag == "p" else "id"}='
+            f'"{BLOCK_MARK if marked and tag == "p" else ""}{key}">{text * n or "Heading"}</{tag}>'
+            for key, tag, n in blocks)
+        html = (f'<html lang="en"><body><div data-ppw="bodymatter"><section '
+                f'data-ppw="chapter" id="ch">{inner}</section></div></body></html>')
+        return weasyprint.HTML(string=html).render(stylesheets=sheets)
+
+    document, twin = lay_out(True), lay_out(False)
+    assert len(document.pages) >= 5
+    marks = measure.block_marks(document)
+    assert [list(m) for m in marks[:2]] == [["ppb-0-0"], []]  # a split block: its first page
+    assert {k for m in marks for k in m} == {"ppb-0-0", "ppb-0-2", "ppb-0-3", "ppb-0-4"}
+    assert [b.label for b in measure.bookmarks(document)] == ["Heading"]  # the outline's only
+    block_ids = {"ch": ("c", ())} | {key: ("c", (i,)) for i, (key, _, _) in enumerate(blocks)}
+    block_seq = {key: i for i, key in enumerate(block_ids)}
+    starts = measure.page_starts(document, block_ids, block_seq, marks)
+    assert starts == measure.page_starts(twin, block_ids, block_seq)  # as anchors give them
+    assert len(starts["c"]) == len(document.pages)
+    assert {path for path, _ in starts["c"]} > {(), (0,)}
+    # without the marks the blocks are not found (the test can tell)
+    assert measure.page_starts(document, block_ids, block_seq) != starts

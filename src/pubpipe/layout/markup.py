@@ -26,7 +26,7 @@ from .edition import ImageFacts, Resource
 from .mathsvg import DrawingCache
 from .mathsvg import Note as FormulaNote
 from .mathsvg import place_all as place_formulas
-from .pagemap import mark_blocks
+from .pagemap import BLOCK_MARK, mark_blocks
 from . import notes
 from .printfixes import footnotes, mark_fitting_blocks, print_fixes
 from .settings import PrintSettings, parse_length, text_height, text_width
@@ -142,8 +142,10 @@ def build_print_html(book: Book, settings: PrintSettings,
         if not wanted and not whole:  # see styles.piece_css
             etree.SubElement(body, "div", {"data-ppw": "end"})
     if wanted:
+        # position bookmarks in pieces only: a book laid out whole may have thousands of blocks,
+        # and WeasyPrint's check of one bookmark per box is quadratic in their number
         _chapters(body, book, settings, doc, wanted, anchor_pages, head_chars, breaks, math_cache,
-                  words)
+                  words, marks=not whole and not settings.css)
     for el in root.iter():
         # namespaced attributes (epub:type) mean nothing to the HTML parser: leave them out
         if isinstance(el.tag, str):
@@ -221,7 +223,8 @@ def _front_matter(body, book: Book, settings: PrintSettings, chapter_ids: list[s
 
 def _chapters(body, book: Book, settings: PrintSettings, doc: PrintDocument, wanted,
               anchor_pages: dict[str, int] | None, head_chars: int,
-              breaks: frozenset[str], math_cache: DrawingCache | None, words: Labels) -> None:
+              breaks: frozenset[str], math_cache: DrawingCache | None, words: Labels,
+              marks: bool = False) -> None:
     """The chapters numbered in wanted, each in its section, blocks marked for the page map."""
     lang = book.meta.language or "en"
     chapter_ids = doc.chapter_ids
@@ -273,7 +276,9 @@ def _chapters(body, book: Book, settings: PrintSettings, doc: PrintDocument, wan
         # references sit in the chapter's text: its language's words
         _page_references(cbody, words if not ch.lang or ch.lang == lang else
                          labels_for(ch.lang, book.labels))
-        # block ids: one anchor per block so the layout tells where each page begins
+        # one anchor per block so the layout tells where each page begins: in a piece, a
+        # position bookmark (pagemap.BLOCK_MARK) where the block has no id, since an id of its
+        # own keeps WeasyPrint from sharing one computed style between sibling paragraphs
         doc.block_ids[cid] = (ch.slug or cid, ())
         doc.block_seq[cid] = len(doc.block_seq)  # before its blocks: it wins ties on a page
         k = j = 0
@@ -290,11 +295,16 @@ def _chapters(body, book: Book, settings: PrintSettings, doc: PrintDocument, wan
             if p is None:
                 continue
             path = tuple(int(x) for x in p.split(".")) if p else ()
-            if not el.get("id"):
-                el.set("id", f"ppb-{n}-{k}")
+            key = el.get("id")
+            if not key:
+                key = f"ppb-{n}-{k}"
                 k += 1
-            doc.block_ids[el.get("id")] = (ch.slug or cid, path)
-            doc.block_seq[el.get("id")] = len(doc.block_seq)
+                if marks and el.tag not in _HEADINGS:  # headings' bookmarks are the outline's
+                    el.set("data-ppw-b", BLOCK_MARK + key)
+                else:
+                    el.set("id", key)
+            doc.block_ids[key] = (ch.slug or cid, path)
+            doc.block_seq[key] = len(doc.block_seq)
         for child in list(cbody):
             sec.append(child)
         if cbody.text and cbody.text.strip():
@@ -419,6 +429,7 @@ def _page_references(cbody, words: Labels) -> None:
         a.set("data-ppw-after", after)
 
 
+_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 _REF_BLOCKS = {"p", "li", "td", "th", "dd", "dt", "figcaption", "blockquote", "h1", "h2", "h3",
                "h4", "h5", "h6"}
 

@@ -6,6 +6,7 @@ and the words printed on the written PDF's pages (``pdfwords``)."""
 from __future__ import annotations
 
 from .edition import BlockPath, Bookmark, Measures, PlacedImage
+from .pagemap import BLOCK_MARK
 from .pdfwords import Check, PrintedPage
 from .settings import PrintSettings, live_margin, margins, page_boxes
 
@@ -40,17 +41,39 @@ def folio_labels(document, chapter_ids: list[str]) -> list[str]:
             for i in range(len(document.pages))]
 
 
-def page_starts(document, block_ids: dict[str, tuple[str, BlockPath]], block_seq: dict[str, int]
+def block_marks(document) -> list[dict[str, tuple[float, float]]]:
+    """Per page, where each block marked with a position bookmark (``pagemap.BLOCK_MARK``) begins
+    on it, by block key; those bookmarks are taken out of the pages' (not the outline's)."""
+    out: list[dict[str, tuple[float, float]]] = []
+    for page in document.pages:
+        found: dict[str, tuple[float, float]] = {}
+        if any(label.startswith(BLOCK_MARK) for _, label, _, _ in page.bookmarks):
+            kept = []
+            for mark in page.bookmarks:
+                if mark[1].startswith(BLOCK_MARK):
+                    found.setdefault(mark[1][len(BLOCK_MARK):], mark[2])
+                else:
+                    kept.append(mark)
+            page.bookmarks = kept
+        out.append(found)
+    return out
+
+
+def page_starts(document, block_ids: dict[str, tuple[str, BlockPath]], block_seq: dict[str, int],
+                marks: list[dict[str, tuple[float, float]]] | None = None
                 ) -> dict[str, list[tuple[BlockPath, int]]]:
-    """Per chapter slug, (block path, page index) for every page: the block it begins with."""
+    """Per chapter slug, (block path, page index) for every page: the block it begins with.
+    Blocks are found by their anchors and, in a piece, their position bookmarks (marks, from
+    ``block_marks``: a block's shows on the page it begins on only)."""
     layout: dict[str, list[tuple[BlockPath, int]]] = {}
     last: dict[str, BlockPath] = {}
     current = None
     seen: set[str] = set()
     for i, page in enumerate(document.pages):
+        where = {**page.anchors, **marks[i]} if marks and marks[i] else page.anchors
         # A box split over pages lists its anchor on each of them: only a first showing begins.
-        begins = [(a, pos) for a, pos in page.anchors.items() if a in block_ids and a not in seen]
-        seen.update(page.anchors)
+        begins = [(a, pos) for a, pos in where.items() if a in block_ids and a not in seen]
+        seen.update(where)
         # the topmost anchor that begins on this page is where the page begins
         begins.sort(key=lambda item: (round(item[1][1], 2), block_seq[item[0]]))
         if begins:

@@ -23,6 +23,11 @@ from .pdfwords import PrintedPage
 from .settings import PrintSettings, margins, page_boxes, text_height
 
 
+# starts the bookmark label that marks where a block of a piece is laid out (print.css
+# [data-ppw-b]; measure.block_marks takes them out of the pages' bookmarks)
+BLOCK_MARK = "\ue000"
+
+
 def mark_blocks(chapter: Chapter) -> Chapter:
     """A copy of chapter whose block elements carry ``data-pp-block="i.j.k"`` (their path)."""
     body = copy.deepcopy(chapter.body)

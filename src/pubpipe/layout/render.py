@@ -243,7 +243,8 @@ def render_piece_here(job: PieceJob) -> RenderedPiece:
     """Lay out and write one piece (in whatever process calls it)."""
     import weasyprint
 
-    from .measure import anchor_pages, bookmarks, measure, note_positions, page_starts
+    from .measure import (anchor_pages, block_marks, bookmarks, measure, note_positions,
+                          page_starts)
 
     started = _cpu_seconds()
     s = job.settings
@@ -259,6 +260,7 @@ def render_piece_here(job: PieceJob) -> RenderedPiece:
             return RenderedPiece(job.kind, job.chapter, b"", len(document.pages), {},
                                  anchor_pages(document), Measures(), [], [], cap.messages,
                                  cpu=_cpu_seconds() - started)
+        blocks = block_marks(document)  # before the outline is read: not part of it
         marks = bookmarks(document) if s.bookmarks else []
         for page in document.pages:
             page.bookmarks = []  # the merge writes the book's one outline
@@ -267,7 +269,8 @@ def render_piece_here(job: PieceJob) -> RenderedPiece:
             pdf = document.write_pdf(full_fonts=s.full_fonts, pdf_tags=s.tagged,
                                      optimize_images=False, dpi=600 if s.for_print else 200,
                                      uncompressed_pdf=True)
-        starts = page_starts(document, job.block_ids, job.block_seq) if job.block_ids else {}
+        starts = (page_starts(document, job.block_ids, job.block_seq, blocks)
+                  if job.block_ids else {})
         anchors = anchor_pages(document)
         notes = note_positions(document) if job.kind == "chapter" else {}
         pages = len(document.pages)
