@@ -651,3 +651,28 @@ def test_wide_characters_keep_word_breaking():
         mark_fitting_blocks(body, settings)
         fit = [el.get("data-ppw-fit") is not None for el in body.iter("p")]
         assert fit == [False, False, True, True], fit
+
+
+@needs_poppler
+def test_a_heading_breaks_a_word_longer_than_its_line():
+    """Headings break a word longer than the line like paragraphs do: a 66-letter compound in
+    an h2 and in a chapter title ran past the right margin (and the trim on a small page)."""
+    from weasyprint import CSS, HTML
+
+    from pubpipe.config import PdfSection
+    from pubpipe.layout import settings as psettings
+    from pubpipe.layout import styles
+    from pubpipe.layout.measure import text_check, text_measures
+    from pubpipe.layout.pdfwords import read_pages
+
+    s = psettings.resolve_settings(PdfSection(page_size="4in 6in", font_size="14pt"))
+    sheets = [CSS(string=c) for c in styles.stylesheets(s) if c]
+    word = "Rindfleischetikettierungsüberwachungsaufgabenübertragungsgesetz"
+    for inner in (f"<h1 data-ppw=chapter-title>{word}</h1><p>Text.</p>",
+                  f"<p>Text.</p><h2>Heading {word}</h2><p>Text.</p>",
+                  f"<p>Text.</p><h4>{word}</h4><p>Text.</p>"):
+        html = (f'<html lang="de"><body><section data-ppw="chapter">{inner}</section>'
+                "</body></html>")
+        pdf = HTML(string=html).render(stylesheets=sheets).write_pdf()
+        outside, past = text_measures(read_pages(pdf, None, text_check(s)), s)
+        assert not outside and not past, (inner, outside, past)
