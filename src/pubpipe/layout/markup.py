@@ -434,14 +434,10 @@ _REF_BLOCKS = {"p", "li", "td", "th", "dd", "dt", "figcaption", "blockquote", "h
                "h4", "h5", "h6"}
 
 
-def overlay_html(book: Book, settings: PrintSettings, pages: list[int], first: int = 0) -> str:
-    """Body pages of the book with nothing on them but what the page rules draw: folios and
-    running heads, for the chapters first, first + 1, ... (pages: how many pages each has). Each
-    chapter opens on a recto, as in the book, so the blank versos between chapters fall where
-    they fall there. Unless it ends the book, a part ends with a marker page on the next recto
-    (left out: see styles.piece_css), so the blank verso after an odd chapter is in it."""
-    meta = book.meta
-    root = etree.Element("html", lang=meta.language or "en")
+def _page_rules_document(book: Book, settings: PrintSettings):
+    """An empty body-matter document of the book (its language, direction and preset), for what
+    only the page rules draw: (root, body, the body matter's element)."""
+    root = etree.Element("html", lang=book.meta.language or "en")
     if settings.rtl:
         root.set("dir", "rtl")
     head = etree.SubElement(root, "head")
@@ -450,6 +446,17 @@ def overlay_html(book: Book, settings: PrintSettings, pages: list[int], first: i
     body.set("class", " ".join(c for c in (
         "pp-book", f"pp-preset-{settings.preset}" if settings.preset else "") if c))
     matter = etree.SubElement(body, "div", {"class": "pp-bodymatter", "data-ppw": "bodymatter"})
+    return root, body, matter
+
+
+def overlay_html(book: Book, settings: PrintSettings, pages: list[int], first: int = 0) -> str:
+    """Body pages of the book with nothing on them but what the page rules draw: folios and
+    running heads, for the chapters first, first + 1, ... (pages: how many pages each has). Each
+    chapter opens on a recto, as in the book, so the blank versos between chapters fall where
+    they fall there. Unless it ends the book, a part ends with a marker page on the next recto
+    (left out: see styles.piece_css), so the blank verso after an odd chapter is in it."""
+    meta = book.meta
+    root, body, matter = _page_rules_document(book, settings)
     chars = running_head_chars(settings)
     hidden = {"data-ppw": "overlay-hidden"}
     chapters = book.chapters[first:first + len(pages)]
@@ -478,15 +485,7 @@ def stamp_html(book: Book, settings: PrintSettings) -> str:
     are a verso and a recto for every chapter of the book, carrying its running heads (its
     strings set at the page's start, as a chapter's pages carry them from its opening)."""
     meta = book.meta
-    root = etree.Element("html", lang=meta.language or "en")
-    if settings.rtl:
-        root.set("dir", "rtl")
-    head = etree.SubElement(root, "head")
-    etree.SubElement(head, "meta", charset="utf-8")
-    body = etree.SubElement(root, "body")
-    body.set("class", " ".join(c for c in (
-        "pp-book", f"pp-preset-{settings.preset}" if settings.preset else "") if c))
-    matter = etree.SubElement(body, "div", {"class": "pp-bodymatter", "data-ppw": "bodymatter"})
+    root, _, matter = _page_rules_document(book, settings)
     chars = running_head_chars(settings)
     hidden = {"data-ppw": "overlay-hidden"}
     titles = [_shorten(_chapter_title(ch), chars) for ch in book.chapters]

@@ -326,14 +326,11 @@ class Pool:
                         lost(w, f"was stuck (no CPU used for {STALL_SECONDS:g} s)")
                     continue
                 for w in [w for w in busy if w.conn in ready or w.proc.sentinel in ready]:
-                    try:
-                        if not w.conn.poll():
-                            raise EOFError
-                        status, value, retire = w.conn.recv()
-                    except (EOFError, OSError):
-                        w.kill()
+                    reply = _reply(w)
+                    if reply is None:
                         lost(w, f"died (exit code {w.proc.exitcode})")
                         continue
+                    status, value, retire = reply
                     i = busy.pop(w)
                     if retire:
                         w.close()
@@ -382,6 +379,18 @@ def run(fn: Callable[[Any], Any], jobs: Sequence[Any], done: Callable[[], None] 
         out[i] = fn(job.make(out) if isinstance(job, Deferred) else job)
         done()
     return out
+
+
+def _reply(w: _Worker) -> tuple[str, Any, bool] | None:
+    """What a worker whose connection (or process) is ready sent back: (status, value, retire),
+    or None when it died without a reply (it is killed)."""
+    try:
+        if not w.conn.poll():
+            raise EOFError
+        return w.conn.recv()
+    except (EOFError, OSError):
+        w.kill()
+        return None
 
 
 def stop() -> None:
@@ -530,15 +539,12 @@ class Background:
                 for w in list(busy):
                     if w.conn in ready or w.proc.sentinel in ready:
                         done = busy.pop(w)
-                        try:
-                            if not w.conn.poll():
-                                raise EOFError
-                            status, value, retire = w.conn.recv()
-                        except (EOFError, OSError):
-                            w.kill()
+                        reply = _reply(w)
+                        if reply is None:
                             self._finished(done, WorkerDied(
                                 f"a worker died (exit code {w.proc.exitcode})"))
                             continue
+                        status, value, retire = reply
                         if retire:
                             w.close()
                         else:
