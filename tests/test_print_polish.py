@@ -676,3 +676,20 @@ def test_a_heading_breaks_a_word_longer_than_its_line():
         pdf = HTML(string=html).render(stylesheets=sheets).write_pdf()
         outside, past = text_measures(read_pages(pdf, None, text_check(s)), s)
         assert not outside and not past, (inner, outside, past)
+
+
+def test_words_joined_by_no_break_spaces_are_one_run():
+    """Words joined by no-break spaces (U+00A0, U+202F) cannot be broken between: taken as
+    separate runs, a chain of them longer than the line was marked data-ppw-fit and printed past
+    the margin and the trim."""
+    from pubpipe.config import PdfSection
+    from pubpipe.layout import settings as psettings
+    from pubpipe.layout.printfixes import mark_fitting_blocks
+
+    s = psettings.resolve_settings(PdfSection(page_size="A6", font_size="14pt"))
+    chain = "Donau dampf schiff fahrt gesell schaft kapitän mütze knopf loch".split()
+    body = lxml_html.fromstring(
+        f"<div><p>{chr(0xa0).join(chain)} and more.</p>"
+        f"<p>1{chr(0x202f).join(['000'] * 10)} units</p><p>{' '.join(chain)} end.</p></div>")
+    mark_fitting_blocks(body, s)
+    assert [el.get("data-ppw-fit") is not None for el in body.iter("p")] == [False, False, True]

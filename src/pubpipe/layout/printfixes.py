@@ -429,7 +429,9 @@ _WRAP_BLOCKS = {"p", "li", "dd", "dt", "figcaption", "blockquote"}
 _NARROWING = {"ul": 4.0, "ol": 4.0, "blockquote": 2.4, "dd": 1.4, "li": 0.0, "dl": 0.0,
               "dt": 0.0, "p": 0.0, "figure": 0.0, "figcaption": 0.0, "header": 0.0,
               "section": 0.0, "body": 0.0}
-_RUN_SPLIT = re.compile(r"[\s\u200b]+")
+# where a line may break: not at a no-break space (U+00A0, U+202F, U+2007), which Python's \s
+# matches: words joined by them are one run
+_RUN_SPLIT = re.compile(r"[ \t\n\r\f\v\u200b]+")
 # the widest single character of the installed fonts: U+FDFD, the basmala ligature (7.9 em in
 # some Arabic fonts); after it, cuneiform signs (4.6 em); every other one is at most 4 em
 _WIDEST_EM = 8.0
