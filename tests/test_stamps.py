@@ -232,3 +232,20 @@ def test_a_font_that_kerns_digits_the_two_samples_lack_is_not_stamped(tmp_path):
     body = [lab for lab, _ in _body_text(pdf) if lab.isdigit()]
     assert "11" in body
     assert not _is_stamped(pdf)
+
+
+def test_a_running_head_that_never_prints_brings_no_font(tmp_path, monkeypatch):
+    # a chapter of one page (its opening) never prints its running head: its letters (CJK here,
+    # in italics, which no other text of the book is set in) must not be embedded by way of the
+    # blank verso after it
+    from pypdf import PdfReader
+
+    src = _book(tmp_path / "b", [("Opening Chapter", 3), ("漢字の章", 1), ("Last", 2)])
+    pdf = _build(src, tmp_path, "out", monkeypatch)
+    assert _is_stamped(pdf)
+    fonts = set()
+    for page in PdfReader(pdf).pages:
+        for font in (page["/Resources"].get("/Font") or {}).values():
+            fonts.add(str(font.get_object()["/BaseFont"]))
+    assert any("CJK" in f for f in fonts)  # the title, at the opening and in the contents
+    assert not any("CJK" in f and ("Oblique" in f or "Italic" in f) for f in fonts), fonts

@@ -317,18 +317,23 @@ class _Streams:
         s.set_data(data)
         return s.flate_encode()
 
-    def draw(self, page: PageObject, data: bytes) -> None:
-        from pypdf.generic import ArrayObject, DictionaryObject, NameObject
-
+    def _renamed(self, data: bytes) -> tuple[bytes, set[str]]:
+        """The stream with its resource names prefixed, and the prefixed names it uses."""
         used: set[str] = set()
-        if self._names is not None:
-            prefix = self.PREFIX.encode()
+        if self._names is None:
+            return data, used
+        prefix = self.PREFIX.encode()
 
-            def rename(m):
-                used.add(f"/{self.PREFIX}{m.group(1).decode('latin-1')}")
-                return b"/" + prefix + m.group(1)
-            data = self._names.sub(rename, data)
-        res = page.get("/Resources")
+        def rename(m):
+            used.add(f"/{self.PREFIX}{m.group(1).decode('latin-1')}")
+            return b"/" + prefix + m.group(1)
+        return self._names.sub(rename, data), used
+
+    def _resources(self, page: PageObject, used: set[str], keep: bool) -> None:
+        """The page's resources: its own (keep) and the stamps' entries the stream uses."""
+        from pypdf.generic import DictionaryObject, NameObject
+
+        res = page.get("/Resources") if keep else None
         mine = DictionaryObject(res.get_object() if res is not None else {})
         for category, entries in self.entries.items():
             wanted = {k: v for k, v in entries.items() if k in used}
@@ -339,6 +344,12 @@ class _Streams:
             merged.update(wanted)
             mine[NameObject(category)] = merged
         page[NameObject("/Resources")] = mine
+
+    def draw(self, page: PageObject, data: bytes) -> None:
+        from pypdf.generic import ArrayObject, NameObject
+
+        data, used = self._renamed(data)
+        self._resources(page, used, keep=True)
         old = page["/Contents"]
         streams = [s.get_object() for s in old] if isinstance(old, ArrayObject) else [old]
         del page[NameObject("/Contents")]
@@ -346,10 +357,13 @@ class _Streams:
                                            self._stream(data)]))
 
     def page_of_its_own(self, page: PageObject, data: bytes) -> None:
-        """A copy of the template page (its boxes and resources) drawing this stream (a stream
-        of its own: the copies share the template's)."""
+        """A copy of the template page (its boxes) drawing this stream, with only the resources
+        the stream uses (the template's hold every running head's fonts: a blank verso would
+        carry fonts no page prints)."""
         from pypdf.generic import NameObject
 
+        data, used = self._renamed(data)
+        self._resources(page, used, keep=False)
         del page[NameObject("/Contents")]
         page.replace_contents(self._stream(data))
 
