@@ -269,3 +269,21 @@ def test_blocks_of_a_piece_are_found_by_position_bookmarks():
     assert {path for path, _ in starts["c"]} > {(), (0,)}
     # without the marks the blocks are not found (the test can tell)
     assert measure.page_starts(document, block_ids, block_seq) != starts
+
+
+def test_a_glyph_standing_out_of_its_line_is_not_text_past_the_margin():
+    """An italic f at the start of a line stands 0.14 em left of the margin (Noto Serif Italic):
+    its ink, not text past the margin (it was reported as pdf-overflow); a run a whole glyph
+    past the margin still is."""
+    from pubpipe.config import PdfSection
+    from pubpipe.layout.measure import body_area, text_check
+    from pubpipe.layout.settings import resolve_settings
+
+    s = resolve_settings(PdfSection(page_size="A6", font_size="14pt"))
+    check = text_check(s)
+    for index in (0, 1):
+        x0, y0, x1, _ = body_area(s, index)
+        assert not check(index, x0 - 1.95, y0 + 40, x1 - 10, y0 + 54)  # italic f's overhang
+        assert not check(index, x0 + 10, y0 + 40, x1 + 2.0, y0 + 54)
+        assert check(index, x0 - 8.0, y0 + 40, x1 - 10, y0 + 54)  # half a word past it
+        assert check(index, x0 + 10, y0 + 40, x1 + 8.0, y0 + 54)
