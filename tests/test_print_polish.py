@@ -693,3 +693,27 @@ def test_words_joined_by_no_break_spaces_are_one_run():
         f"<p>1{chr(0x202f).join(['000'] * 10)} units</p><p>{' '.join(chain)} end.</p></div>")
     mark_fitting_blocks(body, s)
     assert [el.get("data-ppw-fit") is not None for el in body.iter("p")] == [False, False, True]
+
+
+def test_a_stylesheet_of_comments_only_is_no_author_css(tmp_path):
+    """The print.css ``pubpipe new`` writes holds only commented-out examples: as good as no
+    author CSS, so blocks are still marked data-ppw-fit (every new book lost that before); a
+    stylesheet with a rule still turns the marking off."""
+    from pubpipe.config import PdfSection
+    from pubpipe.layout import settings as psettings
+    from pubpipe.layout.printfixes import mark_fitting_blocks
+    from pubpipe.resources import author_rules
+
+    comments = tmp_path / "comments.css"
+    comments.write_text("/* Your CSS.\n\n:root { --pp-text-color: #111; }\n*/\n\n  \n")
+    rule = tmp_path / "rule.css"
+    rule.write_text("/* big */ p { font-size: 40pt }\n")
+    open_comment = tmp_path / "open.css"
+    open_comment.write_text("/* never closed p { font-size: 40pt }")
+    assert not author_rules("") and not author_rules(str(comments))
+    assert not author_rules(str(open_comment)) and author_rules(str(rule))
+    for path, marked in ((comments, True), (rule, False)):
+        s = psettings.resolve_settings(PdfSection(css=str(path)))
+        body = lxml_html.fromstring("<div><p>Kiln clay glaze.</p></div>")
+        mark_fitting_blocks(body, s)
+        assert (body.find("p").get("data-ppw-fit") is not None) is marked, path

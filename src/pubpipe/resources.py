@@ -38,6 +38,18 @@ def author_css(path: str) -> str:
     return "\n\n/* the book's own styles */\n" + Path(path).read_text(encoding="utf-8", errors="replace")
 
 
+def author_rules(path: str) -> bool:
+    """Whether the stylesheet at path holds anything but comments and white space (the one
+    ``pubpipe new`` writes holds only commented-out examples: as good as none)."""
+    import re
+
+    try:
+        text = author_css(path)
+    except OSError:  # unreadable: the build says so elsewhere; here it is not known to be empty
+        return True
+    return bool(re.sub(r"/\*.*?(\*/|$)", "", text, flags=re.S).strip())
+
+
 def installed_version(distribution: str) -> str:
     """The installed version of a distribution ('?' when it is not installed): part of the keys
     of caches whose entries that library draws."""

@@ -19,6 +19,7 @@ from lxml import html as lxml_html
 
 from ..document import Book, Chapter
 from ..i18n import Labels, labels_for
+from ..resources import author_rules
 from ..util import ids_in, is_rtl, long_date, slugify, text_of
 from ..prepare import prepare_body
 from ..qr import qr_element
@@ -145,7 +146,7 @@ def build_print_html(book: Book, settings: PrintSettings,
         # position bookmarks in pieces only: a book laid out whole may have thousands of blocks,
         # and WeasyPrint's check of one bookmark per box is quadratic in their number
         _chapters(body, book, settings, doc, wanted, anchor_pages, head_chars, breaks, math_cache,
-                  words, marks=not whole and not settings.css)
+                  words, marks=not whole and not author_rules(settings.css))
     for el in root.iter():
         # namespaced attributes (epub:type) mean nothing to the HTML parser: leave them out
         if isinstance(el.tag, str):

@@ -14,6 +14,7 @@ from lxml import etree
 
 from ..document import EPUB_TYPE
 from ..htmlmodel import BLOCK_TAGS
+from ..resources import author_rules
 from ..util import remove_keep_tail, text_of
 from . import polish
 from .settings import PrintSettings, parse_length, text_width
@@ -454,7 +455,7 @@ def mark_fitting_blocks(cbody, settings: PrintSettings) -> None:
     where every word fits. Anything uncertain is left unmarked, as before: a style attribute, an
     element that may narrow the lines by an unknown amount, a soft hyphen (Pango breaks there
     itself), author CSS (it may change sizes)."""
-    if settings.css:
+    if author_rules(settings.css):
         return
     font_pt = parse_length(settings.font_size) or 10.5
     # the line less a first-line indent or a hanging one, with a fifth to spare
