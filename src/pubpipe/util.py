@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from pathlib import Path
 
@@ -249,3 +250,22 @@ def inside(root, path) -> Path | None:
     except (OSError, RuntimeError, ValueError):  # symlink loops, NUL bytes, names too long
         return None
     return real if real == base or real.is_relative_to(base) else None
+
+
+class Draining:
+    """For a runner of background jobs (assets.variants.Runner): counts the jobs submitted whose
+    callback has not returned (``_open``, changed under ``_changed``, which is notified), and
+    ``drain()`` waits for none to be left, then ends the runner (``_end``)."""
+
+    def __init__(self) -> None:
+        self._open = 0
+        self._changed = threading.Condition()
+
+    def drain(self) -> None:
+        with self._changed:
+            while self._open:
+                self._changed.wait()
+        self._end()
+
+    def _end(self) -> None:
+        raise NotImplementedError

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from ..config import AssetsSection
 from ..document import Asset, Variant, read_regular_file
-from ..util import inside
+from ..util import Draining, inside
 from .cachefiles import CacheFiles
 
 if TYPE_CHECKING:
@@ -67,14 +67,13 @@ class Runner(Protocol):
         """Drop the jobs not started, end the ones running; no callback runs afterwards."""
 
 
-class ThreadRunner:
+class ThreadRunner(Draining):
     """A Runner of a few threads in this process (the reader keeps one core)."""
 
     def __init__(self, workers: int | None = None):
+        super().__init__()
         self.workers = workers or max(1, min(3, (os.cpu_count() or 1) - 1))
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
-        self._open = 0  # jobs submitted whose callback has not returned
-        self._changed = threading.Condition()
         self._cancelled = False
 
     def submit(self, fn: Callable[[J], R], job: J,
@@ -103,12 +102,6 @@ class ThreadRunner:
                     self._changed.notify_all()
 
         pool.submit(run)
-
-    def drain(self) -> None:
-        with self._changed:
-            while self._open:
-                self._changed.wait()
-        self._end()
 
     def cancel(self) -> None:
         self._cancelled = True

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import budget
+from ..util import Draining
 
 # (the asset store's image prefetching runs in these workers too: ``Background``)
 PRELOAD = ["weasyprint", "pubpipe.layout.render", "pubpipe.layout.warm",
@@ -410,7 +411,7 @@ def _single_threaded() -> bool:
         return threading.active_count() == 1
 
 
-class Background:
+class Background(Draining):
     """Jobs run in worker processes from the layout's forkserver while this process does other
     work (a ``Runner`` for the asset store's prefetching). A thread here starts the workers (the
     first waits for the forkserver's warm-up, which the caller must not) and hands each result,
@@ -424,8 +425,7 @@ class Background:
         Otherwise, and for any worker that replaces one, they come from the forkserver."""
         self.size = max(1, size or cores())
         self._todo: collections.deque[tuple[Callable, Any, Callable]] = collections.deque()
-        self._open = 0  # jobs submitted whose callback has not returned
-        self._changed = threading.Condition()
+        super().__init__()
         self._stopping = False  # cancel(): end everything at once
         self._thread: threading.Thread | None = None
         self._wake: tuple[int, int] | None = None  # a pipe that interrupts the thread's wait
@@ -453,12 +453,6 @@ class Background:
                 self._thread.start()
             else:
                 self._poke()
-
-    def drain(self) -> None:
-        with self._changed:
-            while self._open:
-                self._changed.wait()
-        self._end()
 
     def cancel(self) -> None:
         with self._changed:
