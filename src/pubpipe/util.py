@@ -254,18 +254,31 @@ def inside(root, path) -> Path | None:
 
 class Draining:
     """For a runner of background jobs (assets.variants.Runner): counts the jobs submitted whose
-    callback has not returned (``_open``, changed under ``_changed``, which is notified), and
-    ``drain()`` waits for none to be left, then ends the runner (``_end``)."""
+    callback has not returned (``_open``, changed under ``_changed``, which is notified; a job
+    ends with ``_finished``), and ``drain()`` waits for none to be left, then ends the runner
+    (``_end``)."""
 
     def __init__(self) -> None:
         self._open = 0
         self._changed = threading.Condition()
+        self._dropping = False  # cancelled: results no longer go to their callbacks
 
     def drain(self) -> None:
         with self._changed:
             while self._open:
                 self._changed.wait()
         self._end()
+
+    def _finished(self, done, result, dropped: bool = False) -> None:
+        """A job is over: its result goes to its callback (unless dropped, or the runner is
+        dropping results), then it no longer counts as open, whatever the callback did."""
+        try:
+            if not (dropped or self._dropping):
+                done(result)
+        finally:
+            with self._changed:
+                self._open -= 1
+                self._changed.notify_all()
 
     def _end(self) -> None:
         raise NotImplementedError

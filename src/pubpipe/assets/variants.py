@@ -74,37 +74,34 @@ class ThreadRunner(Draining):
         super().__init__()
         self.workers = workers or max(1, min(3, (os.cpu_count() or 1) - 1))
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
-        self._cancelled = False
 
     def submit(self, fn: Callable[[J], R], job: J,
                done: Callable[[R | Exception], None]) -> None:
         with self._changed:
             if self._pool is None:
-                self._cancelled = False
+                self._dropping = False
                 self._pool = concurrent.futures.ThreadPoolExecutor(
                     max_workers=self.workers, thread_name_prefix="pubpipe-prefetch")
             self._open += 1
             pool = self._pool
 
         def run() -> None:
+            if self._dropping:
+                self._finished(done, None)
+                return
             try:
-                if self._cancelled:
-                    return
-                try:
-                    got: R | Exception = fn(job)
-                except Exception as e:  # noqa: BLE001 - handed to the callback
-                    got = e
-                if not self._cancelled:
-                    done(got)
-            finally:
-                with self._changed:
-                    self._open -= 1
-                    self._changed.notify_all()
+                got: R | Exception = fn(job)
+            except Exception as e:  # noqa: BLE001 - handed to the callback
+                got = e
+            except BaseException:
+                self._finished(done, None, dropped=True)
+                raise
+            self._finished(done, got)
 
         pool.submit(run)
 
     def cancel(self) -> None:
-        self._cancelled = True
+        self._dropping = True
         self._end()
 
     def _end(self) -> None:

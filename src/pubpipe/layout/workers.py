@@ -425,8 +425,7 @@ class Background(Draining):
         Otherwise, and for any worker that replaces one, they come from the forkserver."""
         self.size = max(1, size or cores())
         self._todo: collections.deque[tuple[Callable, Any, Callable]] = collections.deque()
-        super().__init__()
-        self._stopping = False  # cancel(): end everything at once
+        super().__init__()  # its _dropping: cancel() or the end, everything stops at once
         self._thread: threading.Thread | None = None
         self._wake: tuple[int, int] | None = None  # a pipe that interrupts the thread's wait
         self._forked: list[_Worker] = []
@@ -446,7 +445,7 @@ class Background(Draining):
             self._todo.append((fn, job, done))
             self._open += 1
             if self._thread is None:
-                self._stopping = False
+                self._dropping = False
                 self._wake = os.pipe()
                 self._thread = threading.Thread(target=self._feed, args=(self._wake[0],),
                                                 name="pubpipe-background", daemon=True)
@@ -456,7 +455,7 @@ class Background(Draining):
 
     def cancel(self) -> None:
         with self._changed:
-            self._stopping = True
+            self._dropping = True
             self._todo.clear()
         self._end()
 
@@ -468,7 +467,7 @@ class Background(Draining):
     def _end(self) -> None:
         with self._changed:
             thread, self._thread = self._thread, None
-            self._stopping = True
+            self._dropping = True
             self._poke()
         if thread is not None:
             thread.join()
@@ -484,15 +483,6 @@ class Background(Draining):
             self._open = 0
             self._todo.clear()
 
-    def _finished(self, done: Callable[[Any], None], result: Any) -> None:
-        try:
-            if not self._stopping:
-                done(result)
-        finally:
-            with self._changed:
-                self._open -= 1
-                self._changed.notify_all()
-
     def _feed(self, wake: int) -> None:
         from multiprocessing.connection import wait
 
@@ -504,7 +494,7 @@ class Background(Draining):
         try:
             while True:
                 with self._changed:
-                    if self._stopping:
+                    if self._dropping:
                         return
                     start = []
                     while self._todo and len(busy) + len(start) < self.size:
@@ -523,7 +513,7 @@ class Background(Draining):
                         continue
                     busy[w] = done
                     progress.started(w)
-                if self._stopping:
+                if self._dropping:
                     return
                 ready = set(wait([wake] + [w.conn for w in busy] + [w.proc.sentinel for w in busy],
                                  timeout=min(5.0, STALL_SECONDS / 4)))
