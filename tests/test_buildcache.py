@@ -16,6 +16,7 @@ import pytest
 from assets_fixtures import images as fx
 from assets_fixtures.server import ImageServer
 from epubcheck_runner import assert_epubcheck_clean
+from fontnames import rename
 from pubpipe import pipeline
 from pubpipe.cli import main
 
@@ -428,11 +429,7 @@ def test_a_font_installed_or_removed_is_seen(tmp_path):
     without, reused = pdf("without")
     assert not reused and pdf("again") == (without, True)  # nothing changed: reused
     face = TTFont(MONO)
-    for rec in face["name"].names:
-        if rec.nameID in (1, 4, 16):
-            rec.string = "Pubpipe Test Mono"
-        elif rec.nameID == 6:
-            rec.string = "PubpipeTestMono"
+    rename(face, "Pubpipe Test Mono")
     face.save(fonts / "PubpipeTestMono.ttf")
     installed, reused = pdf("installed")
     assert not reused and installed != without

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from fontnames import rename
 from pubpipe import config, pipeline
 
 LOREM = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor "
@@ -208,11 +209,7 @@ def test_a_font_that_kerns_digits_the_two_samples_lack_is_not_stamped(tmp_path):
     addOpenTypeFeaturesFromString(font, "languagesystem DFLT dflt; languagesystem latn dflt;\n"
                                   "feature kern { pos one one -300; pos one zero -120;"
                                   " pos zero one -120; } kern;\n", tables=["GPOS"])
-    for rec in font["name"].names:
-        if rec.nameID in (1, 4, 16):
-            rec.string = "Kerned Digits Test"
-        elif rec.nameID == 6:
-            rec.string = "KernedDigitsTest"
+    rename(font, "Kerned Digits Test")
     font.save(fonts / "KernedDigitsTest.ttf")
     conf = tmp_path / "fonts.conf"
     conf.write_text('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n'
